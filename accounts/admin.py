@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin
+
+from accounts.models import Organisation, Region, User
+
+
+@admin.register(Region)
+class RegionAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(admin.ModelAdmin):
+    list_display = ["name", "kind", "region"]
+    list_filter = ["kind", "region"]
+    search_fields = ["name"]
+
+
+@admin.register(User)
+class WeerbaarUserAdmin(UserAdmin):
+    list_display = ["username", "organisation", "role", "is_active", "is_superuser"]
+    list_filter = ["organisation", "role", "is_active", "is_superuser"]
+    list_select_related = ["organisation"]
+    fieldsets = (
+        *UserAdmin.fieldsets,
+        ("Organisatie en rol", {"fields": ("organisation", "role")}),
+    )

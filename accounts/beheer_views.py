@@ -1,0 +1,81 @@
+"""The administrator's pages: accounts of their own organisation."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import selectors, services
+from accounts.decorators import require_action
+from accounts.forms import UserCreateForm
+from accounts.roles import Action
+
+
+@require_action(Action.MANAGE_USERS)
+def user_list(request):
+    return render(request, "beheer/user_list.html", {"users": selectors.user_list(actor=request.user)})
+
+
+@require_action(Action.MANAGE_USERS)
+def user_detail(request, pk: int):
+    user = selectors.user_get(actor=request.user, pk=pk)
+    return render(request, "beheer/user_detail.html", {"account": user})
+
+
+@require_action(Action.MANAGE_USERS)
+def user_create(request):
+    form = UserCreateForm(request.POST or None, organisation=request.user.organisation)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = services.user_create(actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            for field, field_errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, field_errors)
+        else:
+            messages.success(
+                request, "Het account is aangemaakt. De gebruiker krijgt een e-mail met een activeringslink."
+            )
+            return redirect("beheer:user_detail", pk=user.pk)
+    return render(request, "beheer/user_create.html", {"form": form})
+
+
+@require_POST
+@require_action(Action.MANAGE_USERS)
+def user_reset_two_factor(request, pk: int):
+    user = selectors.user_get(actor=request.user, pk=pk)
+    services.user_reset_two_factor(actor=request.user, user=user)
+    messages.success(
+        request,
+        "De tweestapsverificatie is gewist. De gebruiker stelt bij de volgende keer inloggen een nieuwe app in.",
+    )
+    return redirect("beheer:user_detail", pk=user.pk)
+
+
+@require_POST
+@require_action(Action.MANAGE_USERS)
+def user_unlock(request, pk: int):
+    user = selectors.user_get(actor=request.user, pk=pk)
+    services.user_unlock(actor=request.user, user=user)
+    messages.success(request, "De blokkade na mislukte inlogpogingen is opgeheven.")
+    return redirect("beheer:user_detail", pk=user.pk)
+
+
+@require_POST
+@require_action(Action.MANAGE_USERS)
+def user_set_active(request, pk: int):
+    user = selectors.user_get(actor=request.user, pk=pk)
+    active = request.POST.get("active") == "1"
+    try:
+        services.user_set_active(actor=request.user, user=user, active=active)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        messages.success(request, "Het account is weer actief." if active else "Het account is geblokkeerd.")
+    return redirect("beheer:user_detail", pk=user.pk)
+
+
+@require_action(Action.VIEW_ORGANISATION)
+def organisation(request):
+    return render(request, "beheer/organisation.html", {"organisation": selectors.organisation_get(actor=request.user)})

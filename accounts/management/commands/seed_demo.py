@@ -1,0 +1,134 @@
+"""Demo organisations and one account per role, for `make run` and for trying the product.
+
+Idempotent: running it again updates the same rows. Every run issues a fresh static one-time code
+per account (the previous one stops working); the TOTP secret stays the same.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Organisation, Region, User
+from accounts.roles import OrganisationKind, Role
+from accounts.services import TOTP_DEVICE_NAME
+
+DEMO_PASSWORD = "weerbaar-demo-2026"
+DEMO_STATIC_DEVICE = "demo-code"
+
+REGIONS = ["RIEC Noord-Holland", "RIEC Amsterdam-Amstelland"]
+
+ORGANISATIONS = [
+    # (name, kind, partner_type, region)
+    ("Gemeente Zaanstad", OrganisationKind.MUNICIPALITY, "", "RIEC Noord-Holland"),
+    ("Gemeente Hoorn", OrganisationKind.MUNICIPALITY, "", "RIEC Noord-Holland"),
+    ("Provincie Noord-Holland", OrganisationKind.PROVINCE, "", "RIEC Noord-Holland"),
+    ("RIEC Noord-Holland", OrganisationKind.RIEC, "", "RIEC Noord-Holland"),
+    ("Politie Noord-Holland", OrganisationKind.PARTNER, "politie", "RIEC Noord-Holland"),
+]
+
+ACCOUNTS = [
+    # (username, first name, last name, role, organisation)
+    ("zaanstad.medewerker", "Mila", "de Vries", Role.EMPLOYEE, "Gemeente Zaanstad"),
+    ("zaanstad.raadslid", "Ahmed", "Bakker", Role.OFFICE_HOLDER, "Gemeente Zaanstad"),
+    ("zaanstad.coordinator", "Sanne", "Jansen", Role.COORDINATOR, "Gemeente Zaanstad"),
+    ("zaanstad.manager", "Peter", "Visser", Role.MANAGER, "Gemeente Zaanstad"),
+    ("zaanstad.normeigenaar", "Ingrid", "Smit", Role.NORM_OWNER, "Gemeente Zaanstad"),
+    ("zaanstad.fg", "Ruben", "Mulder", Role.PRIVACY_OFFICER, "Gemeente Zaanstad"),
+    ("zaanstad.beheerder", "Fatima", "el Amrani", Role.ADMIN, "Gemeente Zaanstad"),
+    ("hoorn.coordinator", "Kees", "de Boer", Role.COORDINATOR, "Gemeente Hoorn"),
+    ("hoorn.beheerder", "Lotte", "Dekker", Role.ADMIN, "Gemeente Hoorn"),
+    ("provincie.beoordelaar", "Joris", "van Dijk", Role.REVIEWER, "Provincie Noord-Holland"),
+    ("riec.beoordelaar", "Noor", "Hendriks", Role.REVIEWER, "RIEC Noord-Holland"),
+    ("politie.tafel", "Daan", "Bos", Role.PARTNER, "Politie Noord-Holland"),
+]
+
+
+class Command(BaseCommand):
+    help = "Maakt demo-organisaties en per rol een account aan (idempotent)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--json", action="store_true", help="Print de accounts als JSON.")
+        parser.add_argument(
+            "--allow-production",
+            action="store_true",
+            help="Ook uitvoeren met DJANGO_ENV=production (alleen voor een demo-omgeving).",
+        )
+
+    def handle(self, *args, **options):
+        if settings.PRODUCTION and not options["allow_production"]:
+            raise CommandError("seed_demo maakt accounts met een bekend wachtwoord; niet in productie.")
+        with transaction.atomic():
+            rows = self._seed()
+        if options["json"]:
+            self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2))
+        else:
+            self._print_table(rows)
+
+    def _seed(self) -> list[dict[str, str]]:
+        regions = {name: Region.objects.get_or_create(name=name)[0] for name in REGIONS}
+        organisations = {}
+        for name, kind, partner_type, region in ORGANISATIONS:
+            organisations[name], _ = Organisation.objects.update_or_create(
+                name=name, defaults={"kind": kind, "partner_type": partner_type, "region": regions[region]}
+            )
+        rows = []
+        for username, first_name, last_name, role, organisation in ACCOUNTS:
+            user, _ = User.objects.update_or_create(
+                username=username,
+                defaults={
+                    "first_name": first_name,
+                    "last_name": last_name,
+                    "email": f"{username}@example.org",
+                    "role": role,
+                    "organisation": organisations[organisation],
+                    "is_active": True,
+                },
+            )
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+            rows.append(self._second_factor(user, role=role.value, organisation=organisation))
+        admin, _ = User.objects.update_or_create(
+            username="platform.beheer",
+            defaults={"first_name": "Platform", "last_name": "Beheer", "is_staff": True, "is_superuser": True},
+        )
+        admin.set_password(DEMO_PASSWORD)
+        admin.save(update_fields=["password"])
+        rows.append(self._second_factor(admin, role="platform_superuser", organisation=""))
+        return rows
+
+    def _second_factor(self, user: User, *, role: str, organisation: str) -> dict[str, str]:
+        totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if totp is None:
+            totp = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+        static, _ = StaticDevice.objects.get_or_create(user=user, name=DEMO_STATIC_DEVICE, defaults={"confirmed": True})
+        static.token_set.all().delete()
+        code = StaticToken.random_token()
+        static.token_set.create(token=code)
+        return {
+            "username": user.username,
+            "role": role,
+            "organisation": organisation,
+            "password": DEMO_PASSWORD,
+            "otp": code,
+            "totp_secret": base64.b32encode(totp.bin_key).decode().rstrip("="),
+        }
+
+    def _print_table(self, rows: list[dict[str, str]]) -> None:
+        columns = ["username", "role", "organisation", "password", "otp", "totp_secret"]
+        widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
+        line = "  ".join(c.ljust(widths[c]) for c in columns)
+        self.stdout.write(line)
+        self.stdout.write("-" * len(line))
+        for row in rows:
+            self.stdout.write("  ".join(row[c].ljust(widths[c]) for c in columns))
+        self.stdout.write(
+            "\nLog in op http://127.0.0.1:8000 met gebruikersnaam, wachtwoord en de code uit de kolom otp "
+            "(eenmalig; seed_demo opnieuw geeft nieuwe) of een code uit een authenticator-app met totp_secret."
+        )

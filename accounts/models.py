@@ -1,0 +1,121 @@
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser, UserManager
+from django.db import models
+
+from accounts.roles import OrganisationKind, Role
+from accounts.scoping import OrganisationScopedQuerySet
+
+
+class Region(models.Model):
+    """A RIEC region (RIEC Noord-Holland, RIEC Amsterdam-Amstelland, ...)."""
+
+    name = models.CharField("naam", max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = "RIEC-regio"
+        verbose_name_plural = "RIEC-regio's"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Organisation(models.Model):
+    name = models.CharField("naam", max_length=200, unique=True)
+    kind = models.CharField("soort", max_length=20, choices=OrganisationKind.choices)
+    partner_type = models.CharField(
+        "soort partner",
+        max_length=100,
+        blank=True,
+        help_text="Bij een partnerorganisatie: politie, OM, Belastingdienst, ...",
+    )
+    region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="organisations", verbose_name="regio")
+
+    class Meta:
+        verbose_name = "organisatie"
+        verbose_name_plural = "organisaties"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WeerbaarUserManager(UserManager.from_queryset(OrganisationScopedQuerySet)):
+    pass
+
+
+class User(AbstractUser):
+    """An account: one role in one organisation.
+
+    Platform superusers (who run the deployment and its Django admin) have no organisation and
+    therefore see no organisation data in the product.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="users",
+        verbose_name="organisatie",
+    )
+    role = models.CharField("rol", max_length=30, choices=Role.choices, blank=True)
+
+    objects = WeerbaarUserManager()
+
+    class Meta:
+        verbose_name = "gebruiker"
+        verbose_name_plural = "gebruikers"
+        ordering = ["last_name", "first_name", "username"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(organisation__isnull=True, role="")
+                | models.Q(organisation__isnull=False) & ~models.Q(role=""),
+                name="user_role_with_organisation",
+            )
+        ]
+
+    @property
+    def display_name(self) -> str:
+        return self.get_full_name() or self.username
+
+
+class ApiTokenQuerySet(models.QuerySet):
+    def active(self) -> ApiTokenQuerySet:
+        return self.filter(revoked_at__isnull=True)
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only a SHA-256 digest is stored; the token is shown once."""
+
+    PREFIX_LENGTH = 8
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("omschrijving", max_length=100)
+    prefix = models.CharField(max_length=PREFIX_LENGTH)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = ApiTokenQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "API-token"
+        verbose_name_plural = "API-tokens"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def digest_for(raw_token: str) -> str:
+        return hashlib.sha256(raw_token.encode()).hexdigest()
+
+    @staticmethod
+    def generate() -> str:
+        return secrets.token_urlsafe(32)

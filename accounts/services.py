@@ -1,0 +1,156 @@
+"""Writes for accounts: each function owns its transaction and checks the actor's permission."""
+
+from __future__ import annotations
+
+from axes.utils import reset as axes_reset
+from django.contrib.auth.tokens import default_token_generator
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import ApiToken, User
+from accounts.roles import ROLES_BY_ORGANISATION_KIND, Action, Role, user_can
+
+BACKUP_CODE_COUNT = 10
+BACKUP_DEVICE_NAME = "reservecodes"
+TOTP_DEVICE_NAME = "authenticator-app"
+
+
+def _require(actor: User, action: Action) -> None:
+    if not user_can(actor, action):
+        raise PermissionDenied
+
+
+def _require_same_organisation(actor: User, user: User) -> None:
+    if actor.organisation_id is None or actor.organisation_id != user.organisation_id:
+        raise PermissionDenied
+
+
+def user_create(
+    *,
+    actor: User,
+    username: str,
+    first_name: str,
+    last_name: str,
+    email: str,
+    role: str,
+) -> User:
+    """An administrator creates an account in their own organisation. The new user chooses a
+    password through a one-time activation link; until then the account has no usable password."""
+    _require(actor, Action.MANAGE_USERS)
+    organisation = actor.organisation
+    if role not in ROLES_BY_ORGANISATION_KIND.get(organisation.kind, frozenset()):
+        raise ValidationError({"role": f"De rol '{Role(role).label}' past niet bij een organisatie van deze soort."})
+    if User.objects.filter(username__iexact=username).exists():
+        raise ValidationError({"username": "Deze gebruikersnaam is al in gebruik."})
+    with transaction.atomic(durable=True):
+        user = User(
+            username=username,
+            first_name=first_name,
+            last_name=last_name,
+            email=email,
+            role=role,
+            organisation=organisation,
+        )
+        user.set_unusable_password()
+        user.full_clean()
+        user.save()
+        if email:
+            from accounts.tasks import send_activation_mail
+
+            transaction.on_commit(lambda: send_activation_mail.delay(user.pk))
+    return user
+
+
+def activation_path(user: User) -> str:
+    """The one-time path where a new user sets a password (Django's password-reset token)."""
+    from django.urls import reverse
+
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    return reverse("accounts:activate", kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
+
+
+def user_reset_two_factor(*, actor: User, user: User) -> None:
+    """Removes every second factor of a user who lost their phone; they enrol again at next login."""
+    _require(actor, Action.MANAGE_USERS)
+    _require_same_organisation(actor, user)
+    with transaction.atomic(durable=True):
+        TOTPDevice.objects.filter(user=user).delete()
+        StaticDevice.objects.filter(user=user).delete()
+
+
+def user_unlock(*, actor: User, user: User) -> None:
+    """Lifts a login lockout before its cool-off time has passed."""
+    _require(actor, Action.MANAGE_USERS)
+    _require_same_organisation(actor, user)
+    axes_reset(username=user.username)
+
+
+def user_set_active(*, actor: User, user: User, active: bool) -> None:
+    _require(actor, Action.MANAGE_USERS)
+    _require_same_organisation(actor, user)
+    if user.pk == actor.pk and not active:
+        raise ValidationError("U kunt uw eigen account niet blokkeren.")
+    with transaction.atomic(durable=True):
+        User.objects.filter(pk=user.pk).update(is_active=active)
+        user.is_active = active
+
+
+def totp_device_start(*, user: User) -> TOTPDevice:
+    """Starts (or resumes) enrolment of an authenticator app: an unconfirmed device with a new key."""
+    with transaction.atomic(durable=True):
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+    return device
+
+
+def totp_device_confirm(*, user: User, token: str) -> list[str] | None:
+    """Confirms the pending authenticator app with a code from it.
+
+    Returns fresh backup codes on success, None when the code is wrong (nothing changes then).
+    """
+    with transaction.atomic(durable=True):
+        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        if device is None or not device.verify_token(token):
+            return None
+        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        device.confirmed = True
+        device.save(update_fields=["confirmed"])
+        codes = _replace_backup_codes(user)
+    return codes
+
+
+def backup_codes_regenerate(*, user: User) -> list[str]:
+    with transaction.atomic(durable=True):
+        return _replace_backup_codes(user)
+
+
+def _replace_backup_codes(user: User, count: int = BACKUP_CODE_COUNT) -> list[str]:
+    device, _ = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME, defaults={"confirmed": True})
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(count)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+def api_token_create(*, user: User, name: str) -> str:
+    """Creates a personal API token and returns it; only its digest is kept."""
+    _require(user, Action.USE_API)
+    raw = ApiToken.generate()
+    with transaction.atomic(durable=True):
+        ApiToken.objects.create(
+            user=user, name=name, prefix=raw[: ApiToken.PREFIX_LENGTH], digest=ApiToken.digest_for(raw)
+        )
+    return raw
+
+
+def api_token_revoke(*, user: User, token: ApiToken) -> None:
+    if token.user_id != user.pk:
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())

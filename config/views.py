@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views.decorators.cache import never_cache
+from drf_spectacular.views import SpectacularSwaggerSplitView
+
+from accounts.decorators import require_action
+from accounts.roles import Action, Role, user_can
+
+logger = logging.getLogger(__name__)
+
+# What each role comes here for, in the words of the home page.
+ROLE_INTRODUCTION = {
+    Role.EMPLOYEE: "Hier meldt u signalen van ondermijning en incidenten van agressie en geweld, en volgt u uw eigen meldingen.",
+    Role.OFFICE_HOLDER: "Hier meldt u signalen van ondermijning en incidenten van agressie, intimidatie of bedreiging, en volgt u uw eigen meldingen.",
+    Role.COORDINATOR: "Hier beoordeelt u binnenkomende signalen, voert u casussen en bereidt u het signaaloverleg en de ondermijningstafel voor.",
+    Role.MANAGER: "Hier registreert en volgt u incidenten van agressie en geweld tegen medewerkers en leest u de cijfers.",
+    Role.PARTNER: "Hier ziet u de agenda's van de overleggen waarvoor u bent uitgenodigd, met wat met uw organisatie gedeeld mag worden.",
+    Role.NORM_OWNER: "Hier houdt u het implementatieoverzicht van de Noord-Hollandse Norm Weerbare Overheid bij.",
+    Role.REVIEWER: "Hier leest u de geaggregeerde voortgang op de norm van de organisaties in uw regio.",
+    Role.PRIVACY_OFFICER: "Hier controleert u de audittrail en de bewaartermijnen.",
+    Role.ADMIN: "Hier beheert u de accounts en rollen van uw organisatie.",
+}
+
+
+@require_action(Action.VIEW_HOME)
+def home(request):
+    user = request.user
+    shortcuts = []
+    if user_can(user, Action.MANAGE_USERS):
+        shortcuts.append(
+            ("Gebruikers beheren", "beheer:user_list", "Accounts aanmaken, blokkeren, tweestapsverificatie wissen.")
+        )
+    if user_can(user, Action.VIEW_ORGANISATION):
+        shortcuts.append(("Organisatie", "beheer:organisation", "Gegevens van uw organisatie en regio."))
+    shortcuts.append(("Mijn account", "accounts:security", "Tweestapsverificatie, reservecodes en API-tokens."))
+    return render(
+        request,
+        "home.html",
+        {"introduction": ROLE_INTRODUCTION.get(user.role, ""), "shortcuts": shortcuts},
+    )
+
+
+@never_cache
+def health(request):
+    """Database and broker state for the load balancer and monitoring: 200 when healthy, else 503."""
+    checks = {"database": _check_database(), "broker": _check_broker()}
+    healthy = all(state in {"ok", "in-process"} for state in checks.values())
+    return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception:  # any failure means unhealthy; the reason goes to the log, not the response
+        logger.exception("health: database check failed")
+        return "error"
+    return "ok"
+
+
+def _check_broker() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "in-process"
+    from config.celery import app
+
+    try:
+        with app.connection_for_write(settings.CELERY_BROKER_URL) as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, timeout=2)
+    except Exception:
+        logger.warning("health: broker unreachable")
+        return "error"
+    return "ok"
+
+
+@method_decorator(login_required, name="dispatch")
+class ApiDocsView(SpectacularSwaggerSplitView):
+    """Swagger UI from local files (no CDN), its start-up script served as a file for the CSP."""
+
+
+def _error(request, status: int, title: str, message: str):
+    return render(request, "error.html", {"title": title, "message": message, "status": status}, status=status)
+
+
+def bad_request(request, exception=None):
+    return _error(request, 400, "Ongeldig verzoek", "Uw verzoek kon niet worden verwerkt.")
+
+
+def permission_denied(request, exception=None):
+    return _error(request, 403, "Geen toegang", "U heeft geen toegang tot deze pagina.")
+
+
+def page_not_found(request, exception=None):
+    return _error(request, 404, "Pagina niet gevonden", "Deze pagina bestaat niet of u heeft er geen toegang toe.")
+
+
+def server_error(request):
+    return _error(request, 500, "Er ging iets mis", "Er ging iets mis aan onze kant. Probeer het later opnieuw.")
+
+
+def csrf_failure(request, reason=""):
+    return _error(
+        request,
+        403,
+        "Formulier verlopen",
+        "Het formulier was verlopen of is al verstuurd. Ga terug, laad de pagina opnieuw en probeer het nog eens.",
+    )

@@ -1,0 +1,108 @@
+"""Organisation isolation: every object URL and API endpoint of organisation B is a 404 for A.
+
+The test walks the URL configuration, so a new object URL without an entry here fails it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from accounts.models import ApiToken
+from accounts.roles import Role
+from tests.conftest import verified_client
+
+# Every URL with an object id: how to make an object of the *other* organisation for it, and
+# the method to call it with.
+OBJECT_URLS = {
+    "beheer:user_detail": ("GET", "user"),
+    "beheer:user_reset_two_factor": ("POST", "user"),
+    "beheer:user_unlock": ("POST", "user"),
+    "beheer:user_set_active": ("POST", "user"),
+    "accounts:api_token_revoke": ("POST", "token"),
+    "api:user-detail": ("GET", "user"),
+}
+# URLs with parameters that are not object ids.
+NOT_OBJECT_URLS = {"accounts:activate", "api:schema"}
+
+
+def _named_patterns(resolver: URLResolver, prefix: str = "", namespace: str = ""):
+    for pattern in resolver.url_patterns:
+        if isinstance(pattern, URLResolver):
+            ns = pattern.namespace or ""
+            yield from _named_patterns(pattern, prefix + str(pattern.pattern), f"{namespace}{ns}:" if ns else namespace)
+        elif isinstance(pattern, URLPattern) and pattern.name:
+            yield f"{namespace}{pattern.name}", prefix + str(pattern.pattern)
+
+
+def _project_urls_with_parameters():
+    found = {}
+    for name, route in _named_patterns(get_resolver()):
+        if route.startswith("admin/"):
+            continue  # the Django admin is for platform superusers, who belong to no organisation
+        if "<" in route or "(?P<" in route:
+            found[name] = route
+    return found
+
+
+def test_every_object_url_is_covered():
+    with_parameters = set(_project_urls_with_parameters())
+    assert with_parameters - NOT_OBJECT_URLS - set(OBJECT_URLS) == set(), "add new object URLs to OBJECT_URLS"
+
+
+@pytest.mark.parametrize("url_name", sorted(OBJECT_URLS))
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.EMPLOYEE])
+def test_object_of_other_organisation_is_404(make_user, organisation, other_organisation, url_name, role):
+    from django.urls import reverse
+
+    method, kind = OBJECT_URLS[url_name]
+    actor = make_user(role=role, organisation=organisation)
+    stranger = make_user(role=Role.EMPLOYEE, organisation=other_organisation)
+    if kind == "user":
+        target_pk = stranger.pk
+    else:
+        target_pk = ApiToken.objects.create(user=stranger, name="x", prefix="abc", digest="d" * 64).pk
+    client = verified_client(actor)
+
+    url = reverse(url_name, kwargs={"pk": target_pk})
+    response = client.post(url, {"active": "0"}) if method == "POST" else client.get(url)
+
+    if role == Role.ADMIN or kind == "token":
+        assert response.status_code == 404
+    else:
+        # A role without the page gets 403 before any lookup: it learns nothing about the object.
+        assert response.status_code == 403
+    stranger.refresh_from_db()
+    assert stranger.is_active
+    assert not ApiToken.objects.filter(user=stranger, revoked_at__isnull=False).exists()
+
+
+def test_api_user_list_shows_only_own_organisation(make_user, organisation, other_organisation):
+    admin = make_user(role=Role.ADMIN, organisation=organisation)
+    colleague = make_user(role=Role.EMPLOYEE, organisation=organisation)
+    stranger = make_user(role=Role.EMPLOYEE, organisation=other_organisation)
+
+    data = verified_client(admin).get("/api/v1/users/").json()
+
+    ids = {row["id"] for row in data["results"]}
+    assert ids == {admin.pk, colleague.pk}
+    assert stranger.pk not in ids
+
+
+def test_user_list_page_shows_only_own_organisation(make_user, organisation, other_organisation):
+    admin = make_user(role=Role.ADMIN, organisation=organisation)
+    stranger = make_user(role=Role.EMPLOYEE, organisation=other_organisation, username="vreemde.gebruiker")
+
+    page = verified_client(admin).get("/beheer/gebruikers/").content.decode()
+
+    assert admin.username in page
+    assert stranger.username not in page
+
+
+def test_scoping_refuses_unscoped_querysets():
+    from django.contrib.sessions.models import Session
+
+    from accounts.scoping import get_for_user_or_404
+
+    with pytest.raises(TypeError):
+        get_for_user_or_404(Session.objects.all(), None, pk=1)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+
+from accounts.models import Organisation, User
+from accounts.roles import OrganisationKind, Role
+
+
+def _seed_json() -> list[dict[str, str]]:
+    out = StringIO()
+    call_command("seed_demo", "--json", stdout=out)
+    return json.loads(out.getvalue())
+
+
+@pytest.mark.django_db
+def test_seed_creates_organisations_and_one_account_per_role():
+    rows = _seed_json()
+
+    assert {tuple(sorted(row)) for row in rows} == {
+        ("organisation", "otp", "password", "role", "totp_secret", "username")
+    }
+    assert set(Role.values) <= {row["role"] for row in rows}
+    kinds = set(Organisation.objects.values_list("kind", flat=True))
+    assert kinds == set(OrganisationKind.values)
+    assert Organisation.objects.filter(kind=OrganisationKind.MUNICIPALITY).count() == 2
+    assert Organisation.objects.filter(kind=OrganisationKind.PARTNER, partner_type="politie").exists()
+
+
+@pytest.mark.django_db
+def test_seed_is_idempotent_and_issues_fresh_codes():
+    first = _seed_json()
+    users, organisations = User.objects.count(), Organisation.objects.count()
+    second = _seed_json()
+
+    assert (User.objects.count(), Organisation.objects.count()) == (users, organisations)
+    by_name = {row["username"]: row for row in first}
+    for row in second:
+        assert row["otp"] != by_name[row["username"]]["otp"]
+        assert row["totp_secret"] == by_name[row["username"]]["totp_secret"]
+
+
+@pytest.mark.django_db
+def test_printed_credentials_log_in():
+    rows = _seed_json()
+    coordinator = next(row for row in rows if row["role"] == "coordinator")
+    client = Client()
+
+    response = client.post(
+        "/account/inloggen/",
+        {"username": coordinator["username"], "password": coordinator["password"], "otp_token": coordinator["otp"]},
+    )
+
+    assert response.status_code == 302
+    assert "Coördinator" in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_printed_totp_secret_works():
+    import base64
+
+    from django_otp.oath import totp
+
+    rows = _seed_json()
+    row = next(r for r in rows if r["role"] == "manager")
+    key = base64.b32decode(row["totp_secret"] + "=" * (-len(row["totp_secret"]) % 8))
+    response = Client().post(
+        "/account/inloggen/",
+        {"username": row["username"], "password": row["password"], "otp_token": f"{totp(key):06d}"},
+    )
+    assert response.status_code == 302
+
+
+@pytest.mark.django_db
+def test_seed_refuses_production(settings):
+    settings.PRODUCTION = True
+    with pytest.raises(CommandError):
+        call_command("seed_demo", stdout=StringIO())

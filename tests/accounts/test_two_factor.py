@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django_otp.plugins.otp_static.models import StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.roles import Role, role_requires_two_factor
+from tests.conftest import verified_client
+from tests.factories import PASSWORD, add_totp, totp_now
+
+SETUP = "/account/tweestapsverificatie/"
+
+
+def _password_only_client(user) -> Client:
+    client = Client()
+    response = client.post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    return client
+
+
+ROLES_NEEDING_2FA = [r for r in Role.values if role_requires_two_factor(r)]
+
+
+def test_roles_that_see_sensitive_data_require_2fa():
+    for role in [Role.COORDINATOR, Role.MANAGER, Role.PARTNER, Role.PRIVACY_OFFICER, Role.ADMIN, Role.EMPLOYEE]:
+        assert role_requires_two_factor(role), role
+
+
+@pytest.mark.parametrize("role", ROLES_NEEDING_2FA)
+@pytest.mark.parametrize("url", ["/", "/account/", "/beheer/gebruikers/", "/api/v1/docs/"])
+def test_unverified_session_reaches_only_enrolment(make_user, role, url):
+    user = make_user(role=role)
+    client = _password_only_client(user)
+
+    response = client.get(url)
+
+    assert response.status_code == 302
+    assert response["Location"] == SETUP
+
+
+@pytest.mark.parametrize("role", ROLES_NEEDING_2FA)
+def test_unverified_session_is_refused_by_the_api(make_user, role):
+    client = _password_only_client(make_user(role=role))
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 403
+    assert "Tweestapsverificatie" in response.json()["detail"]
+
+
+def test_exempt_role_may_work_without_2fa(make_user):
+    reviewer = make_user(role=Role.REVIEWER)
+    client = _password_only_client(reviewer)
+    assert client.get("/").status_code == 200
+    assert client.get("/api/v1/me/").status_code == 200
+
+
+def test_enrolment_confirms_device_verifies_session_and_gives_backup_codes(make_user):
+    user = make_user(role=Role.COORDINATOR)
+    client = _password_only_client(user)
+    page = client.get(SETUP)
+    assert page.status_code == 200
+    assert "<svg" in page.content.decode()
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+
+    response = client.post(SETUP, {"token": totp_now(device)})
+
+    assert response.status_code == 200
+    assert len(response.context["codes"]) == 10
+    device.refresh_from_db()
+    assert device.confirmed
+    assert StaticToken.objects.filter(device__user=user).count() == 10
+    assert client.get("/").status_code == 200
+
+
+def test_wrong_enrolment_code_changes_nothing(make_user):
+    user = make_user(role=Role.COORDINATOR)
+    client = _password_only_client(user)
+    client.get(SETUP)
+    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    wrong = "123456" if totp_now(device) != "123456" else "654321"
+
+    response = client.post(SETUP, {"token": wrong})
+
+    assert response.status_code == 200
+    assert "Deze code klopt niet" in response.content.decode()
+    device.refresh_from_db()
+    assert not device.confirmed
+    assert not StaticToken.objects.filter(device__user=user).exists()
+    assert client.get("/").status_code == 302
+
+
+def test_malformed_enrolment_code_gets_a_field_message(make_user):
+    client = _password_only_client(make_user(role=Role.COORDINATOR))
+    response = client.post(SETUP, {"token": "abc"})
+    assert "Vul de zes cijfers in" in response.content.decode()
+
+
+def test_user_with_device_must_give_code(make_user):
+    user = make_user(role=Role.REVIEWER)  # even an exempt role, once enrolled
+    add_totp(user)
+    response = Client().post(reverse("accounts:login"), {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 200
+
+
+def test_administrator_reset_removes_devices_and_forces_enrolment(make_user):
+    user = make_user(role=Role.MANAGER)
+    add_totp(user)
+    admin = make_user(role=Role.ADMIN, organisation=user.organisation)
+
+    verified_client(admin).post(reverse("beheer:user_reset_two_factor", kwargs={"pk": user.pk}))
+
+    assert not TOTPDevice.objects.filter(user=user).exists()
+    client = _password_only_client(user)
+    assert client.get("/")["Location"] == SETUP
+
+
+def test_regenerating_backup_codes_invalidates_old_ones(make_user):
+    user = make_user(role=Role.COORDINATOR)
+    client = verified_client(user)
+    first = client.post(reverse("accounts:backup_codes")).context["codes"]
+    second = client.post(reverse("accounts:backup_codes")).context["codes"]
+    stored = set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert stored == set(second)
+    assert not stored & set(first)

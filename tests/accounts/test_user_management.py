@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from accounts.roles import OrganisationKind, Role
+from tests.conftest import verified_client
+from tests.factories import OrganisationFactory
+
+NEW_USER = {
+    "username": "nieuwe.collega",
+    "first_name": "Nina",
+    "last_name": "Nieuw",
+    "email": "nina@example.org",
+    "role": Role.COORDINATOR,
+}
+
+
+def test_admin_creates_account_and_activation_mail_holds_a_link_only(
+    make_user, django_capture_on_commit_callbacks, eager_tasks
+):
+    admin = make_user(role=Role.ADMIN)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = verified_client(admin).post(reverse("beheer:user_create"), NEW_USER)
+
+    user = User.objects.get(username="nieuwe.collega")
+    assert response["Location"] == reverse("beheer:user_detail", kwargs={"pk": user.pk})
+    assert user.organisation_id == admin.organisation_id
+    assert not user.has_usable_password()
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert "Nina" not in body and "Nieuw" not in body and admin.organisation.name not in body
+    assert mail.outbox[0].to == ["nina@example.org"]
+
+    link = re.search(r"http://\S+", body).group(0)
+    path = link.replace("http://127.0.0.1:8000", "")
+    client = Client()
+    form = client.get(path, follow=True)
+    assert "Kies uw wachtwoord" in form.content.decode()
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "een-lang-nieuw-wachtwoord", "new_password2": "een-lang-nieuw-wachtwoord"},
+    )
+    assert done["Location"] == reverse("accounts:login")
+    user.refresh_from_db()
+    assert user.check_password("een-lang-nieuw-wachtwoord")
+    assert "Deze link werkt niet meer" in Client().get(path, follow=True).content.decode()
+
+
+def test_role_must_fit_the_organisation(make_user):
+    partner_org = OrganisationFactory(kind=OrganisationKind.PARTNER, partner_type="politie")
+    admin = make_user(role=Role.ADMIN, organisation=partner_org)
+
+    response = verified_client(admin).post(reverse("beheer:user_create"), NEW_USER)
+
+    assert response.status_code == 200
+    assert "Selecteer een geldige keuze" in response.content.decode()
+    assert 'value="nieuwe.collega"' in response.content.decode()  # what was typed is kept
+    assert not User.objects.filter(username="nieuwe.collega").exists()
+
+
+def test_duplicate_username_is_refused_with_a_message(make_user):
+    admin = make_user(role=Role.ADMIN)
+    make_user(username="nieuwe.collega")
+    response = verified_client(admin).post(reverse("beheer:user_create"), NEW_USER)
+    assert "Deze gebruikersnaam is al in gebruik" in response.content.decode()
+    assert User.objects.filter(username="nieuwe.collega").count() == 1
+
+
+def test_admin_cannot_block_themselves(make_user):
+    admin = make_user(role=Role.ADMIN)
+    client = verified_client(admin)
+    response = client.post(reverse("beheer:user_set_active", kwargs={"pk": admin.pk}), {"active": "0"}, follow=True)
+    assert "U kunt uw eigen account niet blokkeren" in response.content.decode()
+    admin.refresh_from_db()
+    assert admin.is_active
+
+
+def test_blocked_user_cannot_log_in(make_user):
+    admin = make_user(role=Role.ADMIN)
+    employee = make_user(role=Role.EMPLOYEE, organisation=admin.organisation)
+    verified_client(admin).post(reverse("beheer:user_set_active", kwargs={"pk": employee.pk}), {"active": "0"})
+    from tests.factories import PASSWORD
+
+    response = Client().post(reverse("accounts:login"), {"username": employee.username, "password": PASSWORD})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("count", [3, 25])
+def test_user_list_costs_a_constant_number_of_queries(make_user, django_assert_num_queries, count):
+    admin = make_user(role=Role.ADMIN)
+    for _ in range(count):
+        make_user(role=Role.EMPLOYEE, organisation=admin.organisation)
+    client = verified_client(admin)
+    client.get(reverse("beheer:user_list"))  # warm the session
+
+    # session, user with organisation, OTP device, the list (one query with its 2FA state),
+    # session save (inside a savepoint: three statements)
+    with django_assert_num_queries(7):
+        response = client.get(reverse("beheer:user_list"))
+    assert len(response.context["users"]) == count + 1

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+
+from accounts.roles import Role
+from tests.factories import OrganisationFactory, UserFactory, add_totp
+
+
+def pytest_configure(config):
+    # Argon2 is the production hasher (asserted in tests/accounts/test_settings.py); tests hash
+    # thousands of passwords, so they use a fast one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def organisation(db):
+    return OrganisationFactory(name="Gemeente Alfa")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return OrganisationFactory(name="Gemeente Beta")
+
+
+@pytest.fixture
+def make_user(db):
+    def _make(role: str = Role.EMPLOYEE, organisation=None, **kwargs):
+        if organisation is not None:
+            kwargs["organisation"] = organisation
+        return UserFactory(role=role, **kwargs)
+
+    return _make
+
+
+def verified_client(user) -> Client:
+    """A client logged in as `user` with a session verified by a second factor."""
+    device = user.totpdevice_set.filter(confirmed=True).first() or add_totp(user)
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+@pytest.fixture
+def login_as(db):
+    return verified_client
+
+
+@pytest.fixture
+def eager_tasks():
+    """Runs Celery tasks in-process for a test that checks a task's effect in the same process,
+    also in the CI run where a real broker is configured (tests/test_celery_worker.py covers
+    the worker path)."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import factory
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Organisation, Region, User
+from accounts.roles import ROLES_BY_ORGANISATION_KIND, OrganisationKind, Role
+
+PASSWORD = "correct-horse-battery-staple"
+
+
+class RegionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Region
+        django_get_or_create = ("name",)
+
+    name = "RIEC Noord-Holland"
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Gemeente Test {n}")
+    kind = OrganisationKind.MUNICIPALITY
+    region = factory.SubFactory(RegionFactory)
+
+
+def organisation_kind_for(role: str) -> str:
+    for kind in (
+        OrganisationKind.MUNICIPALITY,
+        OrganisationKind.PROVINCE,
+        OrganisationKind.PARTNER,
+        OrganisationKind.RIEC,
+    ):
+        if role in ROLES_BY_ORGANISATION_KIND[kind]:
+            return kind
+    raise ValueError(role)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"gebruiker{n}")
+    first_name = "Test"
+    last_name = factory.Sequence(lambda n: f"Persoon {n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    role = Role.EMPLOYEE
+    organisation = factory.SubFactory(
+        OrganisationFactory, kind=factory.LazyAttribute(lambda o: organisation_kind_for(o.factory_parent.role))
+    )
+    password = factory.django.Password(PASSWORD)
+
+
+def add_totp(user: User) -> TOTPDevice:
+    return TOTPDevice.objects.create(user=user, name="authenticator-app", confirmed=True)
+
+
+def add_static_code(user: User, code: str = "backup123") -> str:
+    device, _ = StaticDevice.objects.get_or_create(user=user, name="reservecodes", defaults={"confirmed": True})
+    device.token_set.create(token=code)
+    return code
+
+
+def totp_now(device: TOTPDevice) -> str:
+    from django_otp.oath import totp
+
+    return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift):06d}"
