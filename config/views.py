@@ -103,7 +103,12 @@ def page_not_found(request, exception=None):
 
 
 def server_error(request):
-    return _error(request, 500, "Er ging iets mis", "Er ging iets mis aan onze kant. Probeer het later opnieuw.")
+    # Rendered without the request: whatever broke (the session, the user) must not break this page.
+    from django.http import HttpResponseServerError
+    from django.template import loader
+
+    context = {"title": "Er ging iets mis", "message": "Er ging iets mis aan onze kant. Probeer het later opnieuw."}
+    return HttpResponseServerError(loader.get_template("error.html").render(context))
 
 
 def csrf_failure(request, reason=""):
