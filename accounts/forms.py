@@ -34,7 +34,7 @@ class LoginForm(forms.Form):
         self.user: User | None = None
         self.device = None
         super().__init__(*args, **kwargs)
-        self.fields["username"].widget.attrs.update(autocomplete="username", autofocus=True)
+        self.fields["username"].widget.attrs.update(autocomplete="username")
         self.fields["password"].widget.attrs.update(autocomplete="current-password")
         self.fields["otp_token"].widget.attrs.update(
             autocomplete="one-time-code", inputmode="numeric", spellcheck="false"

@@ -314,5 +314,15 @@ LOGGING = {
     },
 }
 
+# --- Keys (privacy/keyring.py). Production requires all four; the embedded default generates them
+# once into var/keys.json. Master keys: "id:key,id:key", the first encrypts, all decrypt.
+WEERBAAR_MASTER_KEYS = env_str("WEERBAAR_MASTER_KEYS", required=PRODUCTION)
+WEERBAAR_BLIND_INDEX_KEY = env_str("WEERBAAR_BLIND_INDEX_KEY", required=PRODUCTION)
+WEERBAAR_PSEUDONYM_KEY = env_str("WEERBAAR_PSEUDONYM_KEY", required=PRODUCTION)
+WEERBAAR_AUDIT_KEY = env_str("WEERBAAR_AUDIT_KEY", required=PRODUCTION)
+
+MEDIA_ROOT = Path(env_str("WEERBAAR_MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media-niet-publiek/"  # never served: files are encrypted and read through views
+
 # The address users reach the product at, for links in e-mails.
 WEERBAAR_BASE_URL = env_str("WEERBAAR_BASE_URL", "http://127.0.0.1:8000", required=PRODUCTION)

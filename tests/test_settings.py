@@ -16,6 +16,10 @@ GOOD_PRODUCTION_ENV = {
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
     "DJANGO_ALLOWED_HOSTS": "weerbaar.example.nl",
     "WEERBAAR_BASE_URL": "https://weerbaar.example.nl",
+    "WEERBAAR_MASTER_KEYS": "k1:" + "A" * 43,
+    "WEERBAAR_BLIND_INDEX_KEY": "B" * 43,
+    "WEERBAAR_PSEUDONYM_KEY": "C" * 43,
+    "WEERBAAR_AUDIT_KEY": "D" * 43,
 }
 
 
@@ -33,7 +37,18 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    "missing", ["DJANGO_SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL", "DJANGO_ALLOWED_HOSTS", "WEERBAAR_BASE_URL"]
+    "missing",
+    [
+        "DJANGO_SECRET_KEY",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "DJANGO_ALLOWED_HOSTS",
+        "WEERBAAR_BASE_URL",
+        "WEERBAAR_MASTER_KEYS",
+        "WEERBAAR_BLIND_INDEX_KEY",
+        "WEERBAAR_PSEUDONYM_KEY",
+        "WEERBAAR_AUDIT_KEY",
+    ],
 )
 def test_production_refuses_to_start_and_names_the_missing_variable(missing):
     env = {k: v for k, v in GOOD_PRODUCTION_ENV.items() if k != missing}
