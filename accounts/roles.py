@@ -48,6 +48,8 @@ class Action(enum.StrEnum):
     VIEW_NORM_OVERVIEW = "view_norm_overview"
     VIEW_REGIONAL_NORM_PROGRESS = "view_regional_norm_progress"
     VIEW_AUDIT_TRAIL = "view_audit_trail"
+    MANAGE_RETENTION_POLICY = "manage_retention_policy"
+    POSTPONE_RETENTION = "postpone_retention"
 
 
 _EVERYONE = {Action.VIEW_HOME, Action.MANAGE_OWN_ACCOUNT, Action.USE_API}
@@ -64,8 +66,8 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.PARTNER: frozenset(_EVERYONE | {Action.VIEW_TABLE_AGENDA}),
     Role.NORM_OWNER: frozenset(_EVERYONE | {Action.MAINTAIN_NORM_OVERVIEW, Action.VIEW_NORM_OVERVIEW}),
     Role.REVIEWER: frozenset(_EVERYONE | {Action.VIEW_REGIONAL_NORM_PROGRESS}),
-    Role.PRIVACY_OFFICER: frozenset(_EVERYONE | {Action.VIEW_AUDIT_TRAIL}),
-    Role.ADMIN: frozenset(_EVERYONE | {Action.MANAGE_USERS, Action.VIEW_ORGANISATION}),
+    Role.PRIVACY_OFFICER: frozenset(_EVERYONE | {Action.VIEW_AUDIT_TRAIL, Action.POSTPONE_RETENTION}),
+    Role.ADMIN: frozenset(_EVERYONE | {Action.MANAGE_USERS, Action.VIEW_ORGANISATION, Action.MANAGE_RETENTION_POLICY}),
 }
 
 # Which roles may exist in which kind of organisation.

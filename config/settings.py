@@ -12,6 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
@@ -69,7 +70,10 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "simple_history",
     "accounts",
+    "privacy",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -85,6 +89,7 @@ MIDDLEWARE = [
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.TwoFactorRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, so that a locked-out login attempt gets the lockout page.
     "axes.middleware.AxesMiddleware",
@@ -215,6 +220,10 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# History: reverting from the admin would bypass the workflow's state machine.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
+
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "nl"
 LANGUAGES = [("nl", "Nederlands")]
@@ -274,6 +283,18 @@ CELERY_BEAT_SCHEDULE = {
     "clear-expired-sessions": {
         "task": "accounts.tasks.clear_expired_sessions",
         "schedule": timedelta(hours=1),
+    },
+    "purge-expired-records": {
+        "task": "privacy.tasks.purge_expired_records",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    "retention-reminders": {
+        "task": "privacy.tasks.send_retention_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    "verify-audit-chain": {
+        "task": "audit.tasks.verify_audit_chain_nightly",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 

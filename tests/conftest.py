@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import pytest
-from django.conf import settings
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 
@@ -9,10 +8,23 @@ from accounts.roles import Role
 from tests.factories import OrganisationFactory, UserFactory, add_totp
 
 
-def pytest_configure(config):
-    # Argon2 is the production hasher (asserted in tests/accounts/test_settings.py); tests hash
-    # thousands of passwords, so they use a fast one.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Encrypted files of each test go to their own folder."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+
+
+@pytest.fixture
+def master_keys(settings):
+    """Sets the master key ring for a test: master_keys("k2:...", "k1:...")."""
+    from privacy.keyring import reset_keyring_cache
+
+    def _set(*keys: str):
+        settings.WEERBAAR_MASTER_KEYS = ",".join(keys)
+        reset_keyring_cache()
+
+    yield _set
+    reset_keyring_cache()
 
 
 @pytest.fixture

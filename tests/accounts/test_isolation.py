@@ -9,18 +9,20 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiToken
-from accounts.roles import Role
+from accounts.roles import Action, Role, user_can
+from tests.example.services import dossier_create
 from tests.conftest import verified_client
 
 # Every URL with an object id: how to make an object of the *other* organisation for it, and
 # the method to call it with.
 OBJECT_URLS = {
-    "beheer:user_detail": ("GET", "user"),
-    "beheer:user_reset_two_factor": ("POST", "user"),
-    "beheer:user_unlock": ("POST", "user"),
-    "beheer:user_set_active": ("POST", "user"),
-    "accounts:api_token_revoke": ("POST", "token"),
-    "api:user-detail": ("GET", "user"),
+    "beheer:user_detail": ("GET", "user", Action.MANAGE_USERS),
+    "beheer:user_reset_two_factor": ("POST", "user", Action.MANAGE_USERS),
+    "beheer:user_unlock": ("POST", "user", Action.MANAGE_USERS),
+    "beheer:user_set_active": ("POST", "user", Action.MANAGE_USERS),
+    "accounts:api_token_revoke": ("POST", "token", Action.USE_API),
+    "api:user-detail": ("GET", "user", Action.MANAGE_USERS),
+    "example:dossier_detail": ("GET", "dossier", Action.HANDLE_SIGNALS),
 }
 # URLs with parameters that are not object ids.
 NOT_OBJECT_URLS = {"accounts:activate", "api:schema"}
@@ -51,23 +53,25 @@ def test_every_object_url_is_covered():
 
 
 @pytest.mark.parametrize("url_name", sorted(OBJECT_URLS))
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.EMPLOYEE])
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.EMPLOYEE, Role.COORDINATOR])
 def test_object_of_other_organisation_is_404(make_user, organisation, other_organisation, url_name, role):
     from django.urls import reverse
 
-    method, kind = OBJECT_URLS[url_name]
+    method, kind, action = OBJECT_URLS[url_name]
     actor = make_user(role=role, organisation=organisation)
-    stranger = make_user(role=Role.EMPLOYEE, organisation=other_organisation)
+    stranger = make_user(role=Role.COORDINATOR, organisation=other_organisation)
     if kind == "user":
         target_pk = stranger.pk
-    else:
+    elif kind == "token":
         target_pk = ApiToken.objects.create(user=stranger, name="x", prefix="abc", digest="d" * 64).pk
+    else:
+        target_pk = dossier_create(actor=stranger, title="geheim", details={}).pk
     client = verified_client(actor)
 
     url = reverse(url_name, kwargs={"pk": target_pk})
     response = client.post(url, {"active": "0"}) if method == "POST" else client.get(url)
 
-    if role == Role.ADMIN or kind == "token":
+    if user_can(actor, action):
         assert response.status_code == 404
     else:
         # A role without the page gets 403 before any lookup: it learns nothing about the object.

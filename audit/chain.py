@@ -1,0 +1,158 @@
+"""The hash chain over audit events: HMAC-SHA256 with a key outside the database, so a database
+administrator can change rows but cannot make the chain agree again."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from privacy.keyring import keyring
+
+FIELDS = (
+    "id",
+    "chain",
+    "seq",
+    "at",
+    "actor_id",
+    "actor_role",
+    "action",
+    "record_type",
+    "record_id",
+    "data",
+    "prev_hash",
+    "hash",
+)
+
+
+def chain_for(organisation_id: int | None) -> str:
+    return f"org:{organisation_id}" if organisation_id else "platform"
+
+
+def event_hash(
+    *,
+    key: bytes,
+    chain: str,
+    seq: int,
+    at: datetime,
+    actor_id: int | None,
+    actor_role: str,
+    action: str,
+    record_type: str,
+    record_id: str,
+    data: dict,
+    prev_hash: str,
+) -> str:
+    canonical = "\x1f".join(
+        [
+            chain,
+            str(seq),
+            at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "" if actor_id is None else str(actor_id),
+            actor_role,
+            action,
+            record_type,
+            record_id,
+            json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
+            prev_hash,
+        ]
+    )
+    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass
+class ChainProblem:
+    event_id: int | None
+    chain: str
+    seq: int
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"event {self.event_id}" if self.event_id is not None else "einde van de keten"
+        return f"{where} (keten {self.chain}, volgnummer {self.seq}): {self.reason}"
+
+
+@dataclass
+class ChainReport:
+    checked: int
+    chains: int
+    problem: ChainProblem | None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> ChainReport:
+    """Checks rows ordered by (chain, seq) against themselves and the chain heads.
+
+    Stops at the first broken event: altered (hash differs), removed (a number is missing),
+    inserted (its predecessor's hash does not match), or removed at the end (head is further)."""
+    key = keyring().audit_key
+    checked = 0
+    chains_seen: set[str] = set()
+    current_chain = None
+    expected_seq = 1
+    previous_hash = ""
+
+    def end_of_chain(chain: str, last_seq: int, last_hash: str) -> ChainProblem | None:
+        head = heads.get(chain)
+        if head is None:
+            return None
+        if head[0] > last_seq:
+            return ChainProblem(None, chain, last_seq, f"events na volgnummer {last_seq} zijn verwijderd")
+        if head[0] < last_seq or head[1] != last_hash:
+            return ChainProblem(
+                None, chain, last_seq, "het einde van de keten klopt niet met de laatst geschreven stand"
+            )
+        return None
+
+    for row in rows:
+        event_id, chain, seq, at, actor_id, actor_role, action, record_type, record_id, data, prev_hash, stored = row
+        if chain != current_chain:
+            if current_chain is not None and (problem := end_of_chain(current_chain, expected_seq - 1, previous_hash)):
+                return ChainReport(checked, len(chains_seen), problem)
+            current_chain, expected_seq, previous_hash = chain, 1, ""
+            chains_seen.add(chain)
+        checked += 1
+        if seq != expected_seq:
+            reason = "een of meer eerdere events ontbreken" if seq > expected_seq else "dubbel volgnummer"
+            return ChainReport(checked, len(chains_seen), ChainProblem(event_id, chain, seq, reason))
+        if prev_hash != previous_hash:
+            return ChainReport(
+                checked,
+                len(chains_seen),
+                ChainProblem(event_id, chain, seq, "sluit niet aan op het vorige event (ingevoegd of vervangen)"),
+            )
+        if isinstance(data, str):  # some backends hand back JSON as text from values_list
+            data = json.loads(data)
+        computed = event_hash(
+            key=key,
+            chain=chain,
+            seq=seq,
+            at=at,
+            actor_id=actor_id,
+            actor_role=actor_role,
+            action=action,
+            record_type=record_type,
+            record_id=record_id,
+            data=data,
+            prev_hash=prev_hash,
+        )
+        if not hmac.compare_digest(computed, stored):
+            return ChainReport(
+                checked,
+                len(chains_seen),
+                ChainProblem(event_id, chain, seq, "de hash klopt niet: het event is gewijzigd of ingevoegd"),
+            )
+        previous_hash = stored
+        expected_seq += 1
+    if current_chain is not None and (problem := end_of_chain(current_chain, expected_seq - 1, previous_hash)):
+        return ChainReport(checked, len(chains_seen), problem)
+    for chain, (last_seq, _) in heads.items():
+        if chain not in chains_seen and last_seq > 0:
+            return ChainReport(checked, len(chains_seen), ChainProblem(None, chain, 0, "alle events zijn verwijderd"))
+    return ChainReport(checked, len(chains_seen), None)

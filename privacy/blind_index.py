@@ -1,0 +1,137 @@
+"""Blind indexes: a keyed HMAC over a normalised identifier, for exact-match search and for finding
+signals about the same subject without decrypting anything.
+
+Each kind has its own normaliser; they raise ValidationError with a Dutch message for input
+that cannot be the identifier it claims to be.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import unicodedata
+from datetime import date
+
+from django.core.exceptions import ValidationError
+
+from privacy.keyring import keyring
+
+
+def normalise_kvk(value: str) -> str:
+    digits = re.sub(r"[\s.\-]", "", value or "")
+    if not re.fullmatch(r"\d{8}", digits):
+        raise ValidationError("Een KvK-nummer bestaat uit 8 cijfers.")
+    return digits
+
+
+def normalise_bsn(value: str) -> str:
+    digits = re.sub(r"[\s.\-]", "", value or "")
+    if re.fullmatch(r"\d{8}", digits):
+        digits = "0" + digits
+    if not re.fullmatch(r"\d{9}", digits):
+        raise ValidationError("Een BSN bestaat uit 9 cijfers.")
+    total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
+    if total % 11 != 0 or digits == "000000000":
+        raise ValidationError("Dit is geen geldig BSN (de elfproef klopt niet).")
+    return digits
+
+
+_POSTCODE = re.compile(r"^([1-9]\d{3})\s*([A-Z]{2})$")
+
+
+def normalise_postcode(value: str) -> str:
+    match = _POSTCODE.match((value or "").strip().upper())
+    if not match or match.group(2) in {"SA", "SD", "SS"}:
+        raise ValidationError("Vul een postcode in als 1234 AB.")
+    return match.group(1) + match.group(2)
+
+
+def normalise_address(postcode: str, house_number: str | int, addition: str = "") -> str:
+    number = str(house_number).strip()
+    if not re.fullmatch(r"[1-9]\d{0,4}", number):
+        raise ValidationError("Vul een huisnummer in (alleen cijfers).")
+    extra = re.sub(r"[\s\-]", "", addition or "").upper()
+    if len(extra) > 6:
+        raise ValidationError("Een toevoeging is hooguit 6 tekens.")
+    return f"{normalise_postcode(postcode)}|{number}|{extra}"
+
+
+_ADDRESS_IN_ONE = re.compile(r"^\s*([1-9]\d{3}\s*[A-Za-z]{2})\s*[,\s]\s*(\d{1,5})\s*[-\s]?\s*([A-Za-z0-9]{0,6})\s*$")
+
+
+def normalise_address_text(value: str) -> str:
+    """'1234 AB 12', '1234ab12' and '1234AB 12-a' in one field."""
+    match = _ADDRESS_IN_ONE.match(value or "")
+    if not match:
+        raise ValidationError("Vul postcode en huisnummer in als 1234 AB 12.")
+    return normalise_address(match.group(1), match.group(2), match.group(3))
+
+
+def normalise_kenteken(value: str) -> str:
+    plate = re.sub(r"[\s\-]", "", value or "").upper()
+    if not re.fullmatch(r"[A-Z0-9]{6}", plate) or not re.search(r"\d", plate):
+        raise ValidationError("Een kenteken bestaat uit 6 letters en cijfers, zoals AB-123-C.")
+    return plate
+
+
+def normalise_email(value: str) -> str:
+    address = (value or "").strip().lower()
+    if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", address):
+        raise ValidationError("Vul een geldig e-mailadres in.")
+    return address
+
+
+def normalise_phone(value: str) -> str:
+    """To E.164; Dutch numbers may be written nationally (06-12345678, 020 123 4567)."""
+    text = (value or "").strip().replace("(0)", "")
+    digits = re.sub(r"[\s.\-()/]", "", text)
+    if digits.startswith("+"):
+        number = digits[1:]
+    elif digits.startswith("00"):
+        number = digits[2:]
+    elif digits.startswith("0"):
+        number = "31" + digits[1:]
+    else:
+        raise ValidationError("Vul een telefoonnummer in, zoals 06-12345678 of +31 6 12345678.")
+    if not number.isdigit() or not 8 <= len(number) <= 15 or (number.startswith("31") and len(number) != 11):
+        raise ValidationError("Dit telefoonnummer heeft niet het juiste aantal cijfers.")
+    return "+" + number
+
+
+def normalise_name(value: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", value or "")
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
+    words = re.sub(r"[^a-z0-9]+", " ", plain).split()
+    if not words:
+        raise ValidationError("Vul een naam in.")
+    return " ".join(words)
+
+
+def normalise_person(name: str, date_of_birth: date | None) -> str:
+    return f"{normalise_name(name)}|{date_of_birth.isoformat() if date_of_birth else ''}"
+
+
+NORMALISERS = {
+    "kvk": normalise_kvk,
+    "bsn": normalise_bsn,
+    "address": normalise_address_text,
+    "kenteken": normalise_kenteken,
+    "email": normalise_email,
+    "phone": normalise_phone,
+}
+
+
+def blind_index_of(kind: str, normalised: str) -> str:
+    """HMAC-SHA256 of an already normalised value; the kind separates the domains."""
+    message = f"{kind}:{normalised}".encode()
+    return hmac.new(keyring().blind_index_key, message, hashlib.sha256).hexdigest()
+
+
+def blind_index(kind: str, value: str) -> str:
+    """Normalise `value` as `kind` and return its blind index (ValidationError on bad input)."""
+    return blind_index_of(kind, NORMALISERS[kind](value))
+
+
+def person_blind_index(name: str, date_of_birth: date | None) -> str:
+    return blind_index_of("person", normalise_person(name, date_of_birth))

@@ -1,0 +1,111 @@
+"""Envelope encryption: a data key per aggregate, wrapped by the current master key."""
+
+from __future__ import annotations
+
+import base64
+import os
+import uuid
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from django.db import models
+
+from privacy.keyring import KEY_BYTES, NONCE_BYTES, WrongMasterKey, checked_key_ids, keyring
+
+CHECK_PLAINTEXT = b"weerbaar-master-key-check"
+
+
+def _wrap_context(data_key_id: uuid.UUID) -> bytes:
+    return b"weerbaar-datakey:" + data_key_id.bytes
+
+
+def data_key_create():
+    """A new data key, wrapped by the newest master key and stored."""
+    from privacy.models import DataKey
+
+    ring = keyring()
+    _ensure_master_key_check(ring.current_id)
+    key_id = uuid.uuid4()
+    master_key_id, wrapped = ring.wrap(os.urandom(KEY_BYTES), context=_wrap_context(key_id))
+    return DataKey.objects.create(id=key_id, master_key_id=master_key_id, wrapped_key=wrapped)
+
+
+def data_key_bytes(data_key) -> bytes:
+    return keyring().unwrap(data_key.master_key_id, bytes(data_key.wrapped_key), context=_wrap_context(data_key.pk))
+
+
+def data_key_rewrap(data_key) -> bool:
+    """Re-wraps a data key under the newest master key; returns False when it already was."""
+    ring = keyring()
+    if data_key.master_key_id == ring.current_id:
+        return False
+    raw = data_key_bytes(data_key)
+    data_key.master_key_id, data_key.wrapped_key = ring.wrap(raw, context=_wrap_context(data_key.pk))
+    return True
+
+
+def _ensure_master_key_check(key_id: str) -> None:
+    if key_id in checked_key_ids:
+        return
+    from privacy.models import MasterKeyCheck
+
+    if not MasterKeyCheck.objects.filter(key_id=key_id).exists():
+        nonce = os.urandom(NONCE_BYTES)
+        value = nonce + AESGCM(keyring().master(key_id)).encrypt(nonce, CHECK_PLAINTEXT, key_id.encode())
+        MasterKeyCheck.objects.get_or_create(key_id=key_id, defaults={"check_value": value})
+    checked_key_ids.add(key_id)
+
+
+def verify_master_keys() -> None:
+    """Refuses to go on with a wrong or missing master key (raises ImproperlyConfigured)."""
+    from privacy.keyring import MissingMasterKey
+    from privacy.models import DataKey, MasterKeyCheck
+
+    ring = keyring()
+    known = {key_id for key_id, _ in ring.master_keys}
+    for check in MasterKeyCheck.objects.filter(key_id__in=known):
+        value = bytes(check.check_value)
+        try:
+            AESGCM(ring.master(check.key_id)).decrypt(value[:NONCE_BYTES], value[NONCE_BYTES:], check.key_id.encode())
+        except InvalidTag:
+            raise WrongMasterKey(check.key_id) from None
+    used = set(DataKey.objects.values_list("master_key_id", flat=True).distinct())
+    for key_id in sorted(used - known):
+        raise MissingMasterKey(key_id)
+
+
+def encrypt(key: bytes, plaintext: bytes, *, aad: bytes) -> str:
+    nonce = os.urandom(NONCE_BYTES)
+    return "wb1:" + base64.b64encode(nonce + AESGCM(key).encrypt(nonce, plaintext, aad)).decode()
+
+
+def decrypt(key: bytes, token: str, *, aad: bytes) -> bytes:
+    if not token.startswith("wb1:"):
+        raise ValueError("unknown ciphertext format")
+    blob = base64.b64decode(token[4:])
+    return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+
+
+def instance_data_key(instance: models.Model) -> tuple[uuid.UUID, bytes] | None:
+    """The (id, raw key) of the aggregate an instance belongs to; None once it was destroyed.
+
+    Uses the data key loaded with select_related when there is one, so a list page costs no
+    query per row; the raw key is kept on the instance for its lifetime only."""
+    cached = instance.__dict__.get("_weerbaar_data_key")
+    key_id = getattr(instance, "data_key_id", None)
+    if cached is not None and cached[0] == key_id:
+        return cached
+    if key_id is None:
+        return None
+    field = instance._meta.get_field("data_key")
+    if field.is_cached(instance):
+        data_key = field.get_cached_value(instance)
+    else:
+        from privacy.models import DataKey
+
+        data_key = DataKey.objects.filter(pk=key_id).first()
+    if data_key is None:
+        return None
+    result = (data_key.pk, data_key_bytes(data_key))
+    instance.__dict__["_weerbaar_data_key"] = result
+    return result

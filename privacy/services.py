@@ -1,0 +1,213 @@
+"""Writes of the privacy core: retention, destruction (crypto-shredding) and key rotation."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from dateutil.relativedelta import relativedelta
+from django.apps import apps
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.roles import Action, user_can
+from audit.services import audit_event_record
+from privacy.crypto import data_key_rewrap
+from privacy.files import data_key_files_delete
+from privacy.models import DataKey, RetentionPolicy, RetentionPostponement, Tombstone
+from privacy.retention import RECORD_TYPES, retained_models
+
+logger = logging.getLogger(__name__)
+
+MIN_REASON_LENGTH = 10
+
+
+def retention_policy_for(*, organisation_id: int, record_type: str) -> RetentionPolicy:
+    """The organisation's policy for a record type, created from the defaults on first use."""
+    default = RECORD_TYPES[record_type]
+    policy, _ = RetentionPolicy.objects.get_or_create(
+        organisation_id=organisation_id,
+        record_type=record_type,
+        defaults={
+            "term_months": default.term_months,
+            "starts_at": default.starts_at,
+            "selectielijst_category": default.category,
+        },
+    )
+    return policy
+
+
+def retention_policy_update(
+    *, actor, policy: RetentionPolicy, term_months: int, starts_at: str, selectielijst_category: str, reminder_days: int
+) -> RetentionPolicy:
+    if not user_can(actor, Action.MANAGE_RETENTION_POLICY) or policy.organisation_id != actor.organisation_id:
+        raise PermissionDenied
+    if term_months < 1:
+        raise ValidationError({"term_months": "Een bewaartermijn is minstens 1 maand."})
+    with transaction.atomic(durable=True):
+        before = policy.term_months
+        policy.term_months = term_months
+        policy.starts_at = starts_at
+        policy.selectielijst_category = selectielijst_category
+        policy.reminder_days = reminder_days
+        policy.save()
+        audit_event_record(
+            actor=actor,
+            action="retention.policy_changed",
+            organisation_id=policy.organisation_id,
+            record=policy,
+            data={"record_type": policy.record_type, "term_months_before": before, "term_months": term_months},
+        )
+    return policy
+
+
+def retention_start(*, record, started_at: datetime | None = None) -> None:
+    """Starts the clock on `record` (unsaved change; the calling service saves and audits).
+
+    The expiry date is computed once, now, from the organisation's policy."""
+    policy = retention_policy_for(organisation_id=record.organisation_id, record_type=record.RETENTION_RECORD_TYPE)
+    started_at = started_at or timezone.now()
+    record.retention_started_at = started_at
+    record.retention_expires_at = started_at + relativedelta(months=policy.term_months)
+    record.retention_reminded_at = None
+
+
+def retention_postpone(*, actor, record, until: datetime, reason: str) -> RetentionPostponement:
+    """Postpones destruction (e.g. a pending objection or court case). Needs a reason; audited."""
+    if not user_can(actor, Action.POSTPONE_RETENTION) or record.organisation_id != actor.organisation_id:
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise ValidationError({"reason": "Geef een reden van minstens 10 tekens waarom vernietiging moet wachten."})
+    if record.retention_expires_at is None:
+        raise ValidationError("De bewaartermijn van dit record loopt nog niet.")
+    if until <= record.retention_expires_at:
+        raise ValidationError({"until": "De nieuwe datum moet na de huidige vernietigingsdatum liggen."})
+    with transaction.atomic(durable=True):
+        model = type(record)
+        locked = model.objects.select_for_update().get(pk=record.pk)
+        postponement = RetentionPostponement(
+            data_key_id=locked.data_key_id,
+            organisation_id=locked.organisation_id,
+            record_type=model.RETENTION_RECORD_TYPE,
+            record_id=str(locked.pk),
+            previous_expiry=locked.retention_expires_at,
+            new_expiry=until,
+            reason=reason,
+            postponed_by=actor,
+        )
+        postponement.save()
+        locked.retention_expires_at = until
+        locked.retention_reminded_at = None
+        locked._change_reason = "bewaartermijn uitgesteld"
+        locked._history_user = actor
+        locked.save(update_fields=["retention_expires_at", "retention_reminded_at"])
+        audit_event_record(
+            actor=actor,
+            action="retention.postponed",
+            organisation_id=locked.organisation_id,
+            record=locked,
+            data={"postponement_id": postponement.pk, "until": until.date().isoformat()},
+        )
+    record.retention_expires_at = until
+    return postponement
+
+
+def _models_holding_data_keys():
+    return [
+        model
+        for model in apps.get_models()
+        if any(f.name == "data_key" and f.related_model is DataKey for f in model._meta.fields)
+    ]
+
+
+def record_purge(*, record, removed_by: str) -> Tombstone:
+    """Destroys one record: every row under its data key (children, history copies, postponement
+    reasons), its files and the key itself, leaving a content-free tombstone. One transaction, so
+    an interruption leaves the record whole and a rerun finishes it."""
+    model = type(record)
+    record_type = model.RETENTION_RECORD_TYPE
+    with transaction.atomic(durable=True):
+        record = model.objects.select_for_update().get(pk=record.pk)
+        policy = retention_policy_for(organisation_id=record.organisation_id, record_type=record_type)
+        key_id = record.data_key_id
+        tombstone, _ = Tombstone.objects.get_or_create(
+            record_type=record_type,
+            record_id=str(record.pk),
+            defaults={
+                "organisation_id": record.organisation_id,
+                "record_created_at": getattr(record, "created_at", None),
+                "retention_started_at": record.retention_started_at,
+                "retention_expired_at": record.retention_expires_at,
+                "term_months": policy.term_months,
+                "selectielijst_category": policy.selectielijst_category,
+                "purged_by": removed_by,
+            },
+        )
+        record.delete()  # cascades to children; WeerbaarHistoricalRecords deletes their history
+        for holder in _models_holding_data_keys():
+            holder._base_manager.filter(data_key_id=key_id).delete()
+        DataKey.objects.filter(pk=key_id).delete()
+        audit_event_record(
+            actor=None,
+            action="retention.purged",
+            organisation_id=tombstone.organisation_id,
+            record_type=record_type,
+            record_id=tombstone.record_id,
+            data={"tombstone_id": tombstone.pk, "removed_by": removed_by},
+        )
+        # The files are unreadable from here on (their key is gone); remove them after commit.
+        transaction.on_commit(lambda: data_key_files_delete(key_id))
+    return tombstone
+
+
+def expired_records(*, now: datetime | None = None):
+    now = now or timezone.now()
+    for record_type, model in retained_models().items():
+        for record in model._base_manager.filter(retention_expires_at__lte=now).order_by("pk"):
+            yield record_type, record
+
+
+def purge_expired(*, now: datetime | None = None, dry_run: bool = False, removed_by: str) -> list[tuple[str, str]]:
+    done = []
+    for record_type, record in list(expired_records(now=now)):
+        if not dry_run:
+            record_purge(record=record, removed_by=removed_by)
+        done.append((record_type, str(record.pk)))
+    if not dry_run and done:
+        logger.info("purge_expired: %d records destroyed", len(done))
+    return done
+
+
+def records_due_for_reminder(*, now: datetime | None = None):
+    """(record type, record) pairs whose destruction is near and whose reminder was not sent."""
+    now = now or timezone.now()
+    policies = {(p.organisation_id, p.record_type): p.reminder_days for p in RetentionPolicy.objects.all()}
+    for record_type, model in retained_models().items():
+        horizon = now + timedelta(days=max([d for (_, t), d in policies.items() if t == record_type] or [30]))
+        candidates = model._base_manager.filter(
+            retention_expires_at__lte=horizon, retention_expires_at__gt=now, retention_reminded_at__isnull=True
+        )
+        for record in candidates:
+            days = policies.get((record.organisation_id, record_type), 30)
+            if record.retention_expires_at <= now + timedelta(days=days):
+                yield record_type, record
+
+
+def rotate_keys(*, batch_size: int = 500) -> int:
+    """Re-wraps every data key under the newest master key, in small transactions, while the
+    product keeps running: readers use whichever master key a row names, and both are loaded."""
+    from privacy.keyring import keyring
+
+    current = keyring().current_id
+    rotated = 0
+    while True:
+        with transaction.atomic():
+            batch = list(DataKey.objects.select_for_update().exclude(master_key_id=current).order_by("pk")[:batch_size])
+            for data_key in batch:
+                if data_key_rewrap(data_key):
+                    data_key.save(update_fields=["master_key_id", "wrapped_key"])
+                    rotated += 1
+        if len(batch) < batch_size:
+            return rotated
