@@ -9,6 +9,9 @@ NAVIGATION = [
     ("Start", "home", Action.VIEW_HOME),
     ("Gebruikers", "beheer:user_list", Action.MANAGE_USERS),
     ("Organisatie", "beheer:organisation", Action.VIEW_ORGANISATION),
+    ("Bewaartermijnen instellen", "privacy:policy_list", Action.MANAGE_RETENTION_POLICY),
+    ("Audit", "audit:event_list", Action.VIEW_AUDIT_TRAIL),
+    ("Bewaartermijnen", "audit:retention", Action.VIEW_AUDIT_TRAIL),
     ("API", "api_docs", Action.USE_API),
     ("Mijn account", "accounts:security", Action.MANAGE_OWN_ACCOUNT),
 ]
@@ -19,10 +22,16 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"navigation": []}
     current = request.path_info
-    items = []
-    for label, url_name, action in NAVIGATION:
-        if user_can(user, action):
-            url = reverse(url_name)
-            active = current == url if url == "/" else current.startswith(url)
-            items.append({"label": label, "url": url, "active": active})
+    items = [
+        {"label": label, "url": reverse(url_name), "active": False}
+        for label, url_name, action in NAVIGATION
+        if user_can(user, action)
+    ]
+    # One item is current: the one whose address is the longest start of this page's
+    # (/audit/bewaartermijnen/ is "Bewaartermijnen", not also "Audit").
+    matching = [
+        item for item in items if current == item["url"] or (item["url"] != "/" and current.startswith(item["url"]))
+    ]
+    if matching:
+        max(matching, key=lambda item: len(item["url"]))["active"] = True
     return {"navigation": items}

@@ -36,19 +36,21 @@ class Row:
 def main() -> int:
     args = _parse_args()
     module_names = sorted(path.stem for path in BENCH_DIR.glob("bench_*.py"))
-    measured: list[tuple[Benchmark, float, float]] = []
+    measured: list[tuple[Benchmark, float, float, int]] = []
     with Harness.start(args.database_url) as harness:
         for module_name in module_names:
             # Imported only now: bench modules define models and views, which need Django set up.
             module = importlib.import_module(module_name)
             for benchmark in module.BENCHMARKS:
                 _log(f"{module_name}: {benchmark.name} …")
+                runs = benchmark.runs or args.runs
+                warmup = args.warmup if benchmark.warmup is None else benchmark.warmup
                 with benchmark.prepare(harness) as operation:
-                    timings = time_operation(operation, runs=args.runs, warmup=args.warmup)
-                measured.append((benchmark, timings.median, timings.p90))
+                    timings = time_operation(operation, runs=runs, warmup=warmup)
+                measured.append((benchmark, timings.median, timings.p90, runs))
         vendor = harness.database_vendor
 
-    rows = _rows_with_ratios(measured, runs=args.runs)
+    rows = _rows_with_ratios(measured)
     if args.json:
         print(json.dumps(_json_report(rows, vendor=vendor, args=args), indent=2))
     else:
@@ -84,14 +86,14 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
-def _rows_with_ratios(measured: list[tuple[Benchmark, float, float]], *, runs: int) -> list[Row]:
+def _rows_with_ratios(measured: list[tuple[Benchmark, float, float, int]]) -> list[Row]:
     medians: dict[str, float] = {}
-    for benchmark, median, _ in measured:
+    for benchmark, median, _, _ in measured:
         if benchmark.name in medians:
             raise SystemExit(f"two benchmarks are named {benchmark.name!r}")
         medians[benchmark.name] = median
     rows = []
-    for benchmark, median, p90 in measured:
+    for benchmark, median, p90, runs in measured:
         if benchmark.baseline not in medians:
             raise SystemExit(f"{benchmark.name!r} compares with {benchmark.baseline!r}, which did not run")
         rows.append(

@@ -40,6 +40,21 @@ def home(request):
         )
     if user_can(user, Action.VIEW_ORGANISATION):
         shortcuts.append(("Organisatie", "beheer:organisation", "Gegevens van uw organisatie en regio."))
+    if user_can(user, Action.MANAGE_RETENTION_POLICY):
+        shortcuts.append(
+            ("Bewaartermijnen instellen", "privacy:policy_list", "Hoe lang elk soort gegevens wordt bewaard.")
+        )
+    if user_can(user, Action.VIEW_AUDIT_TRAIL):
+        shortcuts.append(
+            ("Audittrail", "audit:event_list", "Wie deed wat met welke gegevens, en wie bekeek wat. Met export.")
+        )
+        shortcuts.append(
+            (
+                "Bewaartermijnen",
+                "audit:retention",
+                "Wat binnenkort wordt vernietigd, uitstellen, en wat al vernietigd is.",
+            )
+        )
     shortcuts.append(("Mijn account", "accounts:security", "Tweestapsverificatie, reservecodes en API-tokens."))
     return render(
         request,

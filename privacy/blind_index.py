@@ -57,7 +57,7 @@ def normalise_address(postcode: str, house_number: str | int, addition: str = ""
     return f"{normalise_postcode(postcode)}|{number}|{extra}"
 
 
-_ADDRESS_IN_ONE = re.compile(r"^\s*([1-9]\d{3}\s*[A-Za-z]{2})\s*[,\s]\s*(\d{1,5})\s*[-\s]?\s*([A-Za-z0-9]{0,6})\s*$")
+_ADDRESS_IN_ONE = re.compile(r"^\s*([1-9]\d{3}\s*[A-Za-z]{2})\s*,?\s*(\d{1,5})\s*[-\s]?\s*([A-Za-z0-9]{0,6})\s*$")
 
 
 def normalise_address_text(value: str) -> str:

@@ -24,6 +24,12 @@ class Ciphertext(str):
 
 
 class _EncryptedAttribute(DeferredAttribute):
+    """A data descriptor (it has __set__), so reads always pass through __get__ and decrypt;
+    Django's own DeferredAttribute is shadowed by the instance dict once loaded."""
+
+    def __set__(self, instance, value):
+        instance.__dict__[self.field.attname] = value
+
     def __get__(self, instance, cls=None):
         if instance is None:
             return self

@@ -38,28 +38,32 @@ def retention_policy_for(*, organisation_id: int, record_type: str) -> Retention
     return policy
 
 
+MAX_TERM_MONTHS = 1200
+
+
 def retention_policy_update(
     *, actor, policy: RetentionPolicy, term_months: int, starts_at: str, selectielijst_category: str, reminder_days: int
 ) -> RetentionPolicy:
     if not user_can(actor, Action.MANAGE_RETENTION_POLICY) or policy.organisation_id != actor.organisation_id:
         raise PermissionDenied
-    if term_months < 1:
-        raise ValidationError({"term_months": "Een bewaartermijn is minstens 1 maand."})
+    if not 1 <= term_months <= MAX_TERM_MONTHS:
+        raise ValidationError({"term_months": "Een bewaartermijn ligt tussen 1 en 1200 maanden."})
     with transaction.atomic(durable=True):
-        before = policy.term_months
-        policy.term_months = term_months
-        policy.starts_at = starts_at
-        policy.selectielijst_category = selectielijst_category
-        policy.reminder_days = reminder_days
-        policy.save()
+        locked = RetentionPolicy.objects.select_for_update().get(pk=policy.pk)
+        before = locked.term_months
+        locked.term_months = term_months
+        locked.starts_at = starts_at
+        locked.selectielijst_category = selectielijst_category
+        locked.reminder_days = reminder_days
+        locked.save()
         audit_event_record(
             actor=actor,
             action="retention.policy_changed",
-            organisation_id=policy.organisation_id,
-            record=policy,
-            data={"record_type": policy.record_type, "term_months_before": before, "term_months": term_months},
+            organisation_id=locked.organisation_id,
+            record=locked,
+            data={"record_type": locked.record_type, "term_months_before": before, "term_months": term_months},
         )
-    return policy
+    return locked
 
 
 def retention_start(*, record, started_at: datetime | None = None) -> None:
@@ -80,13 +84,16 @@ def retention_postpone(*, actor, record, until: datetime, reason: str) -> Retent
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise ValidationError({"reason": "Geef een reden van minstens 10 tekens waarom vernietiging moet wachten."})
-    if record.retention_expires_at is None:
-        raise ValidationError("De bewaartermijn van dit record loopt nog niet.")
-    if until <= record.retention_expires_at:
-        raise ValidationError({"until": "De nieuwe datum moet na de huidige vernietigingsdatum liggen."})
+    if until <= timezone.now():
+        raise ValidationError({"until": "De nieuwe datum moet in de toekomst liggen."})
     with transaction.atomic(durable=True):
         model = type(record)
+        # Checked on the locked row: two people postponing at once cannot shorten each other's term.
         locked = model.objects.select_for_update().get(pk=record.pk)
+        if locked.retention_expires_at is None:
+            raise ValidationError("De bewaartermijn van dit record loopt nog niet.")
+        if until <= locked.retention_expires_at:
+            raise ValidationError({"until": "De nieuwe datum moet na de huidige vernietigingsdatum liggen."})
         postponement = RetentionPostponement(
             data_key_id=locked.data_key_id,
             organisation_id=locked.organisation_id,
@@ -129,7 +136,7 @@ def record_purge(*, record, removed_by: str) -> Tombstone:
     model = type(record)
     record_type = model.RETENTION_RECORD_TYPE
     with transaction.atomic(durable=True):
-        record = model.objects.select_for_update().get(pk=record.pk)
+        record = model._base_manager.select_for_update().get(pk=record.pk)
         policy = retention_policy_for(organisation_id=record.organisation_id, record_type=record_type)
         key_id = record.data_key_id
         tombstone, _ = Tombstone.objects.get_or_create(
@@ -165,12 +172,13 @@ def record_purge(*, record, removed_by: str) -> Tombstone:
 def expired_records(*, now: datetime | None = None):
     now = now or timezone.now()
     for record_type, model in retained_models().items():
-        for record in model._base_manager.filter(retention_expires_at__lte=now).order_by("pk"):
-            yield record_type, record
+        for pk in model._base_manager.filter(retention_expires_at__lte=now).order_by("pk").values_list("pk", flat=True):
+            yield record_type, model(pk=pk)
 
 
 def purge_expired(*, now: datetime | None = None, dry_run: bool = False, removed_by: str) -> list[tuple[str, str]]:
     done = []
+    # Only ids are collected up front; each record is loaded (and locked) by record_purge.
     for record_type, record in list(expired_records(now=now)):
         if not dry_run:
             record_purge(record=record, removed_by=removed_by)

@@ -10,8 +10,12 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiToken
 from accounts.roles import Action, Role, user_can
-from tests.example.services import dossier_create
+from audit.models import AuditEvent
+from privacy.models import RetentionPolicy, RetentionPostponement
+from privacy.services import retention_policy_for
 from tests.conftest import verified_client
+from tests.example.models import Dossier
+from tests.example.services import dossier_close, dossier_create
 
 # Every URL with an object id: how to make an object of the *other* organisation for it, and
 # the method to call it with.
@@ -23,6 +27,15 @@ OBJECT_URLS = {
     "accounts:api_token_revoke": ("POST", "token", Action.USE_API),
     "api:user-detail": ("GET", "user", Action.MANAGE_USERS),
     "example:dossier_detail": ("GET", "dossier", Action.HANDLE_SIGNALS),
+    "privacy:policy_edit": ("POST", "retention_policy", Action.MANAGE_RETENTION_POLICY),
+    "audit:retention_postpone": ("POST", "dossier_retention", Action.POSTPONE_RETENTION),
+}
+# What each kind's POST sends: a valid change, so only the scoping can stop it.
+POST_DATA = {
+    "user": {"active": "0"},
+    "token": {},
+    "retention_policy": {"term_months": "1", "starts_at": "x", "selectielijst_category": "", "reminder_days": "1"},
+    "dossier_retention": {"until": "2099-12-31", "reason": "Er loopt een bezwaarprocedure."},
 }
 # URLs with parameters that are not object ids.
 NOT_OBJECT_URLS = {"accounts:activate", "api:schema"}
@@ -53,23 +66,30 @@ def test_every_object_url_is_covered():
 
 
 @pytest.mark.parametrize("url_name", sorted(OBJECT_URLS))
-@pytest.mark.parametrize("role", [Role.ADMIN, Role.EMPLOYEE, Role.COORDINATOR])
+@pytest.mark.parametrize("role", [Role.ADMIN, Role.EMPLOYEE, Role.COORDINATOR, Role.PRIVACY_OFFICER])
 def test_object_of_other_organisation_is_404(make_user, organisation, other_organisation, url_name, role):
     from django.urls import reverse
 
     method, kind, action = OBJECT_URLS[url_name]
     actor = make_user(role=role, organisation=organisation)
     stranger = make_user(role=Role.COORDINATOR, organisation=other_organisation)
+    kwargs = {}
     if kind == "user":
         target_pk = stranger.pk
     elif kind == "token":
         target_pk = ApiToken.objects.create(user=stranger, name="x", prefix="abc", digest="d" * 64).pk
+    elif kind == "retention_policy":
+        policy = retention_policy_for(organisation_id=other_organisation.pk, record_type="bibob")
+        target_pk = policy.pk
+    elif kind == "dossier_retention":
+        dossier = dossier_close(actor=stranger, dossier=dossier_create(actor=stranger, title="geheim", details={}))
+        target_pk, kwargs = dossier.pk, {"record_type": Dossier.RETENTION_RECORD_TYPE}
     else:
         target_pk = dossier_create(actor=stranger, title="geheim", details={}).pk
     client = verified_client(actor)
 
-    url = reverse(url_name, kwargs={"pk": target_pk})
-    response = client.post(url, {"active": "0"}) if method == "POST" else client.get(url)
+    url = reverse(url_name, kwargs={**kwargs, "pk": target_pk})
+    response = client.post(url, POST_DATA[kind]) if method == "POST" else client.get(url)
 
     if user_can(actor, action):
         assert response.status_code == 404
@@ -79,6 +99,9 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
     stranger.refresh_from_db()
     assert stranger.is_active
     assert not ApiToken.objects.filter(user=stranger, revoked_at__isnull=False).exists()
+    assert not RetentionPolicy.objects.filter(term_months=1).exists()
+    assert not RetentionPostponement.objects.exists()
+    assert not AuditEvent.objects.filter(action__in=["retention.policy_changed", "retention.postponed"]).exists()
 
 
 def test_api_user_list_shows_only_own_organisation(make_user, organisation, other_organisation):
@@ -101,6 +124,18 @@ def test_user_list_page_shows_only_own_organisation(make_user, organisation, oth
 
     assert admin.username in page
     assert stranger.username not in page
+
+
+def test_retention_overview_shows_only_own_organisation(make_user, organisation, other_organisation):
+    officer = make_user(role=Role.PRIVACY_OFFICER, organisation=organisation)
+    stranger = make_user(role=Role.COORDINATOR, organisation=other_organisation)
+    foreign = dossier_close(actor=stranger, dossier=dossier_create(actor=stranger, title="geheim", details={}))
+    Dossier.objects.filter(pk=foreign.pk).update(retention_expires_at=foreign.retention_started_at)  # overdue
+
+    response = verified_client(officer).get("/audit/bewaartermijnen/")
+
+    assert response.context["due"] == []
+    assert {policy.organisation_id for policy, _ in response.context["policies"]} == {organisation.pk}
 
 
 def test_scoping_refuses_unscoped_querysets():

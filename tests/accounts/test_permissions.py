@@ -6,19 +6,29 @@ import pytest
 from django.urls import reverse
 
 from accounts.roles import Role
+from privacy.services import retention_policy_for
 from tests.conftest import verified_client
+from tests.example.models import Dossier
+from tests.example.services import dossier_close, dossier_create
 
 EVERY_ROLE = set(Role.values)
 
-# (url name, needs an object of the user's own organisation, allowed roles)
+# (url name, the kind of object of the user's own organisation it needs or None, allowed roles)
 PAGES = [
-    ("home", False, EVERY_ROLE),
-    ("accounts:security", False, EVERY_ROLE),
-    ("api_docs", False, EVERY_ROLE),
-    ("beheer:user_list", False, {Role.ADMIN}),
-    ("beheer:user_create", False, {Role.ADMIN}),
-    ("beheer:user_detail", True, {Role.ADMIN}),
-    ("beheer:organisation", False, {Role.ADMIN}),
+    ("home", None, EVERY_ROLE),
+    ("accounts:security", None, EVERY_ROLE),
+    ("api_docs", None, EVERY_ROLE),
+    ("beheer:user_list", None, {Role.ADMIN}),
+    ("beheer:user_create", None, {Role.ADMIN}),
+    ("beheer:user_detail", "user", {Role.ADMIN}),
+    ("beheer:organisation", None, {Role.ADMIN}),
+    ("privacy:policy_list", None, {Role.ADMIN}),
+    ("privacy:policy_edit", "retention_policy", {Role.ADMIN}),
+    ("audit:event_list", None, {Role.PRIVACY_OFFICER}),
+    ("audit:event_export", None, {Role.PRIVACY_OFFICER}),
+    ("audit:access_log", None, {Role.PRIVACY_OFFICER}),
+    ("audit:retention", None, {Role.PRIVACY_OFFICER}),
+    ("audit:retention_postpone", "dossier_retention", {Role.PRIVACY_OFFICER}),
 ]
 
 # Actions (POST) and their allowed roles; the target is a colleague in the same organisation.
@@ -29,12 +39,27 @@ ACTIONS = [
 ]
 
 
+def _own_object_kwargs(kind: str | None, colleague) -> dict | None:
+    """URL arguments for an object of the colleague's (= the user's) organisation."""
+    if kind is None:
+        return None
+    if kind == "user":
+        return {"pk": colleague.pk}
+    if kind == "retention_policy":
+        policy = retention_policy_for(organisation_id=colleague.organisation_id, record_type="bibob")
+        return {"pk": policy.pk}
+    if kind == "dossier_retention":
+        dossier = dossier_close(actor=colleague, dossier=dossier_create(actor=colleague, title="x", details={}))
+        return {"record_type": Dossier.RETENTION_RECORD_TYPE, "pk": dossier.pk}
+    raise ValueError(kind)
+
+
 @pytest.mark.parametrize("role", sorted(EVERY_ROLE))
-@pytest.mark.parametrize(("url_name", "needs_object", "allowed"), PAGES, ids=[p[0] for p in PAGES])
-def test_role_page_matrix(make_user, role, url_name, needs_object, allowed):
+@pytest.mark.parametrize(("url_name", "object_kind", "allowed"), PAGES, ids=[p[0] for p in PAGES])
+def test_role_page_matrix(make_user, role, url_name, object_kind, allowed):
     user = make_user(role=role)
     colleague = make_user(role=Role.EMPLOYEE if role != Role.PARTNER else Role.PARTNER, organisation=user.organisation)
-    url = reverse(url_name, kwargs={"pk": colleague.pk} if needs_object else None)
+    url = reverse(url_name, kwargs=_own_object_kwargs(object_kind, colleague))
 
     response = verified_client(user).get(url)
 
@@ -57,6 +82,25 @@ def test_role_action_matrix(make_user, role, url_name, allowed):
         assert colleague.is_active
 
 
+@pytest.mark.parametrize("role", sorted(EVERY_ROLE))
+def test_postpone_retention_matrix(make_user, role):
+    user = make_user(role=role)
+    colleague = make_user(role=Role.EMPLOYEE if role != Role.PARTNER else Role.PARTNER, organisation=user.organisation)
+    dossier = dossier_close(actor=colleague, dossier=dossier_create(actor=colleague, title="x", details={}))
+    expiry = dossier.retention_expires_at
+    url = reverse("audit:retention_postpone", kwargs={"record_type": Dossier.RETENTION_RECORD_TYPE, "pk": dossier.pk})
+
+    response = verified_client(user).post(url, {"until": "2099-12-31", "reason": "Er loopt een bezwaarprocedure."})
+
+    dossier.refresh_from_db()
+    if role == Role.PRIVACY_OFFICER:
+        assert response.status_code == 302
+        assert dossier.retention_expires_at > expiry
+    else:
+        assert response.status_code == 403
+        assert dossier.retention_expires_at == expiry
+
+
 @pytest.mark.parametrize("url_name", [p[0] for p in PAGES if not p[1]])
 def test_anonymous_is_sent_to_login(client, url_name):
     url = reverse(url_name)
@@ -74,6 +118,18 @@ def test_navigation_shows_only_reachable_pages(make_user):
 
     assert "Gebruikers" not in [item["label"] for item in employee_nav]
     assert "Gebruikers" in [item["label"] for item in admin_nav]
+
+
+@pytest.mark.parametrize("role", sorted(EVERY_ROLE))
+def test_audit_navigation_and_shortcut_only_for_the_privacy_officer(make_user, role):
+    response = verified_client(make_user(role=role)).get(reverse("home"))
+
+    labels = [item["label"] for item in response.context["navigation"]]
+    shortcuts = [url_name for _, url_name, _ in response.context["shortcuts"]]
+    assert ("Audit" in labels) == (role == Role.PRIVACY_OFFICER)
+    assert ("audit:event_list" in shortcuts) == (role == Role.PRIVACY_OFFICER)
+    assert ("audit:retention" in shortcuts) == (role == Role.PRIVACY_OFFICER)
+    assert ("privacy:policy_list" in shortcuts) == (role == Role.ADMIN)
 
 
 def test_home_page_speaks_to_the_role(make_user):

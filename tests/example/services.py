@@ -44,7 +44,9 @@ def dossier_update_title(*, actor, dossier: Dossier, title: str) -> Dossier:
         dossier.title = title
         dossier._history_user = actor
         dossier.save()
-        audit_event_record(actor=actor, action="dossier.updated", organisation_id=dossier.organisation_id, record=dossier)
+        audit_event_record(
+            actor=actor, action="dossier.updated", organisation_id=dossier.organisation_id, record=dossier
+        )
     return dossier
 
 
@@ -53,5 +55,7 @@ def dossier_close(*, actor, dossier: Dossier) -> Dossier:
         retention_start(record=dossier)
         dossier._history_user = actor
         dossier.save()
-        audit_event_record(actor=actor, action="dossier.closed", organisation_id=dossier.organisation_id, record=dossier)
+        audit_event_record(
+            actor=actor, action="dossier.closed", organisation_id=dossier.organisation_id, record=dossier
+        )
     return dossier

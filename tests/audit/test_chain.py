@@ -1,0 +1,155 @@
+"""The audit trail: chained events per organisation; tampering by raw SQL is detected and named."""
+
+from __future__ import annotations
+
+import itertools
+from io import StringIO
+
+import pytest
+from django.core import mail
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError, connection, transaction
+
+from accounts.roles import Role
+from audit.models import AccessLog, AuditChainHead, AuditEvent
+from audit.selectors import audit_chain_verify
+from audit.services import audit_event_record
+from audit.tasks import verify_audit_chain_nightly
+from tests.example.services import dossier_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def events(make_user, organisation, other_organisation):
+    """Five events in one organisation's chain and two in another's."""
+    actor = make_user(role=Role.COORDINATOR, organisation=organisation)
+    other = make_user(role=Role.COORDINATOR, organisation=other_organisation)
+    for i in range(5):
+        dossier_create(actor=actor, title=f"dossier {i}", details={})
+    for i in range(2):
+        dossier_create(actor=other, title=f"elders {i}", details={})
+    return list(AuditEvent.objects.filter(organisation=organisation).order_by("seq"))
+
+
+def _raw(sql: str, params=()) -> None:
+    """What a database administrator could do, bypassing the product."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":  # a superuser switching the triggers off
+            cursor.execute("SET session_replication_role = replica")
+        cursor.execute(sql, params)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET session_replication_role = DEFAULT")
+
+
+def test_services_write_a_chain_per_organisation(events, organisation):
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]
+    assert events[0].prev_hash == ""
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(events))
+    assert {e.action for e in events} == {"dossier.created"}
+    assert audit_chain_verify().ok
+    assert audit_chain_verify().checked == 7
+
+
+def test_events_hold_no_content(events):
+    for event in events:
+        assert "dossier" not in str(event.data)
+        assert event.record_type == "example.dossier"
+
+
+def test_an_altered_row_is_detected_and_named(events):
+    victim = events[2]
+    _raw("UPDATE audit_auditevent SET action = %s WHERE id = %s", ["dossier.verwijderd", victim.pk])
+
+    report = audit_chain_verify()
+
+    assert not report.ok
+    assert report.problem.event_id == victim.pk
+    assert "gewijzigd" in report.problem.reason
+
+
+def test_a_removed_row_is_detected_and_named(events):
+    _raw("DELETE FROM audit_auditevent WHERE id = %s", [events[1].pk])
+
+    report = audit_chain_verify()
+
+    assert not report.ok
+    assert report.problem.event_id == events[2].pk
+    assert "ontbreken" in report.problem.reason
+
+
+def test_an_inserted_row_is_detected_and_named(events):
+    last = events[-1]
+    _raw("UPDATE audit_auditevent SET seq = seq + 1 WHERE id = %s", [last.pk])
+    _raw(
+        "INSERT INTO audit_auditevent (chain, seq, at, organisation_id, actor_id, actor_role, action, record_type,"
+        " record_id, data, prev_hash, hash) VALUES (%s, %s, %s, %s, NULL, '', 'vals', '', '', '{}', %s, %s)",
+        [last.chain, last.seq, last.at, last.organisation_id, events[-2].hash, "0" * 64],
+    )
+
+    report = audit_chain_verify()
+
+    assert not report.ok
+    inserted = AuditEvent.objects.get(action="vals")
+    assert report.problem.event_id == inserted.pk
+
+
+def test_removing_the_newest_events_is_detected(events):
+    _raw("DELETE FROM audit_auditevent WHERE id IN (%s, %s)", [events[-1].pk, events[-2].pk])
+
+    report = audit_chain_verify()
+
+    assert not report.ok
+    assert "verwijderd" in report.problem.reason
+
+
+def test_the_command_exits_non_zero_and_names_the_event(events):
+    out = StringIO()
+    call_command("verify_audit_chain", stdout=out)
+    assert "Audittrail intact: 7 events in 2 ketens" in out.getvalue()
+
+    _raw("UPDATE audit_auditevent SET data = %s WHERE id = %s", ['{"x": 1}', events[0].pk])
+    with pytest.raises(CommandError, match=f"event {events[0].pk} "):
+        call_command("verify_audit_chain", stdout=out)
+
+
+def test_nightly_check_alerts_administrators_without_content(events, make_user):
+    make_user(role=Role.PRIVACY_OFFICER, organisation=events[0].organisation, email="fg@example.org")
+    assert verify_audit_chain_nightly() is True
+    assert mail.outbox == []
+
+    _raw("UPDATE audit_auditevent SET actor_role = 'admin' WHERE id = %s", [events[3].pk])
+
+    assert verify_audit_chain_nightly() is False
+    assert mail.outbox[0].to == ["fg@example.org"]
+    assert f"event {events[3].pk}" in mail.outbox[0].body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writing_an_event_outside_a_transaction_is_refused(make_user):
+    with pytest.raises(RuntimeError):
+        audit_event_record(actor=make_user(), action="x", organisation_id=None)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="de triggers zijn er alleen op PostgreSQL")
+def test_postgresql_refuses_update_and_delete_of_audit_data(events, make_user):
+    from audit.services import access_log_record
+
+    access_log_record(user=make_user(), record_type="x", page="p")
+    for table in ("audit_auditevent", "audit_accesslog"):
+        for sql in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):  # noqa: S608
+            with (
+                pytest.raises(DatabaseError, match="kunnen niet worden gewijzigd"),
+                transaction.atomic(),
+                connection.cursor() as cursor,
+            ):
+                cursor.execute(sql)
+    assert AuditEvent.objects.count() == 7
+    assert AccessLog.objects.count() == 1
+
+
+def test_the_admin_offers_no_way_to_change_audit_data():
+    from django.contrib import admin
+
+    for model in (AuditEvent, AccessLog, AuditChainHead):
+        assert not admin.site.is_registered(model)

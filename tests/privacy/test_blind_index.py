@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from privacy.blind_index import blind_index, normalise_bsn, normalise_phone, person_blind_index
+from privacy.pseudonyms import pseudonym
+
+
+@pytest.mark.parametrize(
+    ("kind", "a", "b"),
+    [
+        ("kvk", "1234 5678", "12345678"),
+        ("kvk", "12.34.56.78", "12345678"),
+        ("address", "1234 AB 12", "1234ab12"),
+        ("address", "1234AB 12-a", "1234 ab 12 A"),
+        ("kenteken", "ab-123-c", "AB123C"),
+        ("email", " Piet@Example.NL ", "piet@example.nl"),
+        ("phone", "06-12345678", "+31 6 12345678"),
+        ("phone", "0031 (0)6 1234 5678", "+31612345678"),
+        ("phone", "020 123 4567", "+31201234567"),
+        ("bsn", "1112 22 333", "111222333"),
+    ],
+)
+def test_equivalent_spellings_match(kind, a, b):
+    assert blind_index(kind, a) == blind_index(kind, b)
+
+
+@pytest.mark.parametrize(
+    ("kind", "a", "b"),
+    [
+        ("kvk", "12345678", "12345679"),
+        ("address", "1234 AB 12", "1234 AB 13"),
+        ("address", "1234 AB 12", "1234 AB 12 A"),
+        ("phone", "06-12345678", "06-12345679"),
+    ],
+)
+def test_different_identifiers_do_not_match(kind, a, b):
+    assert blind_index(kind, a) != blind_index(kind, b)
+
+
+def test_person_matches_on_name_and_date_of_birth_ignoring_accents_and_case():
+    one = person_blind_index("José  de Vries-Bakker", date(1980, 5, 17))
+    assert one == person_blind_index("jose de vries bakker", date(1980, 5, 17))
+    assert one != person_blind_index("jose de vries bakker", date(1980, 5, 18))
+
+
+def test_kinds_are_separate_domains():
+    assert blind_index("kvk", "12345678") != blind_index("bsn", "123456782")
+
+
+def test_the_index_is_keyed_not_a_plain_hash():
+    import hashlib
+
+    assert blind_index("kvk", "12345678") != hashlib.sha256(b"kvk:12345678").hexdigest()
+    assert len(blind_index("kvk", "12345678")) == 64
+
+
+@pytest.mark.parametrize(
+    ("kind", "value", "message"),
+    [
+        ("kvk", "1234567", "8 cijfers"),
+        ("bsn", "123456789", "elfproef"),
+        ("bsn", "12345", "9 cijfers"),
+        ("address", "1234 SS 1", "1234 AB"),
+        ("address", "0123 AB 1", "1234 AB 12"),
+        ("kenteken", "ABCDEF", "kenteken"),
+        ("email", "geen-adres", "e-mailadres"),
+        ("phone", "12345", "telefoonnummer"),
+        ("phone", "06-1234", "aantal cijfers"),
+    ],
+)
+def test_invalid_input_gets_a_dutch_message(kind, value, message):
+    with pytest.raises(ValidationError) as error:
+        blind_index(kind, value)
+    assert message in error.value.messages[0]
+
+
+def test_bsn_with_eight_digits_gets_its_leading_zero():
+    assert normalise_bsn("12345672") == "012345672"
+
+
+def test_phone_is_e164():
+    assert normalise_phone("06 12 34 56 78") == "+31612345678"
+    assert normalise_phone("+44 20 7946 0958") == "+442079460958"
+
+
+def test_pseudonyms_are_stable_within_a_context_and_unlinkable_across():
+    subject = blind_index("kvk", "12345678")
+    other = blind_index("kvk", "87654321")
+    assert pseudonym("tafel:1|politie", subject) == pseudonym("tafel:1|politie", subject)
+    assert pseudonym("tafel:1|politie", subject) != pseudonym("tafel:1|om", subject)
+    assert pseudonym("tafel:1|politie", subject) != pseudonym("tafel:1|politie", other)
+    assert pseudonym("tafel:1|politie", subject).startswith("P-")

@@ -1,0 +1,254 @@
+"""Encrypted fields, envelope keys, history and files, seen from the raw database."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import default_storage
+from django.db import connection
+
+from accounts.roles import Role
+from privacy.crypto import verify_master_keys
+from privacy.fields import REDACTED
+from privacy.files import encrypted_file_read
+from privacy.keyring import MissingMasterKey, WrongMasterKey, new_key_text
+from privacy.models import DataKey
+from tests.example.models import Dossier, DossierNote
+from tests.example.services import dossier_add_note, dossier_create, dossier_update_title
+
+CANARY_TITLE = "KANARIE-titel-7f3a9c"
+CANARY_DETAIL = "KANARIE-detail-91b2e4"
+CANARY_NOTE = "KANARIE-notitie-c0ffee"
+CANARY_FILE = b"KANARIE-bestand-5eed5eed"
+CANARY_EDIT = "KANARIE-wijziging-abcdef"
+CANARIES = [CANARY_TITLE, CANARY_DETAIL, CANARY_NOTE, CANARY_FILE.decode(), CANARY_EDIT]
+
+
+@pytest.fixture
+def coordinator(make_user, organisation):
+    return make_user(role=Role.COORDINATOR, organisation=organisation, username="coordinator.kanarie")
+
+
+def _write_canaries(actor) -> Dossier:
+    dossier = dossier_create(
+        actor=actor,
+        title=CANARY_TITLE,
+        details={"omschrijving": CANARY_DETAIL, "bedrag": 1200},
+        kvk="1234 5678",
+        attachment=CANARY_FILE,
+    )
+    dossier_add_note(actor=actor, dossier=dossier, text=CANARY_NOTE)
+    dossier_update_title(actor=actor, dossier=Dossier.objects.get(pk=dossier.pk), title=CANARY_EDIT)
+    return dossier
+
+
+def _raw_database_bytes() -> bytes:
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        connection.close()  # flush everything to the file
+        data = b""
+        for suffix in ("", "-wal", "-journal"):
+            path = Path(str(settings_dict["NAME"]) + suffix)
+            if path.exists():
+                data += path.read_bytes()
+        return data
+    if connection.vendor == "postgresql":
+        if not shutil.which("pg_dump"):
+            pytest.skip("pg_dump niet gevonden")
+        env = {**os.environ, "PGPASSWORD": settings_dict.get("PASSWORD") or ""}
+        dump = subprocess.run(
+            [
+                "pg_dump",
+                "-h",
+                settings_dict.get("HOST") or "127.0.0.1",
+                "-p",
+                str(settings_dict.get("PORT") or 5432),
+                "-U",
+                settings_dict.get("USER") or "postgres",
+                settings_dict["NAME"],
+            ],
+            capture_output=True,
+            env=env,
+            check=True,
+            timeout=120,
+        )
+        return dump.stdout
+    pytest.skip(f"geen ruwe dump voor {connection.vendor}")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_canaries_appear_nowhere_in_the_raw_database(coordinator):
+    _write_canaries(coordinator)
+
+    raw = _raw_database_bytes()
+
+    # The scan works: plaintext that is not encrypted on purpose is found.
+    assert b"coordinator.kanarie" in raw
+    assert Dossier.history.count() >= 2 and DossierNote.history.count() == 1
+    for canary in CANARIES:
+        assert canary.encode() not in raw, canary
+    # Nor in the stored file.
+    for path in Path(default_storage.location).rglob("*"):
+        if path.is_file():
+            assert CANARY_FILE not in path.read_bytes()
+
+
+@pytest.mark.django_db
+def test_authorised_code_reads_plaintext_everywhere(coordinator):
+    dossier = _write_canaries(coordinator)
+
+    fresh = Dossier.objects.get(pk=dossier.pk)
+    assert fresh.title == CANARY_EDIT
+    assert fresh.details == {"omschrijving": CANARY_DETAIL, "bedrag": 1200}
+    assert fresh.notes.get().text == CANARY_NOTE
+    assert encrypted_file_read(instance=fresh, name=fresh.attachment) == CANARY_FILE
+    assert [h.title for h in fresh.history.order_by("history_id")] == [CANARY_TITLE, CANARY_EDIT]
+
+
+@pytest.mark.django_db
+def test_history_rows_hold_the_same_ciphertext_and_key(coordinator):
+    dossier = dossier_create(actor=coordinator, title="eerste versie", details={})
+
+    row = Dossier.objects.filter(pk=dossier.pk).values("title", "data_key_id").get()
+    history = Dossier.history.filter(id=dossier.pk).values("title", "data_key_id").get()
+
+    assert row["title"].startswith("wb1:")
+    assert history == row
+
+
+@pytest.mark.django_db
+def test_every_aggregate_has_its_own_key_and_children_share_it(coordinator):
+    first = dossier_create(actor=coordinator, title="een", details={})
+    second = dossier_create(actor=coordinator, title="twee", details={})
+    note = dossier_add_note(actor=coordinator, dossier=first, text="notitie")
+
+    assert first.data_key_id != second.data_key_id
+    assert note.data_key_id == first.data_key_id
+    stored = DataKey.objects.get(pk=first.data_key_id)
+    assert len(bytes(stored.wrapped_key)) == 12 + 32 + 16  # nonce + key + tag: wrapped, not raw
+
+
+@pytest.mark.django_db
+def test_filtering_on_an_encrypted_field_is_refused(coordinator):
+    dossier_create(actor=coordinator, title="zoek mij", details={})
+    with pytest.raises(TypeError, match="blinde index"):
+        list(Dossier.objects.filter(title="zoek mij"))
+    with pytest.raises(TypeError):
+        Dossier.objects.update(title="overschreven")
+
+
+@pytest.mark.django_db
+def test_a_page_of_records_decrypts_with_a_constant_number_of_queries(coordinator, django_assert_num_queries):
+    for i in range(20):
+        dossier_create(actor=coordinator, title=f"titel {i}", details={"i": i})
+    with django_assert_num_queries(1):
+        titles = [d.title for d in Dossier.objects.select_related("data_key").order_by("pk")]
+    assert titles == [f"titel {i}" for i in range(20)]
+
+
+@pytest.mark.django_db
+def test_a_row_whose_key_is_gone_reads_as_destroyed(coordinator):
+    dossier = dossier_create(actor=coordinator, title="oud", details={"a": 1})
+    history_model = Dossier.history.model
+    history_model.objects.filter(id=dossier.pk).update(data_key_id="00000000-0000-0000-0000-000000000000")
+
+    old = Dossier.history.filter(id=dossier.pk).get()
+
+    assert old.title == REDACTED
+    assert old.details == REDACTED
+
+
+@pytest.mark.django_db
+def test_rotation_then_removing_the_old_key_keeps_everything_readable(coordinator, master_keys):
+    old, new = f"k1:{new_key_text()}", f"k2:{new_key_text()}"
+    master_keys(old)
+    dossier = _write_canaries(coordinator)
+    assert set(DataKey.objects.values_list("master_key_id", flat=True)) == {"k1"}
+
+    master_keys(new, old)
+    from django.core.management import call_command
+
+    call_command("rotate_keys", stdout=open(os.devnull, "w"))  # noqa: SIM115
+    assert set(DataKey.objects.values_list("master_key_id", flat=True)) == {"k2"}
+
+    master_keys(new)  # the old key is removed
+    verify_master_keys()
+    fresh = Dossier.objects.get(pk=dossier.pk)
+    assert fresh.title == CANARY_EDIT
+    assert fresh.notes.get().text == CANARY_NOTE
+    assert encrypted_file_read(instance=fresh, name=fresh.attachment) == CANARY_FILE
+    assert [h.title for h in fresh.history.order_by("history_id")] == [CANARY_TITLE, CANARY_EDIT]
+
+
+@pytest.mark.django_db
+def test_removing_a_key_still_in_use_is_refused_by_name(coordinator, master_keys):
+    old, new = f"k1:{new_key_text()}", f"k2:{new_key_text()}"
+    master_keys(old)
+    dossier_create(actor=coordinator, title="x", details={})
+
+    master_keys(new)
+
+    with pytest.raises(MissingMasterKey, match="'k1'"):
+        verify_master_keys()
+
+
+@pytest.mark.django_db
+def test_a_wrong_master_key_stops_start_up(coordinator, master_keys):
+    master_keys(f"k1:{new_key_text()}")
+    dossier = dossier_create(actor=coordinator, title="x", details={})
+
+    master_keys(f"k1:{new_key_text()}")  # same id, other key
+
+    with pytest.raises(WrongMasterKey, match="'k1'"):
+        verify_master_keys()
+    from privacy.apps import check_master_keys
+
+    assert [m.id for m in check_master_keys() if m.level == checks.CRITICAL] == ["privacy.E001"]
+    with pytest.raises(ImproperlyConfigured):
+        _ = Dossier.objects.get(pk=dossier.pk).title  # never garbage
+
+
+def test_a_malformed_key_stops_start_up_and_names_the_variable():
+    import sys
+
+    from django.conf import settings
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "WEERBAAR_", "DATABASE_", "CELERY_"))}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=settings.BASE_DIR,
+        env={**env, "WEERBAAR_MASTER_KEYS": "k1:te-kort"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "WEERBAAR_MASTER_KEYS" in result.stderr
+
+
+def test_keys_are_hidden_from_error_reports(settings):
+    from django.views.debug import SafeExceptionReporterFilter
+
+    safe = SafeExceptionReporterFilter().get_safe_settings()
+    for name in ("WEERBAAR_MASTER_KEYS", "WEERBAAR_BLIND_INDEX_KEY", "WEERBAAR_PSEUDONYM_KEY", "WEERBAAR_AUDIT_KEY"):
+        assert safe[name] == SafeExceptionReporterFilter.cleansed_substitute
+
+
+@pytest.mark.django_db(transaction=True)
+def test_keys_never_enter_the_database(coordinator):
+    from privacy.keyring import encode_key, keyring
+
+    dossier_create(actor=coordinator, title="x", details={})
+    raw = _raw_database_bytes()
+    assert b"coordinator.kanarie" in raw
+    ring = keyring()
+    for _, key in ring.master_keys:
+        assert encode_key(key).encode() not in raw
+        assert key not in raw

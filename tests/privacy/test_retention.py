@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from io import StringIO
+from pathlib import Path
+
+import pytest
+import time_machine
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.storage import default_storage
+from django.core.management import call_command
+from django.utils import timezone
+
+from accounts.roles import Role
+from audit.models import AuditEvent
+from audit.selectors import audit_chain_verify
+from privacy import services
+from privacy.models import DataKey, RetentionPolicy, RetentionPostponement, Tombstone
+from privacy.tasks import purge_expired_records, send_retention_reminders
+from tests.example.models import Dossier, DossierNote
+from tests.example.services import dossier_add_note, dossier_close, dossier_create
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coordinator(make_user, organisation):
+    return make_user(role=Role.COORDINATOR, organisation=organisation)
+
+
+@pytest.fixture
+def privacy_officer(make_user, organisation):
+    return make_user(role=Role.PRIVACY_OFFICER, organisation=organisation, email="fg@example.org")
+
+
+def _closed_dossier(actor, **kwargs) -> Dossier:
+    dossier = dossier_create(actor=actor, title="te vernietigen", details={"x": 1}, attachment=b"bijlage", **kwargs)
+    dossier_add_note(actor=actor, dossier=dossier, text="notitie")
+    return dossier_close(actor=actor, dossier=Dossier.objects.get(pk=dossier.pk))
+
+
+def test_expiry_is_computed_once_when_the_clock_starts(coordinator, make_user):
+    dossier = _closed_dossier(coordinator)
+    assert dossier.retention_expires_at == dossier.retention_started_at + relativedelta(months=6)
+
+    admin = make_user(role=Role.ADMIN, organisation=coordinator.organisation)
+    policy = RetentionPolicy.objects.get(organisation=coordinator.organisation, record_type="signal_without_case")
+    services.retention_policy_update(
+        actor=admin,
+        policy=policy,
+        term_months=24,
+        starts_at=policy.starts_at,
+        selectielijst_category="x",
+        reminder_days=30,
+    )
+
+    dossier.refresh_from_db()
+    assert dossier.retention_expires_at == dossier.retention_started_at + relativedelta(months=6)
+    assert AuditEvent.objects.filter(action="retention.policy_changed", data__term_months=24).exists()
+
+
+def test_policy_is_per_organisation(coordinator, make_user, other_organisation):
+    stranger = make_user(role=Role.COORDINATOR, organisation=other_organisation)
+    admin_elsewhere = make_user(role=Role.ADMIN, organisation=other_organisation)
+    _closed_dossier(coordinator)
+    _closed_dossier(stranger)
+    policy = RetentionPolicy.objects.get(organisation=coordinator.organisation, record_type="signal_without_case")
+
+    with pytest.raises(PermissionDenied):
+        services.retention_policy_update(
+            actor=admin_elsewhere,
+            policy=policy,
+            term_months=1,
+            starts_at="",
+            selectielijst_category="",
+            reminder_days=1,
+        )
+
+
+def test_postponing_needs_a_reason_and_is_audited(coordinator, privacy_officer):
+    dossier = _closed_dossier(coordinator)
+    before = dossier.retention_expires_at
+    later = before + timedelta(days=90)
+
+    with pytest.raises(ValidationError):
+        services.retention_postpone(actor=privacy_officer, record=dossier, until=later, reason="kort")
+    with pytest.raises(ValidationError):
+        services.retention_postpone(
+            actor=privacy_officer, record=dossier, until=before, reason="bezwaarprocedure loopt"
+        )
+    with pytest.raises(PermissionDenied):
+        services.retention_postpone(actor=coordinator, record=dossier, until=later, reason="bezwaarprocedure loopt")
+    dossier.refresh_from_db()
+    assert dossier.retention_expires_at == before
+
+    services.retention_postpone(actor=privacy_officer, record=dossier, until=later, reason="bezwaarprocedure loopt")
+
+    dossier.refresh_from_db()
+    assert dossier.retention_expires_at == later
+    event = AuditEvent.objects.get(action="retention.postponed")
+    assert event.actor_id == privacy_officer.pk
+    assert "bezwaar" not in str(event.data)
+    stored_reason = RetentionPostponement.objects.values_list("reason", flat=True).get()
+    assert stored_reason.startswith("wb1:")
+
+
+def test_dry_run_lists_and_changes_nothing(coordinator):
+    dossier = _closed_dossier(coordinator)
+    out = StringIO()
+    with time_machine.travel(dossier.retention_expires_at + timedelta(days=1)):
+        call_command("purge_expired", "--dry-run", stdout=out)
+    assert f"zou vernietigen: signal_without_case {dossier.pk}" in out.getvalue()
+    assert Dossier.objects.filter(pk=dossier.pk).exists()
+    assert not Tombstone.objects.exists()
+
+
+def test_purge_destroys_record_children_history_files_and_key_and_leaves_a_tombstone(
+    coordinator, django_capture_on_commit_callbacks
+):
+    dossier = _closed_dossier(coordinator)
+    keep = _closed_dossier(coordinator)
+    Dossier.objects.filter(pk=keep.pk).update(retention_expires_at=timezone.now() + timedelta(days=365 * 3))
+    key_id = dossier.data_key_id
+    file_folder = Path(default_storage.path(f"encrypted/{key_id}"))
+    assert file_folder.exists()
+
+    out = StringIO()
+    with (
+        time_machine.travel(dossier.retention_expires_at + timedelta(days=1)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        call_command("purge_expired", stdout=out)
+
+    assert "1 record(s) vernietigd" in out.getvalue()
+    assert not Dossier.objects.filter(pk=dossier.pk).exists()
+    assert not Dossier.history.filter(id=dossier.pk).exists()
+    assert not DossierNote.objects.filter(data_key_id=key_id).exists()
+    assert not DossierNote.history.filter(data_key_id=key_id).exists()
+    assert not DataKey.objects.filter(pk=key_id).exists()
+    assert not file_folder.exists()
+    tombstone = Tombstone.objects.get(record_id=str(dossier.pk))
+    assert tombstone.record_type == "signal_without_case"
+    assert tombstone.organisation_id == coordinator.organisation_id
+    assert tombstone.term_months == 6
+    assert tombstone.purged_by == "commando purge_expired"
+    # The other record is untouched and readable.
+    assert Dossier.objects.get(pk=keep.pk).title == "te vernietigen"
+    # Audit events outlive the record, the chain stays intact, and they hold no content.
+    assert AuditEvent.objects.filter(action="retention.purged", record_id=str(dossier.pk)).exists()
+    assert audit_chain_verify().ok
+
+
+def test_purge_interrupted_after_commit_is_finished_by_the_next_run(coordinator, django_capture_on_commit_callbacks):
+    dossier = _closed_dossier(coordinator)
+    folder = Path(default_storage.path(f"encrypted/{dossier.data_key_id}"))
+    with time_machine.travel(dossier.retention_expires_at + timedelta(days=1)):
+        # The process dies right after the commit: the file removal never runs.
+        with django_capture_on_commit_callbacks(execute=False):
+            services.purge_expired(removed_by="test")
+        assert folder.exists()  # left behind, but its key is gone: unreadable
+
+        assert purge_expired_records() == 0
+    assert not folder.exists()
+    assert Tombstone.objects.filter(record_id=str(dossier.pk)).count() == 1
+
+
+def test_purging_twice_is_harmless(coordinator):
+    dossier = _closed_dossier(coordinator)
+    with time_machine.travel(dossier.retention_expires_at + timedelta(days=1)):
+        assert purge_expired_records() == 1
+        assert purge_expired_records() == 0
+    assert Tombstone.objects.count() == 1
+
+
+def test_open_records_are_never_purged(coordinator):
+    dossier = dossier_create(actor=coordinator, title="open", details={})
+    with time_machine.travel(timezone.now() + timedelta(days=365 * 20)):
+        assert purge_expired_records() == 0
+    assert Dossier.objects.filter(pk=dossier.pk).exists()
+
+
+def test_reminder_mail_before_expiry_holds_a_count_and_link_only(coordinator, privacy_officer):
+    dossier = _closed_dossier(coordinator)
+    with time_machine.travel(dossier.retention_expires_at - timedelta(days=10)):
+        assert send_retention_reminders() == 1
+        assert send_retention_reminders() == 0  # not twice
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["fg@example.org"]
+    assert "te vernietigen" not in message.body
+    assert "/audit/bewaartermijnen/" in message.body
+
+
+def test_no_reminder_long_before_expiry(coordinator, privacy_officer):
+    _closed_dossier(coordinator)
+    assert send_retention_reminders() == 0
+    assert mail.outbox == []
+
+
+def test_periodic_jobs_are_scheduled():
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert {
+        "privacy.tasks.purge_expired_records",
+        "privacy.tasks.send_retention_reminders",
+        "audit.tasks.verify_audit_chain_nightly",
+    } <= tasks
