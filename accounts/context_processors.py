@@ -7,6 +7,9 @@ from accounts.roles import Action, user_can
 # The main navigation: (label, url name, action needed). Modules add their entries here.
 NAVIGATION = [
     ("Start", "home", Action.VIEW_HOME),
+    ("Signaal melden", "signals:submit", Action.SUBMIT_SIGNAL),
+    ("Mijn meldingen", "signals:mine", Action.SUBMIT_SIGNAL),
+    ("Signalen", "signals:inbox", Action.HANDLE_SIGNALS),
     ("Gebruikers", "beheer:user_list", Action.MANAGE_USERS),
     ("Organisatie", "beheer:organisation", Action.VIEW_ORGANISATION),
     ("Bewaartermijnen instellen", "privacy:policy_list", Action.MANAGE_RETENTION_POLICY),

@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "accounts",
     "privacy",
     "audit",
+    "signals",
 ]
 
 MIDDLEWARE = [
@@ -292,6 +293,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.send_retention_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    "send-pending-notifications": {
+        "task": "signals.tasks.send_pending_notifications",
+        "schedule": timedelta(minutes=5),
+    },
+    "scan-pending-attachments": {
+        "task": "signals.tasks.scan_pending_attachments",
+        "schedule": timedelta(hours=1),
+    },
     "verify-audit-chain": {
         "task": "audit.tasks.verify_audit_chain_nightly",
         "schedule": crontab(hour=3, minute=30),
@@ -344,6 +353,15 @@ WEERBAAR_AUDIT_KEY = env_str("WEERBAAR_AUDIT_KEY", required=PRODUCTION)
 
 MEDIA_ROOT = Path(env_str("WEERBAAR_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-niet-publiek/"  # never served: files are encrypted and read through views
+
+# --- Meldpunt (signals/) ---------------------------------------------------------------------------
+WEERBAAR_ATTACHMENT_MAX_MB = env_int("WEERBAAR_ATTACHMENT_MAX_MB", 20)
+WEERBAAR_ATTACHMENTS_TOTAL_MB = env_int("WEERBAAR_ATTACHMENTS_TOTAL_MB", 50)
+# clamd for virus scanning: "host:port" or a Unix socket path; empty = no scanning
+WEERBAAR_CLAMD_ADDRESS = env_str("WEERBAAR_CLAMD_ADDRESS")
+WEERBAAR_CLAMD_TIMEOUT = env_int("WEERBAAR_CLAMD_TIMEOUT", 30)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # The address users reach the product at, for links in e-mails.
 WEERBAAR_BASE_URL = env_str("WEERBAAR_BASE_URL", "http://127.0.0.1:8000", required=PRODUCTION)

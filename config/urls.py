@@ -24,6 +24,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),
     path("account/", include("accounts.urls")),
+    path("", include("signals.urls")),
     path("beheer/bewaartermijnen/", include("privacy.urls")),
     path("beheer/", include("accounts.urls_beheer")),
     path("audit/", include("audit.urls")),

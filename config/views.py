@@ -34,6 +34,14 @@ ROLE_INTRODUCTION = {
 def home(request):
     user = request.user
     shortcuts = []
+    if user_can(user, Action.SUBMIT_SIGNAL):
+        shortcuts.append(("Signaal melden", "signals:submit", "Meld wat u opviel: vertrouwelijk, kort en veilig."))
+        shortcuts.append(("Mijn meldingen", "signals:mine", "Uw eigen meldingen en hun status."))
+    if user_can(user, Action.HANDLE_SIGNALS):
+        shortcuts.append(("Signalen", "signals:inbox", "Binnengekomen signalen van het meldpunt."))
+        shortcuts.append(
+            ("Signaal registreren", "signals:register", "Een signaal dat per telefoon, brief of MMA binnenkwam.")
+        )
     if user_can(user, Action.MANAGE_USERS):
         shortcuts.append(
             ("Gebruikers beheren", "beheer:user_list", "Accounts aanmaken, blokkeren, tweestapsverificatie wissen.")

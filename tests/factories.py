@@ -69,3 +69,33 @@ def totp_now(device: TOTPDevice) -> str:
     from django_otp.oath import totp
 
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift):06d}"
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def make_signal(
+    actor, *, description: str = "Winkel zonder klanten", subjects=None, files=None, organisation_id=None, **fields
+):
+    """A signal submitted through the service: by `actor` on the web form, or without an account
+    (actor None) on the confidential form of `organisation_id`."""
+    import uuid
+
+    from signals.attachments import check_upload
+    from signals.models import Channel
+    from signals.services import SignalData, signal_submit
+
+    channel = fields.pop("channel", Channel.WEB_FORM if actor is not None else Channel.CONFIDENTIAL_FORM)
+    data = SignalData(
+        description=description,
+        subjects=list(subjects or []),
+        files=[check_upload(name, content) for name, content in (files or [])],
+        **fields,
+    )
+    return signal_submit(
+        actor=actor,
+        organisation_id=organisation_id or actor.organisation_id,
+        channel=channel,
+        submission_key=uuid.uuid4(),
+        data=data,
+    )

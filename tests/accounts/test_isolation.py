@@ -10,12 +10,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from accounts.models import ApiToken
 from accounts.roles import Action, Role, user_can
-from audit.models import AuditEvent
+from audit.models import AccessLog, AuditEvent
 from privacy.models import RetentionPolicy, RetentionPostponement
 from privacy.services import retention_policy_for
 from tests.conftest import verified_client
 from tests.example.models import Dossier
 from tests.example.services import dossier_close, dossier_create
+from tests.factories import PDF_BYTES, make_signal
 
 # Every URL with an object id: how to make an object of the *other* organisation for it, and
 # the method to call it with.
@@ -29,6 +30,10 @@ OBJECT_URLS = {
     "example:dossier_detail": ("GET", "dossier", Action.HANDLE_SIGNALS),
     "privacy:policy_edit": ("POST", "retention_policy", Action.MANAGE_RETENTION_POLICY),
     "audit:retention_postpone": ("POST", "dossier_retention", Action.POSTPONE_RETENTION),
+    "signals:detail": ("GET", "signal", Action.HANDLE_SIGNALS),
+    "signals:submitted": ("GET", "signal", Action.SUBMIT_SIGNAL),
+    "signals:attachment": ("GET", "signal_attachment", Action.HANDLE_SIGNALS),
+    "signals:phenomenon_toggle": ("POST", "phenomenon", Action.HANDLE_SIGNALS),
 }
 # What each kind's POST sends: a valid change, so only the scoping can stop it.
 POST_DATA = {
@@ -36,6 +41,7 @@ POST_DATA = {
     "token": {},
     "retention_policy": {"term_months": "1", "starts_at": "x", "selectielijst_category": "", "reminder_days": "1"},
     "dossier_retention": {"until": "2099-12-31", "reason": "Er loopt een bezwaarprocedure."},
+    "phenomenon": {},
 }
 # URLs with parameters that are not object ids.
 NOT_OBJECT_URLS = {"accounts:activate", "api:schema"}
@@ -84,6 +90,15 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
     elif kind == "dossier_retention":
         dossier = dossier_close(actor=stranger, dossier=dossier_create(actor=stranger, title="geheim", details={}))
         target_pk, kwargs = dossier.pk, {"record_type": Dossier.RETENTION_RECORD_TYPE}
+    elif kind in {"signal", "signal_attachment"}:
+        signal = make_signal(stranger, files=[("stuk.pdf", PDF_BYTES)])
+        target_pk = signal.pk
+        if kind == "signal_attachment":
+            kwargs = {"attachment_pk": signal.attachments.get().pk}
+    elif kind == "phenomenon":
+        from signals.selectors import phenomenon_choices
+
+        target_pk = phenomenon_choices(organisation_id=other_organisation.pk).first().pk
     else:
         target_pk = dossier_create(actor=stranger, title="geheim", details={}).pk
     client = verified_client(actor)
@@ -101,7 +116,10 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
     assert not ApiToken.objects.filter(user=stranger, revoked_at__isnull=False).exists()
     assert not RetentionPolicy.objects.filter(term_months=1).exists()
     assert not RetentionPostponement.objects.exists()
-    assert not AuditEvent.objects.filter(action__in=["retention.policy_changed", "retention.postponed"]).exists()
+    assert not AuditEvent.objects.filter(
+        action__in=["retention.policy_changed", "retention.postponed", "phenomenon.deactivated"]
+    ).exists()
+    assert not AccessLog.objects.filter(user_id=actor.pk, record_id__gt="").exists()
 
 
 def test_api_user_list_shows_only_own_organisation(make_user, organisation, other_organisation):

@@ -10,8 +10,10 @@ from privacy.services import retention_policy_for
 from tests.conftest import verified_client
 from tests.example.models import Dossier
 from tests.example.services import dossier_close, dossier_create
+from tests.factories import PDF_BYTES, make_signal
 
 EVERY_ROLE = set(Role.values)
+REPORTERS = {Role.EMPLOYEE, Role.OFFICE_HOLDER, Role.COORDINATOR, Role.MANAGER}
 
 # (url name, the kind of object of the user's own organisation it needs or None, allowed roles)
 PAGES = [
@@ -29,6 +31,13 @@ PAGES = [
     ("audit:access_log", None, {Role.PRIVACY_OFFICER}),
     ("audit:retention", None, {Role.PRIVACY_OFFICER}),
     ("audit:retention_postpone", "dossier_retention", {Role.PRIVACY_OFFICER}),
+    ("signals:submit", None, REPORTERS),
+    ("signals:mine", None, REPORTERS),
+    ("signals:inbox", None, {Role.COORDINATOR}),
+    ("signals:register", None, {Role.COORDINATOR}),
+    ("signals:phenomena", None, {Role.COORDINATOR}),
+    ("signals:detail", "signal", {Role.COORDINATOR}),
+    ("signals:attachment", "signal_attachment", {Role.COORDINATOR}),
 ]
 
 # Actions (POST) and their allowed roles; the target is a colleague in the same organisation.
@@ -51,6 +60,12 @@ def _own_object_kwargs(kind: str | None, colleague) -> dict | None:
     if kind == "dossier_retention":
         dossier = dossier_close(actor=colleague, dossier=dossier_create(actor=colleague, title="x", details={}))
         return {"record_type": Dossier.RETENTION_RECORD_TYPE, "pk": dossier.pk}
+    if kind in {"signal", "signal_attachment"}:
+        # Confidential-form signals exist in any organisation, whatever roles it has.
+        signal = make_signal(None, organisation_id=colleague.organisation_id, files=[("stuk.pdf", PDF_BYTES)])
+        if kind == "signal":
+            return {"pk": signal.pk}
+        return {"pk": signal.pk, "attachment_pk": signal.attachments.get().pk}
     raise ValueError(kind)
 
 

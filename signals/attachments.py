@@ -1,0 +1,195 @@
+"""Checking uploaded files: size limits, type decided by content (not by name), corrupt files,
+and a virus scan through clamd when one is configured."""
+
+from __future__ import annotations
+
+import io
+import logging
+import os
+import re
+import socket
+import struct
+import zipfile
+from dataclasses import dataclass
+
+import filetype
+from django.conf import settings
+from django.core.exceptions import ValidationError
+
+logger = logging.getLogger(__name__)
+
+MB = 1024 * 1024
+
+# extension -> (label, MIME types the content may have)
+ALLOWED = {
+    "pdf": ("PDF", {"application/pdf"}),
+    "png": ("PNG-afbeelding", {"image/png"}),
+    "jpg": ("JPEG-afbeelding", {"image/jpeg"}),
+    "jpeg": ("JPEG-afbeelding", {"image/jpeg"}),
+    "gif": ("GIF-afbeelding", {"image/gif"}),
+    "webp": ("WebP-afbeelding", {"image/webp"}),
+    "heic": ("HEIC-foto", {"image/heic"}),
+    "docx": (
+        "Word-document",
+        {"application/vnd.openxmlformats-officedocument.wordprocessingml.document"},
+    ),
+    "xlsx": ("Excel-bestand", {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}),
+    "pptx": (
+        "PowerPoint-bestand",
+        {"application/vnd.openxmlformats-officedocument.presentationml.presentation"},
+    ),
+    "odt": ("OpenDocument-tekst", {"application/vnd.oasis.opendocument.text"}),
+    "ods": ("OpenDocument-rekenblad", {"application/vnd.oasis.opendocument.spreadsheet"}),
+    "doc": ("Word-document", {"application/msword", "application/x-ole-storage"}),
+    "xls": ("Excel-bestand", {"application/vnd.ms-excel", "application/x-ole-storage"}),
+    "txt": ("tekstbestand", {"text/plain"}),
+    "csv": ("CSV-bestand", {"text/plain"}),
+    "eml": ("e-mailbericht", {"text/plain"}),
+}
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+@dataclass(frozen=True)
+class CheckedFile:
+    filename: str
+    content: bytes
+    content_type: str
+    scan_status: str = "not_scanned"  # signals.models.ScanStatus
+
+
+def max_file_bytes() -> int:
+    return settings.WEERBAAR_ATTACHMENT_MAX_MB * MB
+
+
+def max_total_bytes() -> int:
+    return settings.WEERBAAR_ATTACHMENTS_TOTAL_MB * MB
+
+
+def safe_filename(name: str) -> str:
+    base = os.path.basename((name or "").replace("\\", "/")).strip()
+    base = re.sub(r"[\x00-\x1f]", "", base)
+    return base[:150] or "bijlage"
+
+
+def _detect(content: bytes) -> str | None:
+    if content.startswith(OLE_MAGIC):
+        return "application/x-ole-storage"
+    kind = filetype.guess(content)
+    if kind is not None:
+        return kind.mime
+    sample = content[:65536]
+    if b"\x00" in sample:
+        return None
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError:
+        try:
+            sample.decode("cp1252")
+        except UnicodeDecodeError:
+            return None
+    return "text/plain"
+
+
+def _looks_whole(mime: str, content: bytes) -> bool:
+    """A cheap structural check, so a truncated or damaged file is refused at upload."""
+    if mime == "application/pdf":
+        return b"%%EOF" in content[-2048:]
+    if mime == "image/png":
+        return content.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82")
+    if mime == "image/jpeg":
+        return content.rstrip(b"\x00").endswith(b"\xff\xd9")
+    if mime.startswith("application/vnd.openxmlformats") or mime.startswith("application/vnd.oasis"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                return archive.testzip() is None
+        except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):
+            return False
+    return True
+
+
+def check_upload(name: str, content: bytes) -> CheckedFile:
+    """Returns the checked file or raises ValidationError with the reason, in Dutch."""
+    filename = safe_filename(name)
+    if not content:
+        raise ValidationError(f"{filename}: het bestand is leeg.")
+    if len(content) > max_file_bytes():
+        raise ValidationError(f"{filename}: het bestand is groter dan {settings.WEERBAAR_ATTACHMENT_MAX_MB} MB.")
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    if extension not in ALLOWED:
+        raise ValidationError(
+            f"{filename}: dit soort bestand kunt u niet toevoegen. Toegestaan: PDF, afbeeldingen, "
+            "Office- en OpenDocument-bestanden en tekstbestanden."
+        )
+    label, allowed_mimes = ALLOWED[extension]
+    detected = _detect(content)
+    if detected not in allowed_mimes:
+        raise ValidationError(f"{filename}: de inhoud is geen {label}, al heet het bestand zo. Controleer het bestand.")
+    if not _looks_whole(detected, content):
+        raise ValidationError(f"{filename}: het bestand is beschadigd of onvolledig.")
+    content_type = next(iter(allowed_mimes)) if detected == "application/x-ole-storage" else detected
+    return CheckedFile(filename=filename, content=content, content_type=content_type)
+
+
+class ScannerUnavailable(Exception):
+    pass
+
+
+def clamd_configured() -> bool:
+    return bool(settings.WEERBAAR_CLAMD_ADDRESS)
+
+
+def clamd_scan(content: bytes) -> bool:
+    """True when clean, False when infected; ScannerUnavailable when clamd cannot be reached.
+
+    Speaks clamd's INSTREAM protocol (a TCP address host:port, or a Unix socket path)."""
+    address = settings.WEERBAAR_CLAMD_ADDRESS
+    try:
+        if address.startswith("/"):
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            target: object = address
+        else:
+            host, _, port = address.rpartition(":")
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            target = (host, int(port))
+        with sock:
+            sock.settimeout(settings.WEERBAAR_CLAMD_TIMEOUT)
+            sock.connect(target)
+            sock.sendall(b"zINSTREAM\0")
+            for start in range(0, len(content), 65536):
+                chunk = content[start : start + 65536]
+                sock.sendall(struct.pack("!L", len(chunk)) + chunk)
+            sock.sendall(struct.pack("!L", 0))
+            reply = b""
+            while not reply.endswith(b"\0"):
+                data = sock.recv(4096)
+                if not data:
+                    break
+                reply += data
+    except (OSError, ValueError) as error:
+        logger.warning("clamd unreachable: %s", type(error).__name__)
+        raise ScannerUnavailable from error
+    text = reply.rstrip(b"\0").decode(errors="replace")
+    if text.endswith("OK"):
+        return True
+    if text.endswith("FOUND"):
+        return False
+    logger.warning("clamd gave an unexpected answer")
+    raise ScannerUnavailable(text)
+
+
+def scan_checked(checked: CheckedFile) -> CheckedFile:
+    """Scans a checked upload when clamd is configured. An infected file is refused; when the
+    scanner cannot be reached the file is accepted into quarantine and scanned later."""
+    from dataclasses import replace
+
+    from signals.models import ScanStatus
+
+    if not clamd_configured():
+        return checked
+    try:
+        clean = clamd_scan(checked.content)
+    except ScannerUnavailable:
+        return replace(checked, scan_status=ScanStatus.PENDING)
+    if not clean:
+        raise ValidationError(f"{checked.filename}: het bestand bevat een virus en is geweigerd.")
+    return replace(checked, scan_status=ScanStatus.CLEAN)

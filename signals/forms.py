@@ -1,0 +1,239 @@
+from __future__ import annotations
+
+import uuid
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from privacy.blind_index import normalise_address_text, normalise_kenteken, normalise_kvk, normalise_name
+from signals.attachments import check_upload, max_total_bytes, scan_checked
+from signals.models import ON_BEHALF_CHANNELS, NoticedHow, SubjectKind
+from signals.services import SignalData, SubjectData
+
+YES_NO = [("nee", "Nee"), ("ja", "Ja")]
+
+
+class AcuteDangerForm(forms.Form):
+    acuut = forms.ChoiceField(
+        label="Is er nu acuut gevaar voor iemand?", choices=YES_NO, widget=forms.RadioSelect, required=True
+    )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data if item]
+        return [single(data, initial)] if data else []
+
+
+def _display_address(value: str) -> str:
+    postcode, number, extra = normalise_address_text(value).split("|")
+    return f"{postcode[:4]} {postcode[4:]} {number}{('-' + extra) if extra else ''}"
+
+
+class SignalForm(forms.Form):
+    submission_key = forms.UUIDField(widget=forms.HiddenInput)
+    acute_danger = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    description = forms.CharField(
+        label="Wat is u opgevallen?",
+        max_length=10000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Beschrijf wat u zag of hoorde, zo feitelijk mogelijk. Namen en adressen kunt u hieronder apart invullen.",
+        error_messages={"required": "Beschrijf wat u is opgevallen."},
+    )
+    phenomenon = forms.ModelChoiceField(
+        label="Waar gaat het vermoedelijk over?",
+        queryset=None,
+        required=False,
+        empty_label="Weet ik niet",
+    )
+    address = forms.CharField(
+        label="Adres (postcode en huisnummer)",
+        required=False,
+        max_length=30,
+        help_text="Bijvoorbeeld 1234 AB 12. Laat leeg als er geen adres is.",
+    )
+    location = forms.CharField(
+        label="Of beschrijf de plaats",
+        required=False,
+        max_length=300,
+        help_text="Bijvoorbeeld: parkeerplaats achter het station.",
+    )
+    observed_on = forms.DateField(
+        label="Wanneer was dit?",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Ongeveer is goed genoeg. Laat leeg als u het niet weet.",
+        error_messages={"invalid": "Vul een datum in, bijvoorbeeld 14-03-2026."},
+    )
+    noticed_how = forms.ChoiceField(
+        label="Hoe kwam dit onder uw aandacht?",
+        choices=NoticedHow.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    attachments = MultipleFileField(
+        label="Bijlagen (optioneel)",
+        required=False,
+        help_text="PDF, foto's, Office- of tekstbestanden; per bestand hooguit 20 MB, samen hooguit 50 MB.",
+    )
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        from signals.selectors import phenomenon_choices
+
+        self.fields["phenomenon"].queryset = phenomenon_choices(organisation_id=organisation_id)
+        if not self.is_bound:
+            self.initial.setdefault("submission_key", uuid.uuid4())
+
+    def clean_address(self) -> str:
+        value = self.cleaned_data["address"].strip()
+        return _display_address(value) if value else ""
+
+    def clean_observed_on(self):
+        value = self.cleaned_data["observed_on"]
+        if value and value > timezone.localdate():
+            raise ValidationError("Deze datum ligt in de toekomst.")
+        return value
+
+    def clean_attachments(self):
+        uploads = self.cleaned_data["attachments"]
+        checked, errors, total = [], [], 0
+        for upload in uploads:
+            total += upload.size
+            try:
+                if upload.size > max_total_bytes():
+                    raise ValidationError(f"{upload.name}: het bestand is te groot.")
+                checked.append(scan_checked(check_upload(upload.name, upload.read())))
+            except ValidationError as error:
+                errors.extend(error.messages)
+        if total > max_total_bytes():
+            errors.append(f"De bijlagen zijn samen groter dan {max_total_bytes() // (1024 * 1024)} MB.")
+        if errors:
+            errors.append("Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet.")
+            raise ValidationError(errors)
+        return checked
+
+
+class OnBehalfSignalForm(SignalForm):
+    channel = forms.ChoiceField(
+        label="Hoe kwam het signaal binnen?",
+        choices=[(c.value, c.label) for c in ON_BEHALF_CHANNELS],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Kies hoe het signaal binnenkwam."},
+    )
+    noticed_how = forms.ChoiceField(
+        label="Hoe kwam het onder de aandacht van de melder?",
+        choices=NoticedHow.choices,
+        widget=forms.RadioSelect,
+        required=False,
+    )
+    field_order = ["channel"]
+
+
+class SubjectForm(forms.Form):
+    kind = forms.ChoiceField(label="Soort", choices=[("", "Kies…"), *SubjectKind.choices], required=False)
+    name = forms.CharField(label="Naam (persoon of bedrijf)", required=False, max_length=200)
+    date_of_birth = forms.DateField(
+        label="Geboortedatum (als bekend)",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Vul een datum in, bijvoorbeeld 14-03-1980."},
+    )
+    kvk = forms.CharField(label="KvK-nummer", required=False, max_length=20)
+    address = forms.CharField(label="Adres (postcode en huisnummer)", required=False, max_length=30)
+    kenteken = forms.CharField(label="Kenteken", required=False, max_length=12)
+    remarks = forms.CharField(
+        label="Toelichting", required=False, max_length=500, help_text="Bijvoorbeeld: eigenaar, huurder, bestuurder."
+    )
+
+    def clean_kvk(self):
+        value = self.cleaned_data["kvk"].strip()
+        return normalise_kvk(value) if value else ""
+
+    def clean_kenteken(self):
+        value = self.cleaned_data["kenteken"].strip()
+        return normalise_kenteken(value) if value else ""
+
+    def clean_address(self):
+        value = self.cleaned_data["address"].strip()
+        return _display_address(value) if value else ""
+
+    def clean_date_of_birth(self):
+        value = self.cleaned_data["date_of_birth"]
+        if value and value > timezone.localdate():
+            raise ValidationError("Een geboortedatum ligt niet in de toekomst.")
+        return value
+
+    def clean(self):
+        cleaned = super().clean()
+        kind = cleaned.get("kind")
+        filled = any(cleaned.get(f) for f in ("name", "date_of_birth", "kvk", "address", "kenteken", "remarks"))
+        if not kind:
+            if filled and not self.errors:
+                self.add_error("kind", "Kies wat voor betrokkene dit is.")
+            return cleaned
+        required = {
+            SubjectKind.PERSON: ("name", "Vul de naam van de persoon in."),
+            SubjectKind.ADDRESS: ("address", "Vul postcode en huisnummer in."),
+            SubjectKind.VEHICLE: ("kenteken", "Vul het kenteken in."),
+        }
+        if kind in required:
+            field, message = required[kind]
+            if not cleaned.get(field) and field not in self.errors:
+                self.add_error(field, message)
+        if (
+            kind == SubjectKind.COMPANY
+            and not cleaned.get("kvk")
+            and not cleaned.get("name")
+            and "kvk" not in self.errors
+        ):
+            self.add_error("name", "Vul de naam of het KvK-nummer van het bedrijf in.")
+        if kind == SubjectKind.PERSON and cleaned.get("name"):
+            try:
+                normalise_name(cleaned["name"])
+            except ValidationError as error:
+                self.add_error("name", error)
+        return cleaned
+
+    def subject_data(self) -> SubjectData | None:
+        data = self.cleaned_data
+        if not data.get("kind"):
+            return None
+        return SubjectData(
+            kind=data["kind"],
+            name=data.get("name", "").strip(),
+            date_of_birth=data.get("date_of_birth"),
+            kvk=data.get("kvk", ""),
+            address=data.get("address", ""),
+            kenteken=data.get("kenteken", ""),
+            remarks=data.get("remarks", "").strip(),
+        )
+
+
+SubjectFormSet = forms.formset_factory(SubjectForm, extra=3, max_num=10, validate_max=True)
+
+
+def signal_data(form: SignalForm, subjects) -> SignalData:
+    data = form.cleaned_data
+    return SignalData(
+        description=data["description"].strip(),
+        acute_danger=bool(data.get("acute_danger")),
+        phenomenon=data.get("phenomenon"),
+        address=data.get("address", ""),
+        location=data.get("location", "").strip(),
+        observed_on=data.get("observed_on"),
+        noticed_how=data.get("noticed_how", ""),
+        subjects=[s for s in (f.subject_data() for f in subjects) if s is not None],
+        files=data.get("attachments", []),
+    )

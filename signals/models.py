@@ -1,0 +1,199 @@
+"""The meldpunt (norm 4.3, 4.4): signals of undermining crime, their subjects and attachments."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django_fsm import FSMField
+
+from accounts.scoping import OrganisationScopedQuerySet
+from audit.history import WeerbaarHistoricalRecords
+from privacy.fields import EncryptedModel, EncryptedTextField
+from privacy.models import RetainedRecord
+
+
+class Phenomenon(models.Model):
+    """A kind of undermining, as the organisation's coordinator keeps the list."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    name = models.CharField("naam", max_length=100)
+    is_active = models.BooleanField("in gebruik", default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    objects = OrganisationScopedQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "fenomeen"
+        verbose_name_plural = "fenomenen"
+        ordering = ["position", "name"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="phenomenon_name_per_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Channel(models.TextChoices):
+    WEB_FORM = "web_form", "Meldformulier (ingelogd)"
+    CONFIDENTIAL_FORM = "confidential_form", "Vertrouwelijk meldformulier (zonder account)"
+    PHONE = "phone", "Telefoon"
+    LETTER = "letter", "Brief"
+    EMAIL = "email", "E-mail"
+    IN_PERSON = "in_person", "Persoonlijk gesprek"
+    MELD_MISDAAD_ANONIEM = "mma", "Meld Misdaad Anoniem"
+
+
+ON_BEHALF_CHANNELS = [
+    Channel.PHONE,
+    Channel.LETTER,
+    Channel.EMAIL,
+    Channel.IN_PERSON,
+    Channel.MELD_MISDAAD_ANONIEM,
+]
+
+
+class NoticedHow(models.TextChoices):
+    IN_JOB = "in_job", "In mijn werk of functie"
+    PRIVATELY = "privately", "Privé"
+    OTHER = "other", "Anders"
+
+
+class SignalStatus(models.TextChoices):
+    """Internal states; the reporter sees only the coarse status (see `coarse_status`)."""
+
+    RECEIVED = "received", "Ontvangen"
+    IN_TRIAGE = "in_triage", "In behandeling"
+    CLOSED = "closed", "Afgerond"
+
+
+COARSE_STATUS = {
+    SignalStatus.RECEIVED: "ontvangen",
+    SignalStatus.IN_TRIAGE: "in behandeling",
+    SignalStatus.CLOSED: "afgerond",
+}
+
+
+class SignalQuerySet(OrganisationScopedQuerySet):
+    pass
+
+
+class Signal(EncryptedModel, RetainedRecord):
+    RETENTION_RECORD_TYPE = "signal_without_case"
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    reference = models.CharField("kenmerk", max_length=20)
+    submission_key = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    channel = models.CharField("kanaal", max_length=30, choices=Channel.choices)
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    status = FSMField(default=SignalStatus.RECEIVED, choices=SignalStatus.choices, protected=True)
+    acute_danger = models.BooleanField("acuut gevaar", default=False)
+    description = EncryptedTextField("wat is er opgevallen")
+    phenomenon = models.ForeignKey(
+        Phenomenon, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name="fenomeen"
+    )
+    address = EncryptedTextField("adres", blank=True, null=True)
+    address_index = models.CharField(max_length=64, blank=True, db_index=True)
+    location = EncryptedTextField("plaats (omschrijving)", blank=True, null=True)
+    observed_on = models.DateField("wanneer", null=True, blank=True)
+    noticed_how = models.CharField("hoe opgemerkt", max_length=20, choices=NoticedHow.choices, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = WeerbaarHistoricalRecords(excluded_fields=["submission_key"])
+
+    objects = SignalQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "signaal"
+        verbose_name_plural = "signalen"
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "reference"], name="signal_reference_per_org")]
+        indexes = [
+            models.Index(fields=["organisation", "-created_at"]),
+            models.Index(fields=["reporter", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def coarse_status(self) -> str:
+        return COARSE_STATUS.get(self.status, "ontvangen")
+
+
+class SubjectKind(models.TextChoices):
+    PERSON = "person", "Persoon"
+    COMPANY = "company", "Bedrijf"
+    ADDRESS = "address", "Adres"
+    VEHICLE = "vehicle", "Voertuig"
+
+
+class Subject(EncryptedModel):
+    """Who or what a signal is about. Each has a blind index, so signals about the same person,
+    company, address or vehicle are found together without decrypting anything."""
+
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="subjects")
+    kind = models.CharField("soort", max_length=20, choices=SubjectKind.choices)
+    name = EncryptedTextField("naam", blank=True, null=True)
+    date_of_birth = EncryptedTextField("geboortedatum", blank=True, null=True)
+    kvk = EncryptedTextField("KvK-nummer", blank=True, null=True)
+    address = EncryptedTextField("adres", blank=True, null=True)
+    kenteken = EncryptedTextField("kenteken", blank=True, null=True)
+    remarks = EncryptedTextField("toelichting", blank=True, null=True)
+    blind_index = models.CharField(max_length=64, db_index=True)
+    history = WeerbaarHistoricalRecords()
+
+    class Meta:
+        verbose_name = "betrokkene"
+        verbose_name_plural = "betrokkenen"
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} bij {self.signal_id}"
+
+
+class ScanStatus(models.TextChoices):
+    NOT_SCANNED = "not_scanned", "Niet gescand (geen virusscanner ingesteld)"
+    PENDING = "pending", "In quarantaine: wordt gescand"
+    CLEAN = "clean", "Schoon"
+    INFECTED = "infected", "Geweigerd: besmet"
+
+
+class Attachment(EncryptedModel):
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="attachments")
+    filename = EncryptedTextField("bestandsnaam")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    storage_name = models.CharField(max_length=200)
+    scan_status = models.CharField(max_length=20, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED)
+    created_at = models.DateTimeField(auto_now_add=True)
+    history = WeerbaarHistoricalRecords()
+
+    class Meta:
+        verbose_name = "bijlage"
+        verbose_name_plural = "bijlagen"
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"bijlage {self.pk}"
+
+    @property
+    def downloadable(self) -> bool:
+        return self.scan_status in {ScanStatus.NOT_SCANNED, ScanStatus.CLEAN}
+
+
+class CoordinatorNotification(models.Model):
+    """Transactional outbox: written with the signal, sent by a task; a task that could not be
+    queued (broker down) is sent by the next sweep, so no notification is lost."""
+
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"melding {self.signal_id}"

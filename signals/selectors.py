@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, QuerySet
+
+from accounts.roles import Action, user_can
+from accounts.scoping import get_for_user_or_404
+from signals.models import Phenomenon, Signal, Subject
+
+
+def phenomenon_choices(*, organisation_id: int) -> QuerySet[Phenomenon]:
+    from signals.services import phenomena_ensure_defaults
+
+    phenomena_ensure_defaults(organisation_id=organisation_id)
+    return Phenomenon.objects.filter(organisation_id=organisation_id, is_active=True)
+
+
+def phenomenon_list(*, actor) -> QuerySet[Phenomenon]:
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    phenomenon_choices(organisation_id=actor.organisation_id)
+    return Phenomenon.objects.for_user(actor)
+
+
+def signal_list_for_reporter(*, user) -> QuerySet[Signal]:
+    """The reporter's own signals: reference, date, phenomenon and coarse status only."""
+    if not user_can(user, Action.SUBMIT_SIGNAL):
+        raise PermissionDenied
+    return (
+        Signal.objects.for_user(user)
+        .filter(reporter=user)
+        .select_related("phenomenon")
+        .only("pk", "reference", "created_at", "status", "phenomenon__name", "organisation_id", "reporter_id")
+    )
+
+
+def signal_get_for_reporter(*, user, pk: int) -> Signal:
+    return get_for_user_or_404(Signal.objects.filter(reporter=user), user, pk=pk)
+
+
+def signal_inbox(*, actor) -> QuerySet[Signal]:
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    return (
+        Signal.objects.for_user(actor)
+        .select_related("phenomenon", "data_key")
+        .annotate(subject_count=Count("subjects", distinct=True), attachment_count=Count("attachments", distinct=True))
+        .order_by("-created_at")
+    )
+
+
+def signal_get_for_coordinator(*, actor, pk: int) -> Signal:
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    return get_for_user_or_404(
+        Signal.objects.select_related("phenomenon", "data_key", "reporter", "registered_by"), actor, pk=pk
+    )
+
+
+def signals_sharing_subjects(*, actor, signal: Signal) -> QuerySet[Signal]:
+    """Other signals of the organisation about the same person, company, address or vehicle,
+    across years, matched on blind indexes only."""
+    if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
+        raise PermissionDenied
+    indexes = list(Subject.objects.filter(signal=signal).values_list("blind_index", flat=True))
+    matches = Signal.objects.for_user(actor).exclude(pk=signal.pk)
+    by_subject = matches.filter(subjects__blind_index__in=indexes)
+    if signal.address_index:
+        by_subject = by_subject | matches.filter(address_index=signal.address_index)
+        by_subject = by_subject | matches.filter(subjects__blind_index=signal.address_index)
+    return by_subject.distinct().order_by("-created_at")

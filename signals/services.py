@@ -1,0 +1,282 @@
+"""Writes of the meldpunt. One path for every channel: signal_submit."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from accounts.roles import Action, user_can
+from audit.services import audit_event_record
+from privacy.blind_index import blind_index, person_blind_index
+from privacy.files import encrypted_file_save
+from signals.attachments import CheckedFile, clamd_scan
+from signals.models import (
+    ON_BEHALF_CHANNELS,
+    Attachment,
+    Channel,
+    CoordinatorNotification,
+    Phenomenon,
+    ScanStatus,
+    Signal,
+    Subject,
+    SubjectKind,
+)
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PHENOMENA = [
+    "Drugs",
+    "Witwassen",
+    "Mensenhandel / uitbuiting",
+    "Vastgoed",
+    "Horeca",
+    "Zorgfraude",
+    "Misbruik van vergunningen of subsidies",
+    "Intimidatie / beïnvloeding van bestuur",
+    "Overig",
+]
+
+
+@dataclass
+class SubjectData:
+    kind: str
+    name: str = ""
+    date_of_birth: date | None = None
+    kvk: str = ""
+    address: str = ""
+    kenteken: str = ""
+    remarks: str = ""
+
+    def index(self) -> str:
+        if self.kind == SubjectKind.PERSON:
+            return person_blind_index(self.name, self.date_of_birth)
+        if self.kind == SubjectKind.COMPANY:
+            return blind_index("kvk", self.kvk) if self.kvk else person_blind_index(self.name, None)
+        if self.kind == SubjectKind.ADDRESS:
+            return blind_index("address", self.address)
+        if self.kind == SubjectKind.VEHICLE:
+            return blind_index("kenteken", self.kenteken)
+        raise ValueError(self.kind)
+
+
+@dataclass
+class SignalData:
+    description: str
+    acute_danger: bool = False
+    phenomenon: Phenomenon | None = None
+    address: str = ""
+    location: str = ""
+    observed_on: date | None = None
+    noticed_how: str = ""
+    subjects: list[SubjectData] = field(default_factory=list)
+    files: list[CheckedFile] = field(default_factory=list)
+
+
+def phenomena_ensure_defaults(*, organisation_id: int) -> None:
+    if not Phenomenon.objects.filter(organisation_id=organisation_id).exists():
+        Phenomenon.objects.bulk_create(
+            [
+                Phenomenon(organisation_id=organisation_id, name=name, position=i)
+                for i, name in enumerate(DEFAULT_PHENOMENA)
+            ],
+            ignore_conflicts=True,
+        )
+
+
+def phenomenon_add(*, actor, name: str) -> Phenomenon:
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": "Geef het fenomeen een naam."})
+    phenomena_ensure_defaults(organisation_id=actor.organisation_id)
+    with transaction.atomic(durable=True):
+        if Phenomenon.objects.filter(organisation_id=actor.organisation_id, name__iexact=name).exists():
+            raise ValidationError({"name": "Dit fenomeen staat al in de lijst."})
+        last = Phenomenon.objects.filter(organisation_id=actor.organisation_id).order_by("-position").first()
+        phenomenon = Phenomenon.objects.create(
+            organisation_id=actor.organisation_id, name=name, position=(last.position + 1) if last else 0
+        )
+        audit_event_record(
+            actor=actor, action="phenomenon.added", organisation_id=actor.organisation_id, record=phenomenon
+        )
+    return phenomenon
+
+
+def phenomenon_set_active(*, actor, phenomenon: Phenomenon, active: bool) -> None:
+    if not user_can(actor, Action.HANDLE_SIGNALS) or phenomenon.organisation_id != actor.organisation_id:
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        Phenomenon.objects.filter(pk=phenomenon.pk).update(is_active=active)
+        audit_event_record(
+            actor=actor,
+            action="phenomenon.activated" if active else "phenomenon.deactivated",
+            organisation_id=actor.organisation_id,
+            record=phenomenon,
+        )
+
+
+def _next_reference(organisation_id: int) -> str:
+    year = timezone.localdate().year
+    prefix = f"S{year}-"
+    last = (
+        Signal.objects.filter(organisation_id=organisation_id, reference__startswith=prefix)
+        .order_by("-reference")
+        .values_list("reference", flat=True)
+        .first()
+    )
+    number = int(last.removeprefix(prefix)) + 1 if last else 1
+    return f"{prefix}{number:05d}"
+
+
+def signal_submit(
+    *,
+    actor,
+    organisation_id: int,
+    channel: str,
+    submission_key: uuid.UUID,
+    data: SignalData,
+) -> Signal:
+    """Stores a signal with its subjects and attachments, writes the audit event and queues the
+    coordinators' notification, all or nothing. Submitting the same form twice (same
+    submission_key) returns the first signal."""
+    on_behalf = channel in ON_BEHALF_CHANNELS
+    if channel == Channel.WEB_FORM:
+        if not user_can(actor, Action.SUBMIT_SIGNAL) or actor.organisation_id != organisation_id:
+            raise PermissionDenied
+    elif on_behalf:
+        if not user_can(actor, Action.HANDLE_SIGNALS) or actor.organisation_id != organisation_id:
+            raise PermissionDenied
+    elif channel != Channel.CONFIDENTIAL_FORM or actor is not None:
+        raise PermissionDenied
+    if data.phenomenon is not None and data.phenomenon.organisation_id != organisation_id:
+        raise ValidationError({"phenomenon": "Kies een fenomeen uit de lijst."})
+    existing = Signal.objects.filter(submission_key=submission_key).first()
+    if existing is not None:
+        if existing.organisation_id != organisation_id or (
+            actor is not None and existing.reporter_id not in (actor.pk, None) and existing.registered_by_id != actor.pk
+        ):
+            raise PermissionDenied
+        return existing
+    try:
+        with transaction.atomic(durable=True):
+            signal = _create(
+                actor=actor, organisation_id=organisation_id, channel=channel, key=submission_key, data=data
+            )
+    except IntegrityError:
+        # The same form was submitted twice at the same moment: the other request stored it.
+        existing = Signal.objects.filter(submission_key=submission_key).first()
+        if existing is None:
+            raise
+        return existing
+    return signal
+
+
+def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: SignalData) -> Signal:
+    on_behalf = channel in ON_BEHALF_CHANNELS
+    signal = Signal(
+        organisation_id=organisation_id,
+        reference=_next_reference(organisation_id),
+        submission_key=key,
+        channel=channel,
+        reporter=actor if channel == Channel.WEB_FORM else None,
+        registered_by=actor if on_behalf else None,
+        acute_danger=data.acute_danger,
+        description=data.description,
+        phenomenon=data.phenomenon,
+        address=data.address or None,
+        address_index=blind_index("address", data.address) if data.address else "",
+        location=data.location or None,
+        observed_on=data.observed_on,
+        noticed_how=data.noticed_how,
+    )
+    if actor is not None:
+        signal._history_user = actor
+    signal.save()
+    for subject in data.subjects:
+        Subject(
+            signal=signal,
+            data_key_id=signal.data_key_id,
+            kind=subject.kind,
+            name=subject.name or None,
+            date_of_birth=subject.date_of_birth.isoformat() if subject.date_of_birth else None,
+            kvk=subject.kvk or None,
+            address=subject.address or None,
+            kenteken=subject.kenteken or None,
+            remarks=subject.remarks or None,
+            blind_index=subject.index(),
+        ).save()
+    scan_later = []
+    for checked in data.files:  # checked and scanned before (signals.attachments)
+        status = checked.scan_status
+        attachment = Attachment(
+            signal=signal,
+            data_key_id=signal.data_key_id,
+            filename=checked.filename,
+            content_type=checked.content_type,
+            size=len(checked.content),
+            scan_status=status,
+        )
+        attachment.storage_name = encrypted_file_save(instance=signal, content=checked.content)
+        attachment.save()
+        if status == ScanStatus.PENDING:
+            scan_later.append(attachment.pk)
+    notification = CoordinatorNotification.objects.create(signal=signal)
+    audit_event_record(
+        actor=actor,
+        action="signal.submitted",
+        organisation_id=organisation_id,
+        record=signal,
+        data={
+            "channel": channel,
+            "subjects": len(data.subjects),
+            "attachments": len(data.files),
+            "acute_danger": data.acute_danger,
+        },
+    )
+    from signals.tasks import queue_notification, scan_attachment
+
+    transaction.on_commit(lambda: queue_notification(notification.pk))
+    for attachment_id in scan_later:
+        transaction.on_commit(lambda attachment_id=attachment_id: _queue_scan(scan_attachment, attachment_id))
+    return signal
+
+
+def _queue_scan(task, attachment_id: int) -> None:
+    try:
+        task.delay(attachment_id)
+    except Exception:  # broker down: the periodic sweep rescans pending files
+        logger.warning("scan of attachment %s not queued; the sweep will retry", attachment_id)
+
+
+def attachment_scan(*, attachment_id: int) -> str:
+    """Scans a file in quarantine; an infected file is destroyed. Safe to run twice."""
+    from privacy.files import encrypted_file_read
+
+    with transaction.atomic():
+        attachment = Attachment.objects.select_for_update().select_related("signal").filter(pk=attachment_id).first()
+        if attachment is None or attachment.scan_status != ScanStatus.PENDING:
+            return attachment.scan_status if attachment else "gone"
+        content = encrypted_file_read(instance=attachment.signal, name=attachment.storage_name)
+        clean = clamd_scan(content or b"")
+        attachment.scan_status = ScanStatus.CLEAN if clean else ScanStatus.INFECTED
+        attachment.save(update_fields=["scan_status"])
+        audit_event_record(
+            actor=None,
+            action="attachment.scanned",
+            organisation_id=attachment.signal.organisation_id,
+            record=attachment,
+            data={"result": attachment.scan_status},
+        )
+        if not clean:
+            from django.core.files.storage import default_storage
+
+            name = attachment.storage_name
+            transaction.on_commit(lambda: default_storage.delete(name))
+    return attachment.scan_status

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from signals.attachments import ScannerUnavailable
+from signals.models import Attachment, CoordinatorNotification, ScanStatus
+
+logger = logging.getLogger(__name__)
+
+
+def queue_notification(notification_id: int) -> None:
+    """Called on commit. If the broker is down the outbox row stays unsent and the periodic sweep
+    sends it once the broker is back."""
+    try:
+        send_coordinator_notification.delay(notification_id)
+    except Exception:
+        logger.warning("notification %s not queued (broker unreachable); the sweep will send it", notification_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def send_coordinator_notification(notification_id: int) -> bool:
+    """Mails the organisation's coordinators a link to the new signal: no content, no names."""
+    with transaction.atomic():
+        notification = (
+            CoordinatorNotification.objects.select_for_update()
+            .select_related("signal")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None or notification.sent_at is not None:
+            return False  # already sent (the task ran twice) or the signal is gone
+        signal = notification.signal
+        recipients = list(
+            User.objects.filter(organisation_id=signal.organisation_id, role=Role.COORDINATOR, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+        link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse("signals:detail", kwargs={"pk": signal.pk})
+        if recipients:
+            send_mail(
+                subject="Weerbaar: nieuw signaal ontvangen",
+                message=f"Er is een nieuw signaal binnengekomen bij het meldpunt.\n\nBekijk het in Weerbaar:\n{link}\n",
+                from_email=None,
+                recipient_list=recipients,
+            )
+        notification.sent_at = timezone.now()
+        notification.save(update_fields=["sent_at"])
+    return True
+
+
+@shared_task(acks_late=True)
+def send_pending_notifications() -> int:
+    """Every few minutes: sends notifications whose task was never queued (broker was down)."""
+    cutoff = timezone.now() - timedelta(minutes=1)
+    pending = CoordinatorNotification.objects.filter(sent_at__isnull=True, created_at__lte=cutoff).values_list(
+        "pk", flat=True
+    )
+    return sum(1 for pk in list(pending) if send_coordinator_notification(pk))
+
+
+@shared_task(acks_late=True, autoretry_for=(ScannerUnavailable,), retry_backoff=True, max_retries=10)
+def scan_attachment(attachment_id: int) -> str:
+    from signals.services import attachment_scan
+
+    return attachment_scan(attachment_id=attachment_id)
+
+
+@shared_task(acks_late=True)
+def scan_pending_attachments() -> int:
+    """Hourly: rescans files still in quarantine (scanner was down at upload)."""
+    pending = list(Attachment.objects.filter(scan_status=ScanStatus.PENDING).values_list("pk", flat=True))
+    for pk in pending:
+        try:
+            scan_attachment(pk)
+        except ScannerUnavailable:
+            logger.warning("clamd still unreachable; %d files wait in quarantine", len(pending))
+            break
+    return len(pending)

@@ -1,0 +1,185 @@
+from __future__ import annotations
+
+import logging
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.db import DatabaseError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import require_action
+from accounts.roles import Action
+from accounts.scoping import get_for_user_or_404
+from audit.services import access_log_record
+from privacy.files import encrypted_file_read
+from signals import selectors, services
+from signals.forms import AcuteDangerForm, OnBehalfSignalForm, SignalForm, SubjectFormSet, signal_data
+from signals.models import Channel, Phenomenon
+
+logger = logging.getLogger(__name__)
+
+SAVE_FAILED = (
+    "Er ging iets mis bij het opslaan. Uw melding is niet opgeslagen. Probeer het over een paar minuten opnieuw; "
+    "wat u typte staat er nog."
+)
+
+
+def _submit(request, *, form, subjects, channel: str, template: str, context: dict):
+    """Validates, stores through the one service, and redirects; on errors shows the form again
+    with everything typed kept."""
+    if form.is_valid() and subjects.is_valid():
+        channel = form.cleaned_data.get("channel", channel)
+        try:
+            signal = services.signal_submit(
+                actor=request.user,
+                organisation_id=request.user.organisation_id,
+                channel=channel,
+                submission_key=form.cleaned_data["submission_key"],
+                data=signal_data(form, subjects),
+            )
+        except ValidationError as error:
+            for field, errors in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, errors)
+        except DatabaseError:
+            logger.exception("signal_submit failed")
+            form.add_error(None, SAVE_FAILED)
+        else:
+            return signal
+    return render(request, template, {**context, "form": form, "subjects": subjects}, status=200)
+
+
+@require_action(Action.SUBMIT_SIGNAL)
+def signal_submit(request):
+    """Step 1 asks about acute danger; step 2 is the form (with "Bel 112" when there is danger)."""
+    organisation_id = request.user.organisation_id
+    if request.method == "POST":
+        form = SignalForm(request.POST, request.FILES, organisation_id=organisation_id)
+        subjects = SubjectFormSet(request.POST, prefix="betrokkene")
+        acute = request.POST.get("acute_danger") in {"True", "true", "on", "1"}
+        result = _submit(
+            request,
+            form=form,
+            subjects=subjects,
+            channel=Channel.WEB_FORM,
+            template="signals/submit.html",
+            context={"acute": acute},
+        )
+        if isinstance(result, HttpResponse):
+            return result
+        return redirect("signals:submitted", pk=result.pk)
+    danger = AcuteDangerForm(request.GET or None)
+    if not danger.is_bound or not danger.is_valid():
+        return render(request, "signals/submit_start.html", {"danger_form": danger})
+    acute = danger.cleaned_data["acuut"] == "ja"
+    form = SignalForm(organisation_id=organisation_id, initial={"acute_danger": acute})
+    subjects = SubjectFormSet(prefix="betrokkene")
+    return render(request, "signals/submit.html", {"form": form, "subjects": subjects, "acute": acute})
+
+
+@require_action(Action.SUBMIT_SIGNAL)
+def signal_submitted(request, pk: int):
+    signal = selectors.signal_get_for_reporter(user=request.user, pk=pk)
+    return render(request, "signals/submitted.html", {"signal": signal})
+
+
+@require_action(Action.SUBMIT_SIGNAL)
+def my_signals(request):
+    return render(
+        request, "signals/my_signals.html", {"signals": selectors.signal_list_for_reporter(user=request.user)}
+    )
+
+
+@require_action(Action.HANDLE_SIGNALS)
+def inbox(request):
+    signals = selectors.signal_inbox(actor=request.user)
+    access_log_record(user=request.user, record_type="signals.signal", record_id="", page="signals:inbox")
+    return render(request, "signals/inbox.html", {"signals": signals})
+
+
+@require_action(Action.HANDLE_SIGNALS)
+def detail(request, pk: int):
+    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    access_log_record(user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:detail")
+    return render(
+        request,
+        "signals/detail.html",
+        {
+            "signal": signal,
+            "subjects": list(signal.subjects.select_related("data_key")),
+            "attachments": list(signal.attachments.select_related("data_key")),
+            "related": selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20],
+        },
+    )
+
+
+@require_action(Action.HANDLE_SIGNALS)
+def attachment_download(request, pk: int, attachment_pk: int):
+    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    attachment = signal.attachments.filter(pk=attachment_pk).first()
+    if attachment is None or not attachment.downloadable:
+        raise Http404
+    content = encrypted_file_read(instance=signal, name=attachment.storage_name)
+    if content is None:
+        raise Http404
+    access_log_record(
+        user=request.user, record_type="signals.attachment", record_id=attachment.pk, page="signals:attachment"
+    )
+    response = HttpResponse(content, content_type=attachment.content_type)
+    # The file name is personal data: it goes in the header, never in the URL.
+    response["Content-Disposition"] = f"attachment; filename*=UTF-8''{_quote(attachment.filename)}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _quote(name: str) -> str:
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
+@require_action(Action.HANDLE_SIGNALS)
+def register_on_behalf(request):
+    organisation_id = request.user.organisation_id
+    form = OnBehalfSignalForm(request.POST or None, request.FILES or None, organisation_id=organisation_id)
+    subjects = SubjectFormSet(request.POST or None, prefix="betrokkene")
+    if request.method == "POST":
+        result = _submit(
+            request, form=form, subjects=subjects, channel="", template="signals/register.html", context={}
+        )
+        if isinstance(result, HttpResponse):
+            return result
+        messages.success(request, f"Signaal {result.reference} is geregistreerd.")
+        return redirect("signals:detail", pk=result.pk)
+    return render(request, "signals/register.html", {"form": form, "subjects": subjects})
+
+
+@require_action(Action.HANDLE_SIGNALS)
+def phenomena(request):
+    error = None
+    if request.method == "POST":
+        try:
+            services.phenomenon_add(actor=request.user, name=request.POST.get("name", ""))
+        except ValidationError as exc:
+            error = exc.messages[0]
+        else:
+            messages.success(request, "Het fenomeen is toegevoegd.")
+            return redirect("signals:phenomena")
+    return render(
+        request,
+        "signals/phenomena.html",
+        {
+            "phenomena": selectors.phenomenon_list(actor=request.user),
+            "error": error,
+            "name": request.POST.get("name", ""),
+        },
+    )
+
+
+@require_POST
+@require_action(Action.HANDLE_SIGNALS)
+def phenomenon_toggle(request, pk: int):
+    phenomenon = get_for_user_or_404(Phenomenon.objects.all(), request.user, pk=pk)
+    services.phenomenon_set_active(actor=request.user, phenomenon=phenomenon, active=not phenomenon.is_active)
+    return redirect("signals:phenomena")

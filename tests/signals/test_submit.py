@@ -1,0 +1,300 @@
+"""An employee reports a signal: the form, its validation, what is stored, and what the reporter sees."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.urls import reverse
+
+from accounts.roles import Role
+from audit.models import AccessLog, AuditEvent
+from privacy.blind_index import blind_index, person_blind_index
+from signals.models import Attachment, Channel, CoordinatorNotification, Signal, Subject
+from tests.conftest import verified_client
+from tests.factories import PDF_BYTES, make_signal
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def employee(make_user, organisation):
+    return make_user(role=Role.EMPLOYEE, organisation=organisation)
+
+
+@pytest.fixture
+def coordinator(make_user, organisation):
+    return make_user(role=Role.COORDINATOR, organisation=organisation, email="coordinator@example.org")
+
+
+def _form_page(client, acute="nee"):
+    return client.get(reverse("signals:submit"), {"acuut": acute})
+
+
+def _post_data(page, **overrides):
+    form = page.context["form"]
+    data = {
+        "submission_key": str(form.initial["submission_key"]),
+        "acute_danger": "False",
+        "description": "De winkel op de hoek heeft nooit klanten maar verlengt elk jaar de vergunning.",
+        "phenomenon": "",
+        "address": "1234 ab 12",
+        "location": "",
+        "observed_on": "2026-10-01",
+        "noticed_how": "in_job",
+        "betrokkene-TOTAL_FORMS": "3",
+        "betrokkene-INITIAL_FORMS": "0",
+        "betrokkene-MIN_NUM_FORMS": "0",
+        "betrokkene-MAX_NUM_FORMS": "10",
+        "betrokkene-0-kind": "person",
+        "betrokkene-0-name": "Jan de Vries",
+        "betrokkene-0-date_of_birth": "1980-05-17",
+        "betrokkene-1-kind": "company",
+        "betrokkene-1-name": "Snackbar De Hoek BV",
+        "betrokkene-1-kvk": "1234 5678",
+        "betrokkene-2-kind": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_first_question_is_acute_danger_and_yes_shows_112(employee):
+    client = verified_client(employee)
+    start = client.get(reverse("signals:submit")).content.decode()
+    assert "Is er nu acuut gevaar voor iemand?" in start
+    assert "Bel nu 112" not in start
+
+    assert "Bel nu 112" in _form_page(client, "ja").content.decode()
+    assert "Bel nu 112" not in _form_page(client, "nee").content.decode()
+
+
+def test_employee_submits_with_subjects_and_attachment_and_sees_it_under_mine(
+    employee, coordinator, django_capture_on_commit_callbacks, eager_tasks
+):
+    client = verified_client(employee)
+    page = _form_page(client)
+    data = _post_data(page)
+    data["attachments"] = [SimpleUploadedFile("foto.pdf", PDF_BYTES, content_type="application/pdf")]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("signals:submit"), data)
+
+    signal = Signal.objects.get()
+    assert response["Location"] == reverse("signals:submitted", kwargs={"pk": signal.pk})
+    confirmation = client.get(response["Location"]).content.decode()
+    assert signal.reference in confirmation and "Wat gebeurt er nu?" in confirmation
+    assert signal.reporter == employee and signal.channel == Channel.WEB_FORM
+    assert signal.address == "1234 AB 12"
+    assert signal.address_index == blind_index("address", "1234AB12")
+    subjects = {s.kind: s for s in Subject.objects.filter(signal=signal)}
+    assert subjects["person"].blind_index == person_blind_index(
+        "jan de vries", __import__("datetime").date(1980, 5, 17)
+    )
+    assert subjects["company"].kvk == "12345678"
+    assert subjects["company"].blind_index == blind_index("kvk", "12345678")
+    attachment = Attachment.objects.get(signal=signal)
+    assert attachment.filename == "foto.pdf" and attachment.size == len(PDF_BYTES)
+    event = AuditEvent.objects.get(action="signal.submitted")
+    assert event.data == {"channel": "web_form", "subjects": 2, "attachments": 1, "acute_danger": False}
+    # Mijn meldingen: the own signal, its coarse status, nothing internal.
+    mine = client.get(reverse("signals:mine")).content.decode()
+    assert signal.reference in mine and "ontvangen" in mine
+    assert "Jan de Vries" not in mine and "winkel op de hoek" not in mine
+    # The coordinator was notified with a link only.
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert mail.outbox[0].to == ["coordinator@example.org"]
+    assert f"/signalen/{signal.pk}/" in body
+    for secret in ("Jan de Vries", "winkel", "1234", "Snackbar", employee.username, employee.last_name):
+        assert secret not in body and secret not in mail.outbox[0].subject
+    assert CoordinatorNotification.objects.get(signal=signal).sent_at is not None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"description": ""}, "description", "Beschrijf wat u is opgevallen."),
+        ({"address": "12345"}, "address", "Vul postcode en huisnummer in als 1234 AB 12."),
+        ({"observed_on": "2099-01-01"}, "observed_on", "Deze datum ligt in de toekomst."),
+        ({"observed_on": "gisteren"}, "observed_on", "Vul een datum in"),
+        ({"betrokkene-1-kvk": "123"}, None, "Een KvK-nummer bestaat uit 8 cijfers."),
+        ({"betrokkene-0-name": ""}, None, "Vul de naam van de persoon in."),
+        ({"betrokkene-2-kenteken": "AB-123-C"}, None, "Kies wat voor betrokkene dit is."),
+        ({"betrokkene-2-kind": "vehicle", "betrokkene-2-kenteken": "ABCDEF"}, None, "Een kenteken bestaat uit"),
+        ({"phenomenon": "999999"}, "phenomenon", "Selecteer een geldige keuze"),
+    ],
+)
+def test_bad_input_gets_a_dutch_message_keeps_what_was_typed_and_stores_nothing(employee, overrides, field, message):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), **overrides)
+
+    response = client.post(reverse("signals:submit"), data)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in html
+    if field:
+        assert f'aria-describedby="id_{field}' in html or f"id_{field}_error" in html
+    assert "De winkel op de hoek" in html or overrides.get("description") == ""
+    assert not Signal.objects.exists() and not Subject.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_double_submit_gives_one_signal(employee, coordinator, django_capture_on_commit_callbacks):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client))
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(reverse("signals:submit"), data)
+        second = client.post(reverse("signals:submit"), data)
+    assert first["Location"] == second["Location"]
+    assert Signal.objects.count() == 1
+    assert Subject.objects.count() == 2
+    assert CoordinatorNotification.objects.count() == 1
+
+
+def test_a_database_error_during_submit_saves_nothing_and_says_so(employee):
+    """A real failure of the database half-way (a trigger refusing the subject rows)."""
+    client = verified_client(employee)
+    data = _post_data(_form_page(client))
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION test_refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END; $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER test_refuse BEFORE INSERT ON signals_subject FOR EACH ROW EXECUTE FUNCTION test_refuse()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER test_refuse BEFORE INSERT ON signals_subject BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+
+    response = client.post(reverse("signals:submit"), data)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "Uw melding is niet opgeslagen" in html
+    assert "De winkel op de hoek" in html
+    assert not Signal.objects.exists() and not AuditEvent.objects.exists()
+    assert not CoordinatorNotification.objects.exists()
+
+
+def test_reporter_sees_only_own_signals(employee, make_user, organisation):
+    colleague = make_user(role=Role.EMPLOYEE, organisation=organisation)
+    mine = make_signal(employee)
+    theirs = make_signal(colleague)
+
+    page = verified_client(employee).get(reverse("signals:mine")).content.decode()
+
+    assert mine.reference in page and theirs.reference not in page
+    assert verified_client(employee).get(reverse("signals:submitted", kwargs={"pk": theirs.pk})).status_code == 404
+
+
+def test_my_signals_costs_a_constant_number_of_queries(employee, django_assert_num_queries):
+    client = verified_client(employee)
+    make_signal(employee)
+    client.get(reverse("signals:mine"))
+    counts = []
+    for _ in range(2):
+        for _ in range(5):
+            make_signal(employee)
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(reverse("signals:mine"))
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
+
+
+def test_inbox_costs_a_constant_number_of_queries_and_is_logged(coordinator, employee):
+    from django.test.utils import CaptureQueriesContext
+
+    client = verified_client(coordinator)
+    counts = []
+    for n in (2, 12):
+        while Signal.objects.count() < n:
+            make_signal(employee, files=[("a.pdf", PDF_BYTES)])
+        with CaptureQueriesContext(connection) as ctx:
+            page = client.get(reverse("signals:inbox"))
+        counts.append(len(ctx.captured_queries))
+        assert len(page.context["signals"]) == n
+    assert counts[0] == counts[1]
+    assert AccessLog.objects.filter(user_id=coordinator.pk, page="signals:inbox").count() == 2
+
+
+def test_coordinator_reads_the_signal_and_the_read_is_logged(coordinator, employee):
+    signal = make_signal(employee, description="Geheime beschrijving", files=[("stuk.pdf", PDF_BYTES)])
+    client = verified_client(coordinator)
+
+    page = client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).content.decode()
+    attachment = signal.attachments.get()
+    download = client.get(reverse("signals:attachment", kwargs={"pk": signal.pk, "attachment_pk": attachment.pk}))
+
+    assert "Geheime beschrijving" in page
+    assert download.content == PDF_BYTES
+    assert download["Content-Type"] == "application/pdf"
+    assert "stuk.pdf" in download["Content-Disposition"]
+    logged = set(AccessLog.objects.filter(user_id=coordinator.pk).values_list("page", "record_id"))
+    assert ("signals:detail", str(signal.pk)) in logged
+    assert ("signals:attachment", str(attachment.pk)) in logged
+
+
+def test_signals_about_the_same_subject_are_found_together(coordinator, employee):
+    from signals.services import SubjectData
+
+    first = make_signal(employee, subjects=[SubjectData(kind="company", name="A", kvk="12345678")])
+    second = make_signal(employee, subjects=[SubjectData(kind="company", name="Ander", kvk="1234 5678")])
+    unrelated = make_signal(employee, subjects=[SubjectData(kind="vehicle", kenteken="AB123C")])
+
+    page = verified_client(coordinator).get(reverse("signals:detail", kwargs={"pk": second.pk}))
+
+    related = list(page.context["related"])
+    assert related == [first]
+    assert unrelated not in related
+
+
+def test_coordinator_registers_a_phone_signal_on_behalf(coordinator):
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:register"))
+    data = _post_data(page, channel="phone")
+
+    response = client.post(reverse("signals:register"), data)
+
+    signal = Signal.objects.get()
+    assert response["Location"] == reverse("signals:detail", kwargs={"pk": signal.pk})
+    assert signal.channel == Channel.PHONE
+    assert signal.registered_by == coordinator and signal.reporter is None
+
+
+def test_on_behalf_needs_a_channel(coordinator):
+    client = verified_client(coordinator)
+    data = _post_data(client.get(reverse("signals:register")))
+    response = client.post(reverse("signals:register"), data)
+    assert "Kies hoe het signaal binnenkwam." in response.content.decode()
+    assert not Signal.objects.exists()
+
+
+def test_references_count_per_organisation(employee, make_user, other_organisation):
+    other = make_user(role=Role.EMPLOYEE, organisation=other_organisation)
+    a1, a2, b1 = make_signal(employee), make_signal(employee), make_signal(other)
+    assert re.fullmatch(r"S\d{4}-00001", a1.reference)
+    assert a2.reference.endswith("00002") and b1.reference.endswith("00001")
+
+
+def test_coordinator_maintains_the_phenomenon_list(coordinator, employee):
+    client = verified_client(coordinator)
+    client.post(reverse("signals:phenomena"), {"name": "Ondermijning in de haven"})
+    duplicate = client.post(reverse("signals:phenomena"), {"name": "drugs"})
+    assert "Dit fenomeen staat al in de lijst." in duplicate.content.decode()
+
+    choices = [str(c[1]) for c in _form_page(verified_client(employee)).context["form"].fields["phenomenon"].choices]
+    assert "Ondermijning in de haven" in choices and "Drugs" in choices
+
+    from signals.models import Phenomenon
+
+    drugs = Phenomenon.objects.get(organisation=coordinator.organisation, name="Drugs")
+    client.post(reverse("signals:phenomenon_toggle", kwargs={"pk": drugs.pk}))
+    choices = [str(c[1]) for c in _form_page(verified_client(employee)).context["form"].fields["phenomenon"].choices]
+    assert "Drugs" not in choices
