@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
+from django.utils.crypto import salted_hmac
 
 from accounts.roles import OrganisationKind, Role
 from accounts.scoping import OrganisationScopedQuerySet
@@ -34,6 +36,11 @@ class Organisation(models.Model):
         help_text="Bij een partnerorganisatie: politie, OM, Belastingdienst, ...",
     )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="organisations", verbose_name="regio")
+    confidential_reporting_enabled = models.BooleanField(
+        "vertrouwelijk melden zonder account",
+        default=False,
+        help_text="Een openbaar meldformulier waarmee iemand zonder account een signaal meldt en een ontvangstcode krijgt.",
+    )
 
     class Meta:
         verbose_name = "organisatie"
@@ -64,6 +71,9 @@ class User(AbstractUser):
         verbose_name="organisatie",
     )
     role = models.CharField("rol", max_length=30, choices=Role.choices, blank=True)
+    # Part of the session hash: changing it ends every session of the user (2FA reset, blocking,
+    # role change), like a password change does.
+    security_stamp = models.UUIDField(default=uuid.uuid4, editable=False)
 
     objects = WeerbaarUserManager()
 
@@ -82,6 +92,12 @@ class User(AbstractUser):
     @property
     def display_name(self) -> str:
         return self.get_full_name() or self.username
+
+    def get_session_auth_hash(self) -> str:
+        return salted_hmac("weerbaar.session", f"{self.password}|{self.security_stamp}", algorithm="sha256").hexdigest()
+
+    def get_session_auth_fallback_hash(self):
+        yield from ()  # no fallback secrets: a rotated stamp ends sessions
 
 
 class ApiTokenQuerySet(models.QuerySet):
