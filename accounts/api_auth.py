@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django_otp import user_has_device
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
@@ -29,7 +30,7 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Ongeldig of ingetrokken token.")
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=timezone.now())
-        # A token can only be created from a session verified with a second factor.
+        # A token is created only from a session verified with a second factor.
         token.user.is_verified = lambda: True
         return token.user, token
 
@@ -45,7 +46,9 @@ class IsVerifiedUser(permissions.BasePermission):
         if not user or not user.is_authenticated or not user_can(user, Action.USE_API):
             return False
         if isinstance(request.auth, ApiToken):
-            return True
+            # Tokens are made only from verified sessions and revoked when 2FA is reset; a role
+            # that needs 2FA still needs an enrolled device behind the token.
+            return not role_requires_two_factor(user.role) or user_has_device(user)
         return user.is_verified() or not role_requires_two_factor(user.role)
 
 

@@ -14,6 +14,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, User
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, Action, Role, user_can
+from audit.services import audit_event_record
 
 BACKUP_CODE_COUNT = 10
 BACKUP_DEVICE_NAME = "reservecodes"
@@ -59,6 +60,9 @@ def user_create(
         user.set_unusable_password()
         user.full_clean()
         user.save()
+        audit_event_record(
+            actor=actor, action="user.created", organisation_id=organisation.pk, record=user, data={"role": role}
+        )
         if email:
             from accounts.tasks import send_activation_mail
 
@@ -81,13 +85,19 @@ def user_reset_two_factor(*, actor: User, user: User) -> None:
     with transaction.atomic(durable=True):
         TOTPDevice.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
+        _end_sessions_and_tokens(user)
+        audit_event_record(
+            actor=actor, action="user.two_factor_reset", organisation_id=user.organisation_id, record=user
+        )
 
 
 def user_unlock(*, actor: User, user: User) -> None:
     """Lifts a login lockout before its cool-off time has passed."""
     _require(actor, Action.MANAGE_USERS)
     _require_same_organisation(actor, user)
-    axes_reset(username=user.username)
+    with transaction.atomic(durable=True):
+        axes_reset(username=user.username)
+        audit_event_record(actor=actor, action="user.unlocked", organisation_id=user.organisation_id, record=user)
 
 
 def user_set_active(*, actor: User, user: User, active: bool) -> None:
@@ -98,6 +108,14 @@ def user_set_active(*, actor: User, user: User, active: bool) -> None:
     with transaction.atomic(durable=True):
         User.objects.filter(pk=user.pk).update(is_active=active)
         user.is_active = active
+        if not active:
+            _end_sessions_and_tokens(user)
+        audit_event_record(
+            actor=actor,
+            action="user.activated" if active else "user.blocked",
+            organisation_id=user.organisation_id,
+            record=user,
+        )
 
 
 def totp_device_start(*, user: User) -> TOTPDevice:
@@ -122,12 +140,19 @@ def totp_device_confirm(*, user: User, token: str) -> list[str] | None:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _replace_backup_codes(user)
+        audit_event_record(
+            actor=user, action="user.two_factor_enrolled", organisation_id=user.organisation_id, record=user
+        )
     return codes
 
 
 def backup_codes_regenerate(*, user: User) -> list[str]:
     with transaction.atomic(durable=True):
-        return _replace_backup_codes(user)
+        codes = _replace_backup_codes(user)
+        audit_event_record(
+            actor=user, action="user.backup_codes_renewed", organisation_id=user.organisation_id, record=user
+        )
+    return codes
 
 
 def _replace_backup_codes(user: User, count: int = BACKUP_CODE_COUNT) -> list[str]:
@@ -138,14 +163,18 @@ def _replace_backup_codes(user: User, count: int = BACKUP_CODE_COUNT) -> list[st
     return codes
 
 
-def api_token_create(*, user: User, name: str) -> str:
-    """Creates a personal API token and returns it; only its digest is kept."""
+def api_token_create(*, user: User, name: str, verified: bool) -> str:
+    """Creates a personal API token and returns it; only its digest is kept. Only from a session
+    verified with a second factor: the token then stands for that verification."""
     _require(user, Action.USE_API)
+    if not verified:
+        raise PermissionDenied("Een API-token maakt u alleen na inloggen met tweestapsverificatie.")
     raw = ApiToken.generate()
     with transaction.atomic(durable=True):
-        ApiToken.objects.create(
+        token = ApiToken.objects.create(
             user=user, name=name, prefix=raw[: ApiToken.PREFIX_LENGTH], digest=ApiToken.digest_for(raw)
         )
+        audit_event_record(actor=user, action="api_token.created", organisation_id=user.organisation_id, record=token)
     return raw
 
 
@@ -154,3 +183,13 @@ def api_token_revoke(*, user: User, token: ApiToken) -> None:
         raise PermissionDenied
     with transaction.atomic(durable=True):
         ApiToken.objects.filter(pk=token.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+        audit_event_record(actor=user, action="api_token.revoked", organisation_id=user.organisation_id, record=token)
+
+
+def _end_sessions_and_tokens(user: User) -> None:
+    """After a lost phone or a block: every session of the user ends (the security stamp is part
+    of the session hash) and every API token is revoked."""
+    import uuid
+
+    User.objects.filter(pk=user.pk).update(security_stamp=uuid.uuid4())
+    ApiToken.objects.active().filter(user=user).update(revoked_at=timezone.now())

@@ -126,7 +126,12 @@ def api_token_create(request):
     if not form.is_valid():
         messages.error(request, "Geef het token een omschrijving.")
         return redirect("accounts:security")
-    raw = services.api_token_create(user=request.user, name=form.cleaned_data["name"])
+    if not request.user.is_verified():
+        messages.error(
+            request, "Een API-token maakt u alleen na inloggen met tweestapsverificatie. Stel eerst een app in."
+        )
+        return redirect("accounts:security")
+    raw = services.api_token_create(user=request.user, name=form.cleaned_data["name"], verified=True)
     return render(request, "accounts/api_token_created.html", {"token": raw})
 
 

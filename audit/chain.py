@@ -17,6 +17,7 @@ FIELDS = (
     "chain",
     "seq",
     "at",
+    "organisation_id",
     "actor_id",
     "actor_role",
     "action",
@@ -38,6 +39,7 @@ def event_hash(
     chain: str,
     seq: int,
     at: datetime,
+    organisation_id: int | None,
     actor_id: int | None,
     actor_role: str,
     action: str,
@@ -51,6 +53,7 @@ def event_hash(
             chain,
             str(seq),
             at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "" if organisation_id is None else str(organisation_id),
             "" if actor_id is None else str(actor_id),
             actor_role,
             action,
@@ -111,13 +114,33 @@ def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> Cha
         return None
 
     for row in rows:
-        event_id, chain, seq, at, actor_id, actor_role, action, record_type, record_id, data, prev_hash, stored = row
+        (
+            event_id,
+            chain,
+            seq,
+            at,
+            organisation_id,
+            actor_id,
+            actor_role,
+            action,
+            record_type,
+            record_id,
+            data,
+            prev_hash,
+            stored,
+        ) = row
         if chain != current_chain:
             if current_chain is not None and (problem := end_of_chain(current_chain, expected_seq - 1, previous_hash)):
                 return ChainReport(checked, len(chains_seen), problem)
             current_chain, expected_seq, previous_hash = chain, 1, ""
             chains_seen.add(chain)
         checked += 1
+        if chain != chain_for(organisation_id):
+            return ChainReport(
+                checked,
+                len(chains_seen),
+                ChainProblem(event_id, chain, seq, "staat bij een andere organisatie dan zijn keten"),
+            )
         if seq != expected_seq:
             reason = "een of meer eerdere events ontbreken" if seq > expected_seq else "dubbel volgnummer"
             return ChainReport(checked, len(chains_seen), ChainProblem(event_id, chain, seq, reason))
@@ -134,6 +157,7 @@ def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> Cha
             chain=chain,
             seq=seq,
             at=at,
+            organisation_id=organisation_id,
             actor_id=actor_id,
             actor_role=actor_role,
             action=action,

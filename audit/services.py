@@ -36,6 +36,7 @@ def audit_event_record(
     if record is not None:
         record_type, record_id = _record_ref(record)
     data = data or {}
+    _check_plain(data)
     chain = chain_for(organisation_id)
     seq, prev_hash = _claim_next_link(chain)
     at = timezone.now()
@@ -46,6 +47,7 @@ def audit_event_record(
         chain=chain,
         seq=seq,
         at=at,
+        organisation_id=organisation_id,
         actor_id=actor_id,
         actor_role=actor_role,
         action=action,
@@ -100,6 +102,21 @@ def _insert_event(event: AuditEvent) -> None:
         event.pk = cursor.fetchone()[0]
     event._state.adding = False
     event._state.db = connection.alias
+
+
+def _check_plain(value) -> None:
+    """Audit data is ids, codes, counts and flags: values that survive a JSON round trip in every
+    database unchanged (a float may not, and would then break the hash)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError("audit data keys must be strings")
+            _check_plain(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_plain(item)
+    elif not isinstance(value, str | int | bool | type(None)):
+        raise TypeError(f"audit data may hold str, int, bool or None, not {type(value).__name__}")
 
 
 _HEAD = AuditChainHead._meta.db_table

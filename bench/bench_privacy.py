@@ -114,12 +114,13 @@ def decrypt_page(harness: Harness) -> Iterator[Operation]:
 def verify_chain(harness: Harness) -> Iterator[Operation]:
     """Writes CHAIN_EVENTS chained events straight into the table (the service would take hours),
     then times one full verification."""
-    from audit.chain import event_hash
+    from audit.chain import chain_for, event_hash
     from audit.models import AuditChainHead, AuditEvent
     from audit.selectors import audit_chain_verify
     from privacy.keyring import keyring
 
-    chain = "bench"  # a chain of its own, apart from the events the other benches wrote
+    # A chain of its own (the platform chain, no organisation), apart from the other benches' events.
+    chain = chain_for(None)
     key = keyring().audit_key
     start = timezone.now() - timedelta(days=365)
     prev = ""
@@ -132,6 +133,7 @@ def verify_chain(harness: Harness) -> Iterator[Operation]:
             chain=chain,
             seq=seq,
             at=at,
+            organisation_id=None,
             actor_id=harness.user.pk,
             actor_role="coordinator",
             action="bench.event",
@@ -145,7 +147,7 @@ def verify_chain(harness: Harness) -> Iterator[Operation]:
                 chain=chain,
                 seq=seq,
                 at=at,
-                organisation_id=harness.user.organisation_id,
+                organisation_id=None,
                 actor_id=harness.user.pk,
                 actor_role="coordinator",
                 action="bench.event",

@@ -327,6 +327,7 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SERVE_PERMISSIONS": ["accounts.api_auth.IsVerifiedUser"],
 }
 
 # --- Logging: ids and action names only, never personal data -------------------------------------

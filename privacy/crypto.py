@@ -24,7 +24,7 @@ def data_key_create():
     from privacy.models import DataKey
 
     ring = keyring()
-    _ensure_master_key_check(ring.current_id)
+    ensure_master_key_check(ring.current_id)
     key_id = uuid.uuid4()
     master_key_id, wrapped = ring.wrap(os.urandom(KEY_BYTES), context=_wrap_context(key_id))
     return DataKey.objects.create(id=key_id, master_key_id=master_key_id, wrapped_key=wrapped)
@@ -44,7 +44,7 @@ def data_key_rewrap(data_key) -> bool:
     return True
 
 
-def _ensure_master_key_check(key_id: str) -> None:
+def ensure_master_key_check(key_id: str) -> None:
     if key_id in checked_key_ids:
         return
     from privacy.models import MasterKeyCheck
@@ -72,6 +72,11 @@ def verify_master_keys() -> None:
     used = set(DataKey.objects.values_list("master_key_id", flat=True).distinct())
     for key_id in sorted(used - known):
         raise MissingMasterKey(key_id)
+    for key_id in sorted(used):
+        # The decisive test: one data key wrapped by this master key must unwrap.
+        sample = DataKey.objects.filter(master_key_id=key_id).first()
+        if sample is not None:
+            data_key_bytes(sample)
 
 
 def encrypt(key: bytes, plaintext: bytes, *, aad: bytes) -> str:
@@ -109,3 +114,10 @@ def instance_data_key(instance: models.Model) -> tuple[uuid.UUID, bytes] | None:
     result = (data_key.pk, data_key_bytes(data_key))
     instance.__dict__["_weerbaar_data_key"] = result
     return result
+
+
+def data_key_for_id(key_id) -> tuple[uuid.UUID, bytes] | None:
+    from privacy.models import DataKey
+
+    data_key = DataKey.objects.filter(pk=key_id).first()
+    return None if data_key is None else (data_key.pk, data_key_bytes(data_key))

@@ -13,14 +13,22 @@ import json
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from privacy.crypto import decrypt, encrypt, instance_data_key
+from privacy.crypto import data_key_for_id, decrypt, encrypt, instance_data_key
 
 #: What a reader sees once the record's data key has been destroyed.
 REDACTED = "verwijderd volgens bewaartermijn"
 
 
 class Ciphertext(str):
-    """A stored, still encrypted value."""
+    """A stored, still encrypted value; `key_id` is the data key it is encrypted under, when known."""
+
+    key_id = None
+
+
+def _token(value: str, key_id) -> Ciphertext:
+    token = Ciphertext(value)
+    token.key_id = key_id
+    return token
 
 
 class _EncryptedAttribute(DeferredAttribute):
@@ -37,6 +45,8 @@ class _EncryptedAttribute(DeferredAttribute):
         if isinstance(value, Ciphertext):
             plaintext = self.field.decrypt_for(instance, value)
             instance.__dict__[self.field.attname] = plaintext
+            if value.key_id is None:
+                value = _token(value, getattr(instance, "data_key_id", None))
             instance.__dict__.setdefault("_weerbaar_ciphertexts", {})[self.field.attname] = (plaintext, value)
             return plaintext
         return value
@@ -58,25 +68,42 @@ class _EncryptedMixin:
         return f"{self.name}|{key_id}".encode()
 
     def decrypt_for(self, instance, token: Ciphertext):
-        key = instance_data_key(instance)
+        current = getattr(instance, "data_key_id", None)
+        if token.key_id is not None and token.key_id != current:
+            key = data_key_for_id(token.key_id)  # loaded under another key than the instance has now
+        else:
+            key = instance_data_key(instance)
         if key is None:
             return self.redacted()
         return self.from_bytes(decrypt(key[1], token, aad=self._aad(key[0])))
 
     def ciphertext_for(self, instance):
-        """The ciphertext to store for the instance's current value (re-used when unchanged)."""
+        """The ciphertext to store for the instance's current value: the stored one while the value
+        and the data key are unchanged, else a fresh encryption under the instance's key."""
+        current = getattr(instance, "data_key_id", None)
         value = instance.__dict__.get(self.attname)
-        if value is None or isinstance(value, Ciphertext):
-            return value
+        if value is None:
+            return None
+        if isinstance(value, Ciphertext):
+            if value.key_id in (None, current):
+                return value
+            value = self.decrypt_for(instance, value)  # the instance moved to another key
         cached = instance.__dict__.get("_weerbaar_ciphertexts", {}).get(self.attname)
-        if cached is not None and cached[0] == value:
+        if cached is not None and cached[0] == value and cached[1].key_id == current:
             return cached[1]
         key = instance_data_key(instance)
         if key is None:
             raise ValueError(f"{type(instance).__name__}.{self.name}: geen datasleutel om mee te versleutelen")
-        token = Ciphertext(encrypt(key[1], self.to_bytes(value), aad=self._aad(key[0])))
+        token = _token(encrypt(key[1], self.to_bytes(value), aad=self._aad(key[0])), key[0])
         instance.__dict__.setdefault("_weerbaar_ciphertexts", {})[self.attname] = (value, token)
         return token
+
+    def get_lookup(self, lookup_name):
+        # Only "is it empty" can be asked of ciphertext; anything else would silently match
+        # nothing (exact) or match on ciphertext (contains). Search goes through blind indexes.
+        if lookup_name != "isnull":
+            return None
+        return super().get_lookup(lookup_name)
 
     def pre_save(self, model_instance, add):
         return self.ciphertext_for(model_instance)
@@ -123,9 +150,23 @@ class EncryptedModel(models.Model):
     class Meta:
         abstract = True
 
+    def __getstate__(self):
+        # Never pickle or copy the raw data key; it is loaded again when needed.
+        state = super().__getstate__()
+        state.pop("_weerbaar_data_key", None)
+        return state
+
     def save(self, *args, **kwargs):
         if self.data_key_id is None:
             from privacy.crypto import data_key_create
 
             self.data_key = data_key_create()
         super().save(*args, **kwargs)
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        for name, value in instance.__dict__.items():
+            if isinstance(value, Ciphertext) and value.key_id is None:
+                instance.__dict__[name] = _token(value, instance.__dict__.get("data_key_id"))
+        return instance

@@ -6,11 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from privacy.crypto import instance_data_key
 from privacy.keyring import NONCE_BYTES
@@ -54,17 +56,26 @@ def data_key_files_delete(data_key_id) -> int:
     return len(files)
 
 
-def orphan_file_folders_delete() -> int:
-    """Removes file folders whose data key no longer exists (a purge interrupted after commit)."""
+#: A folder younger than this may belong to an upload whose transaction has not committed yet.
+ORPHAN_GRACE = timedelta(hours=24)
+
+
+def orphan_file_folders_delete(*, now: datetime | None = None) -> int:
+    """Removes file folders whose data key no longer exists (a purge interrupted after commit,
+    an upload rolled back), once they are older than the grace period."""
     from privacy.models import DataKey
 
     if not default_storage.exists(FOLDER):
         return 0
+    now = now or timezone.now()
     folders, _ = default_storage.listdir(FOLDER)
     existing = {str(pk) for pk in DataKey.objects.filter(pk__in=_valid_uuids(folders)).values_list("pk", flat=True)}
     removed = 0
     for folder in folders:
-        if folder not in existing:
+        if folder in existing:
+            continue
+        modified = datetime.fromtimestamp(os.path.getmtime(default_storage.path(f"{FOLDER}/{folder}")), tz=UTC)
+        if now - modified >= ORPHAN_GRACE:
             removed += data_key_files_delete(folder)
     return removed
 

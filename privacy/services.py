@@ -129,14 +129,19 @@ def _models_holding_data_keys():
     ]
 
 
-def record_purge(*, record, removed_by: str) -> Tombstone:
-    """Destroys one record: every row under its data key (children, history copies, postponement
-    reasons), its files and the key itself, leaving a content-free tombstone. One transaction, so
-    an interruption leaves the record whole and a rerun finishes it."""
+def record_purge(*, record, removed_by: str, now: datetime | None = None) -> Tombstone | None:
+    """Destroys one expired record: every row under its data key (children, history copies,
+    postponement reasons), its files and the key itself, leaving a content-free tombstone. One
+    transaction, so an interruption leaves the record whole and a rerun finishes it.
+
+    Returns None when the record is gone or no longer expired (postponed meanwhile)."""
     model = type(record)
     record_type = model.RETENTION_RECORD_TYPE
+    now = now or timezone.now()
     with transaction.atomic(durable=True):
-        record = model._base_manager.select_for_update().get(pk=record.pk)
+        record = model._base_manager.select_for_update().filter(pk=record.pk).first()
+        if record is None or record.retention_expires_at is None or record.retention_expires_at > now:
+            return None
         policy = retention_policy_for(organisation_id=record.organisation_id, record_type=record_type)
         key_id = record.data_key_id
         tombstone, _ = Tombstone.objects.get_or_create(
@@ -177,12 +182,12 @@ def expired_records(*, now: datetime | None = None):
 
 
 def purge_expired(*, now: datetime | None = None, dry_run: bool = False, removed_by: str) -> list[tuple[str, str]]:
+    now = now or timezone.now()
     done = []
-    # Only ids are collected up front; each record is loaded (and locked) by record_purge.
+    # Only ids are collected up front; each record is locked and checked again by record_purge.
     for record_type, record in list(expired_records(now=now)):
-        if not dry_run:
-            record_purge(record=record, removed_by=removed_by)
-        done.append((record_type, str(record.pk)))
+        if dry_run or record_purge(record=record, removed_by=removed_by, now=now) is not None:
+            done.append((record_type, str(record.pk)))
     if not dry_run and done:
         logger.info("purge_expired: %d records destroyed", len(done))
     return done
@@ -206,9 +211,11 @@ def records_due_for_reminder(*, now: datetime | None = None):
 def rotate_keys(*, batch_size: int = 500) -> int:
     """Re-wraps every data key under the newest master key, in small transactions, while the
     product keeps running: readers use whichever master key a row names, and both are loaded."""
+    from privacy.crypto import ensure_master_key_check
     from privacy.keyring import keyring
 
     current = keyring().current_id
+    ensure_master_key_check(current)  # so a mistyped new key is caught at the next start-up
     rotated = 0
     while True:
         with transaction.atomic():

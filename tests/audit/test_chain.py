@@ -113,15 +113,16 @@ def test_the_command_exits_non_zero_and_names_the_event(events):
         call_command("verify_audit_chain", stdout=out)
 
 
-def test_nightly_check_alerts_administrators_without_content(events, make_user):
+def test_nightly_check_alerts_administrators_without_content(events, make_user, other_organisation):
     make_user(role=Role.PRIVACY_OFFICER, organisation=events[0].organisation, email="fg@example.org")
+    make_user(role=Role.PRIVACY_OFFICER, organisation=other_organisation, email="fg-elders@example.org")
     assert verify_audit_chain_nightly() is True
     assert mail.outbox == []
 
     _raw("UPDATE audit_auditevent SET actor_role = 'admin' WHERE id = %s", [events[3].pk])
 
     assert verify_audit_chain_nightly() is False
-    assert mail.outbox[0].to == ["fg@example.org"]
+    assert [m.to for m in mail.outbox] == [["fg@example.org"]]  # not the other organisation's officer
     assert f"event {events[3].pk}" in mail.outbox[0].body
 
 
@@ -146,6 +147,48 @@ def test_postgresql_refuses_update_and_delete_of_audit_data(events, make_user):
                 cursor.execute(sql)
     assert AuditEvent.objects.count() == 7
     assert AccessLog.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="de triggers zijn er alleen op PostgreSQL")
+def test_postgresql_refuses_truncate_and_moving_a_chain_head_back():
+    from tests.conftest import TRUNCATE_TRIGGERS
+
+    with connection.cursor() as cursor:
+        for table, trigger in TRUNCATE_TRIGGERS.items():
+            cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {trigger}")
+    for table in TRUNCATE_TRIGGERS:
+        with (
+            pytest.raises(DatabaseError, match="kunnen niet worden gewijzigd"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(f"TRUNCATE {table} CASCADE")
+    AuditChainHead.objects.create(chain="org:999", last_seq=5, last_hash="x")
+    for sql in (
+        "UPDATE audit_auditchainhead SET last_seq = 4 WHERE chain = 'org:999'",
+        "DELETE FROM audit_auditchainhead WHERE chain = 'org:999'",
+    ):
+        with (
+            pytest.raises(DatabaseError, match="kunnen niet worden gewijzigd"),
+            transaction.atomic(),
+            connection.cursor() as cursor,
+        ):
+            cursor.execute(sql)
+    assert AuditChainHead.objects.get(chain="org:999").last_seq == 5
+
+
+def test_an_event_moved_to_another_organisation_is_detected(events, other_organisation):
+    _raw("UPDATE audit_auditevent SET organisation_id = %s WHERE id = %s", [other_organisation.pk, events[1].pk])
+
+    report = audit_chain_verify()
+
+    assert not report.ok
+    assert report.problem.event_id == events[1].pk
+
+
+def test_audit_data_refuses_values_that_do_not_survive_json(make_user):
+    with pytest.raises(TypeError), transaction.atomic():
+        audit_event_record(actor=make_user(), action="x", organisation_id=None, data={"bedrag": 1e16})
 
 
 def test_the_admin_offers_no_way_to_change_audit_data():

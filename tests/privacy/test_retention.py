@@ -162,7 +162,8 @@ def test_purge_interrupted_after_commit_is_finished_by_the_next_run(coordinator,
             services.purge_expired(removed_by="test")
         assert folder.exists()  # left behind, but its key is gone: unreadable
 
-        assert purge_expired_records() == 0
+    with time_machine.travel(dossier.retention_expires_at + timedelta(days=2)):
+        assert purge_expired_records() == 0  # the next daily run removes the folder
     assert not folder.exists()
     assert Tombstone.objects.filter(record_id=str(dossier.pk)).count() == 1
 
@@ -207,3 +208,32 @@ def test_periodic_jobs_are_scheduled():
         "privacy.tasks.send_retention_reminders",
         "audit.tasks.verify_audit_chain_nightly",
     } <= tasks
+
+
+def test_a_record_postponed_while_the_purge_runs_is_not_destroyed(coordinator, privacy_officer):
+    dossier = _closed_dossier(coordinator)
+    with time_machine.travel(dossier.retention_expires_at + timedelta(days=1)):
+        listed = [record for _, record in services.expired_records()]
+        services.retention_postpone(
+            actor=privacy_officer,
+            record=Dossier.objects.get(pk=dossier.pk),
+            until=timezone.now() + timedelta(days=60),
+            reason="bezwaarprocedure loopt nog",
+        )
+        assert services.record_purge(record=listed[0], removed_by="test") is None
+    assert Dossier.objects.get(pk=dossier.pk).title == "te vernietigen"
+    assert not Tombstone.objects.exists()
+
+
+def test_orphan_folders_are_removed_only_after_a_grace_period():
+    import uuid
+
+    from django.core.files.base import ContentFile
+
+    from privacy.files import orphan_file_folders_delete
+
+    name = default_storage.save(f"encrypted/{uuid.uuid4()}/upload", ContentFile(b"versleuteld"))
+    assert orphan_file_folders_delete() == 0  # may be an upload whose transaction is still open
+    assert default_storage.exists(name)
+    assert orphan_file_folders_delete(now=timezone.now() + timedelta(hours=25)) == 1
+    assert not default_storage.exists(name)
