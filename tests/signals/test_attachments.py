@@ -1,0 +1,158 @@
+"""Upload checks: type by content, size limits, corrupt files, and the virus scan through clamd."""
+
+from __future__ import annotations
+
+import io
+import socket
+import socketserver
+import struct
+import threading
+import zipfile
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from signals.attachments import check_upload, scan_checked
+from signals.models import Attachment, ScanStatus
+from tests.factories import PDF_BYTES
+
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+def _docx() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", "<w:document/>")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    [
+        ("verslag.pdf", PDF_BYTES, "application/pdf"),
+        ("foto.PNG", PNG, "image/png"),
+        ("notitie.txt", "Gezien op dinsdag: één bestelbus.".encode(), "text/plain"),
+        ("brief.docx", _docx(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        ("../../etc/overzicht.csv", b"a;b\n1;2\n", "text/plain"),
+    ],
+)
+def test_allowed_files_pass_with_their_real_type(name, content, content_type):
+    checked = check_upload(name, content)
+    assert checked.content_type == content_type
+    assert "/" not in checked.filename
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("factuur.pdf", b"MZ\x90\x00\x03" + b"\x00" * 200, "de inhoud is geen PDF"),
+        ("foto.jpg", PDF_BYTES, "de inhoud is geen JPEG-afbeelding"),
+        ("programma.exe", b"MZ\x90\x00", "dit soort bestand kunt u niet toevoegen"),
+        ("script.txt", b"\x00\x01\x02binary", "de inhoud is geen tekstbestand"),
+        ("kapot.pdf", b"%PDF-1.4\n1 0 obj", "beschadigd of onvolledig"),
+        ("kapot.docx", b"PK\x03\x04" + b"\x00" * 40, "geen Word-document"),
+        ("leeg.pdf", b"", "het bestand is leeg"),
+    ],
+)
+def test_refused_files_get_their_reason(name, content, message):
+    with pytest.raises(ValidationError) as error:
+        check_upload(name, content)
+    assert message in error.value.messages[0]
+
+
+def test_per_file_limit(settings):
+    settings.WEERBAAR_ATTACHMENT_MAX_MB = 1
+    big = b"%PDF-1.4\n" + b"0" * (1024 * 1024) + b"\n%%EOF\n"
+    with pytest.raises(ValidationError, match="groter dan 1 MB"):
+        check_upload("groot.pdf", big)
+
+
+class _FakeClamd(socketserver.BaseRequestHandler):
+    """Speaks clamd's INSTREAM protocol; reports EICAR as found, like a real clamd."""
+
+    def handle(self):
+        command = b""
+        while not command.endswith(b"\0"):
+            command += self.request.recv(1)
+        assert command == b"zINSTREAM\0"
+        data = b""
+        while True:
+            size = struct.unpack("!L", self._read(4))[0]
+            if size == 0:
+                break
+            data += self._read(size)
+        verdict = b"stream: Eicar-Signature FOUND\0" if EICAR in data else b"stream: OK\0"
+        self.request.sendall(verdict)
+
+    def _read(self, n: int) -> bytes:
+        buffer = b""
+        while len(buffer) < n:
+            chunk = self.request.recv(n - len(buffer))
+            if not chunk:
+                raise ConnectionError
+            buffer += chunk
+        return buffer
+
+
+@pytest.fixture
+def clamd(settings):
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _FakeClamd)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    settings.WEERBAAR_CLAMD_ADDRESS = f"127.0.0.1:{server.server_address[1]}"
+    settings.WEERBAAR_CLAMD_TIMEOUT = 5
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_without_clamd_files_are_not_scanned(settings):
+    settings.WEERBAAR_CLAMD_ADDRESS = ""
+    assert scan_checked(check_upload("a.txt", b"hallo")).scan_status == ScanStatus.NOT_SCANNED
+
+
+def test_clean_file_is_marked_clean(clamd):
+    assert scan_checked(check_upload("a.pdf", PDF_BYTES)).scan_status == ScanStatus.CLEAN
+
+
+def test_infected_file_is_refused_with_a_message(clamd):
+    with pytest.raises(ValidationError, match="bevat een virus"):
+        scan_checked(check_upload("eicar.txt", EICAR))
+
+
+@pytest.mark.django_db
+def test_scanner_down_means_quarantine_then_scanned_when_back(settings, make_user, organisation):
+    from signals.tasks import scan_pending_attachments
+    from tests.factories import make_signal
+
+    settings.WEERBAAR_CLAMD_ADDRESS = f"127.0.0.1:{_closed_port()}"
+    settings.WEERBAAR_CLAMD_TIMEOUT = 2
+    checked = scan_checked(check_upload("a.pdf", PDF_BYTES))
+    assert checked.scan_status == ScanStatus.PENDING
+    employee = make_user(organisation=organisation)
+    signal = make_signal(employee, files=[("a.pdf", PDF_BYTES)])
+    Attachment.objects.filter(signal=signal).update(scan_status=ScanStatus.PENDING)
+    attachment = Attachment.objects.get(signal=signal)
+    assert not attachment.downloadable
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _FakeClamd)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        settings.WEERBAAR_CLAMD_ADDRESS = f"127.0.0.1:{server.server_address[1]}"
+        assert scan_pending_attachments() == 1
+    finally:
+        server.shutdown()
+        server.server_close()
+    attachment.refresh_from_db()
+    assert attachment.scan_status == ScanStatus.CLEAN and attachment.downloadable
