@@ -131,6 +131,16 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Cache: rate limits and lockouts of the public pages live here, so production shares one ---
+_cache_url = env_str("WEERBAAR_CACHE_URL", required=PRODUCTION)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        if _cache_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
 # --- Authentication ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 # Axes first, so that a locked-out user is refused before any password is checked. Further

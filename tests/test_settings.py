@@ -20,6 +20,7 @@ GOOD_PRODUCTION_ENV = {
     "WEERBAAR_BLIND_INDEX_KEY": "B" * 43,
     "WEERBAAR_PSEUDONYM_KEY": "C" * 43,
     "WEERBAAR_AUDIT_KEY": "D" * 43,
+    "WEERBAAR_CACHE_URL": "redis://127.0.0.1:6379/1",
 }
 
 
@@ -48,6 +49,7 @@ def _manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
         "WEERBAAR_BLIND_INDEX_KEY",
         "WEERBAAR_PSEUDONYM_KEY",
         "WEERBAAR_AUDIT_KEY",
+        "WEERBAAR_CACHE_URL",
     ],
 )
 def test_production_refuses_to_start_and_names_the_missing_variable(missing):
