@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from tests.factories import PASSWORD
 
@@ -179,3 +179,15 @@ def log_in(base_url: str) -> Callable[..., None]:
         page.get_by_role("button", name="Inloggen").click()
 
     return _log_in
+
+
+# --- Keyboard ------------------------------------------------------------------------------------
+def tab_to(page: Page, target: Locator, max_presses: int = 15) -> None:
+    """Presses Tab until `target` has the focus, as a keyboard user would; fails if it never does."""
+    path = []
+    for _ in range(max_presses + 1):
+        if target.evaluate("element => element === document.activeElement"):
+            return
+        path.append(page.evaluate("document.activeElement?.outerHTML.slice(0, 80) ?? 'niets'"))
+        page.keyboard.press("Tab")
+    pytest.fail(f"Na {max_presses}x Tab geen focus op {target}; focus ging langs: {path}")

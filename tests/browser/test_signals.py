@@ -1,0 +1,317 @@
+"""The meldpunt in a real browser: an employee reports a signal, the coordinator reads it.
+
+Covers the flows of issue 4 that only a browser shows: the acute-danger step, the form with its
+subjects and attachment, messages next to the fields, a double click, the keyboard, accessibility
+(axe), console errors and the CSP.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from accounts.roles import Role
+from signals import services
+from signals.models import Attachment, Signal, Subject
+from signals.services import SubjectData
+from tests.browser.conftest import TIMEOUT_MS, tab_to
+from tests.factories import PDF_BYTES, UserFactory, add_totp, make_signal, totp_now
+
+pytestmark = pytest.mark.browser
+
+DESCRIPTION = "De winkel op de hoek heeft nooit klanten, maar verlengt elk jaar de vergunning."
+REFERENCE = re.compile(r"^S\d{4}-\d{5}$")
+# A Windows program (MZ header) given a .pdf name: the type is decided by content, not by name.
+EXE_BYTES = (
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00"
+    + b"\x00" * 48
+    + b"This program cannot be run in DOS mode."
+)
+
+
+def label(text: str) -> re.Pattern[str]:
+    """Django puts a colon after a label unless it ends in punctuation; that colon is layout."""
+    return re.compile("^" + re.escape(text) + ":?$")
+
+
+DANGER_QUESTION = "Is er nu acuut gevaar voor iemand?"
+DESCRIPTION_LABEL = label("Wat is u opgevallen?")
+ADDRESS_LABEL = label("Adres (postcode en huisnummer)")
+ATTACHMENTS_LABEL = label("Bijlagen (optioneel)")
+
+
+@pytest.fixture
+def employee(transactional_db):
+    user = UserFactory(role=Role.EMPLOYEE, first_name="Jan", last_name="de Vries")
+    return user, add_totp(user)
+
+
+@pytest.fixture
+def coordinator(employee):
+    user = UserFactory(
+        role=Role.COORDINATOR, organisation=employee[0].organisation, first_name="Fatima", last_name="el Amrani"
+    )
+    return user, add_totp(user)
+
+
+@pytest.fixture
+def logged_in_employee(page, employee, log_in):
+    user, device = employee
+    log_in(page, user.username, totp_now(device))
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welkom, Jan de Vries")
+    return user
+
+
+def main_nav(page: Page):
+    return page.get_by_role("navigation", name="Hoofdmenu")
+
+
+def answer_danger_question(page: Page, answer: str) -> None:
+    """Step 1 of the form, with the mouse."""
+    main_nav(page).get_by_role("link", name="Signaal melden").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signaal melden")
+    page.get_by_role("group", name=DANGER_QUESTION).get_by_role("radio", name=answer, exact=True).check()
+    page.get_by_role("button", name="Verder").click()
+    expect(page.get_by_label(DESCRIPTION_LABEL)).to_be_visible()
+
+
+def main_address(page: Page):
+    # The signal's own address comes before the subjects' address fields, which share its label.
+    return page.get_by_label(ADDRESS_LABEL).first
+
+
+def subject(page: Page, number: int):
+    return page.get_by_role("group", name=f"Betrokkene {number}")
+
+
+def submit_button(page: Page):
+    return page.get_by_role("button", name="Melding versturen")
+
+
+def shown_reference(page: Page) -> str:
+    expect(page.get_by_role("heading", level=1)).to_have_text("Dank u wel. Uw melding is ontvangen.")
+    reference = page.get_by_role("main").locator("p", has_text="Kenmerk:").locator("strong").inner_text().strip()
+    assert REFERENCE.match(reference), reference
+    return reference
+
+
+def test_employee_reports_a_signal_with_subjects_and_attachment_and_finds_it_under_mine(
+    page, base_url, logged_in_employee, axe_check, problems
+):
+    main_nav(page).get_by_role("link", name="Signaal melden").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signaal melden")
+    expect(page.get_by_text("Bel nu 112")).to_have_count(0)
+    axe_check(page)
+    problems.record_csp_violations(page)
+    page.get_by_role("group", name=DANGER_QUESTION).get_by_role("radio", name="Nee", exact=True).check()
+    with page.expect_response(re.compile(r"/meldingen/nieuw/\?acuut=nee$")) as form_page:
+        page.get_by_role("button", name="Verder").click()
+    # Without the policy header "no CSP violations" would prove nothing.
+    assert "script-src 'self'" in form_page.value.headers["content-security-policy"]
+
+    expect(page.get_by_label(DESCRIPTION_LABEL)).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    axe_check(page)
+    problems.record_csp_violations(page)
+    page.get_by_label(DESCRIPTION_LABEL).fill(DESCRIPTION)
+    main_address(page).fill("1234 ab 12")
+    person = subject(page, 1)
+    person.get_by_label(label("Soort")).select_option(label="Persoon")
+    person.get_by_label(label("Naam (persoon of bedrijf)")).fill("Piet Jansen")
+    person.get_by_label(label("Geboortedatum (als bekend)")).fill("1980-05-17")
+    company = subject(page, 2)
+    company.get_by_label(label("Soort")).select_option(label="Bedrijf")
+    company.get_by_label(label("Naam (persoon of bedrijf)")).fill("Snackbar De Hoek BV")
+    company.get_by_label(label("KvK-nummer")).fill("1234 5678")
+    page.get_by_label(ATTACHMENTS_LABEL).set_input_files(
+        files=[{"name": "verslag.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES}]
+    )
+    submit_button(page).click()
+
+    reference = shown_reference(page)
+    expect(page.get_by_role("heading", name="Wat gebeurt er nu?")).to_be_visible()
+    axe_check(page)
+    problems.record_csp_violations(page)
+    signal = Signal.objects.get()
+    assert signal.reference == reference
+    assert signal.description == DESCRIPTION and signal.address == "1234 AB 12" and not signal.acute_danger
+    assert sorted(Subject.objects.filter(signal=signal).values_list("kind", flat=True)) == ["company", "person"]
+    attachment = Attachment.objects.get(signal=signal)
+    assert (attachment.filename, attachment.size) == ("verslag.pdf", len(PDF_BYTES))
+
+    main_nav(page).get_by_role("link", name="Mijn meldingen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mijn meldingen")
+    rows = page.get_by_role("table").get_by_role("row").filter(has=page.get_by_role("cell"))
+    expect(rows).to_have_count(1)
+    expect(rows.get_by_role("cell")).to_have_text([reference, re.compile(r"\d{4}$"), "—", "ontvangen"])
+    axe_check(page)
+    page.wait_for_load_state("networkidle")
+    problems.record_csp_violations(page)
+
+    assert problems.all() == []
+
+
+def test_acute_danger_shows_call_112_first_and_the_signal_can_still_be_sent(page, logged_in_employee, axe_check):
+    answer_danger_question(page, "Ja")
+
+    alert = page.get_by_role("alert")
+    expect(alert).to_have_count(1)
+    expect(alert.get_by_role("heading", name="Bel nu 112")).to_be_visible()
+    # Prominent: on screen without scrolling, above the form.
+    expect(alert).to_be_in_viewport()
+    alert_box, form_box = alert.bounding_box(), page.get_by_label(DESCRIPTION_LABEL).bounding_box()
+    assert alert_box["y"] + alert_box["height"] <= form_box["y"]
+    axe_check(page)
+
+    page.get_by_label(DESCRIPTION_LABEL).fill(DESCRIPTION)
+    submit_button(page).click()
+
+    shown_reference(page)
+    expect(page.get_by_role("alert")).to_contain_text("Bel 112")
+    assert Signal.objects.get().acute_danger is True
+
+
+def test_missing_description_and_disguised_exe_get_their_message_keep_input_and_store_nothing(
+    page, logged_in_employee, axe_check
+):
+    answer_danger_question(page, "Nee")
+    main_address(page).fill("1234 AB 12")
+    submit_button(page).click()
+
+    summary = page.get_by_role("alert")
+    expect(summary).to_have_count(1)
+    expect(summary.get_by_role("heading")).to_have_text("Er is iets niet goed ingevuld")
+    expect(summary.get_by_role("link")).to_have_text(["Wat is u opgevallen?: Beschrijf wat u is opgevallen."])
+    description = page.get_by_label(DESCRIPTION_LABEL)
+    expect(description).to_have_attribute("aria-invalid", "true")
+    expect(description).to_have_accessible_description(re.compile("Beschrijf wat u is opgevallen."))
+    expect(main_address(page)).to_have_value("1234 AB 12")
+    axe_check(page)
+    # The summary's link takes the user to the field.
+    summary.get_by_role("link").click()
+    expect(description).to_be_focused()
+    assert Signal.objects.count() == 0
+
+    description.fill(DESCRIPTION)
+    page.get_by_label(ATTACHMENTS_LABEL).set_input_files(
+        files=[{"name": "factuur.pdf", "mimeType": "application/pdf", "buffer": EXE_BYTES}]
+    )
+    submit_button(page).click()
+
+    expect(page.get_by_role("alert")).to_contain_text("factuur.pdf: de inhoud is geen PDF")
+    attachments = page.get_by_label(ATTACHMENTS_LABEL)
+    expect(attachments).to_have_attribute("aria-invalid", "true")
+    expect(attachments).to_have_accessible_description(re.compile("factuur.pdf: de inhoud is geen PDF"))
+    expect(description).to_have_value(DESCRIPTION)
+    expect(main_address(page)).to_have_value("1234 AB 12")
+    assert Signal.objects.count() == 0
+    assert Attachment.objects.count() == 0
+
+
+class SlowSubmissions:
+    """Makes the server as slow as on a bad day: a submission that arrives alone waits (at most a
+    few seconds) until the next one arrives, so that a second click lands while the first request
+    is still being handled. The test waits for the server's progress through events, never by
+    sleeping, and never races a request the browser has abandoned."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self.started: list = []
+        self.finished: list = []
+
+    def submit(self, real_submit, **kwargs):
+        with self._condition:
+            self.started.append(kwargs["submission_key"])
+            self._condition.notify_all()
+            self._condition.wait_for(lambda: len(self.started) >= 2, timeout=TIMEOUT_MS / 1000)
+        try:
+            return real_submit(**kwargs)
+        finally:
+            with self._condition:
+                self.finished.append(kwargs["submission_key"])
+                self._condition.notify_all()
+
+    def wait_until(self, what: str, count: int) -> list:
+        events = getattr(self, what)
+        with self._condition:
+            done = self._condition.wait_for(lambda: len(events) >= count, timeout=TIMEOUT_MS / 1000)
+        assert done, f"De server heeft {len(events)} van de {count} inzendingen {what}"
+        return list(events)
+
+
+@pytest.fixture
+def slow_submissions(monkeypatch) -> SlowSubmissions:
+    slow = SlowSubmissions()
+    real_submit = services.signal_submit
+    monkeypatch.setattr(services, "signal_submit", lambda **kwargs: slow.submit(real_submit, **kwargs))
+    return slow
+
+
+def test_double_click_on_submit_stores_one_signal(page, logged_in_employee, slow_submissions):
+    answer_danger_question(page, "Nee")
+    page.get_by_label(DESCRIPTION_LABEL).fill(DESCRIPTION)
+    submit_button(page).scroll_into_view_if_needed()
+    button = submit_button(page).bounding_box()
+    x, y = button["x"] + button["width"] / 2, button["y"] + button["height"] / 2
+
+    # Two clicks with the mouse, the second while the server is still busy with the first. (A
+    # dblclick() on a fast page would prove nothing: Chromium replaces a form submission that has
+    # not started yet with the next one, so only one request would leave the browser.)
+    page.mouse.click(x, y)
+    slow_submissions.wait_until("started", 1)
+    page.mouse.click(x, y)
+
+    reference = shown_reference(page)
+    keys = slow_submissions.wait_until("finished", 2)
+    # Both clicks reached the server with the same form; the second got the first's signal.
+    assert len(keys) == 2 and keys[0] == keys[1]
+    assert list(Signal.objects.values_list("reference", flat=True)) == [reference]
+
+
+def test_coordinator_finds_the_signal_in_the_inbox_and_reads_it(page, employee, coordinator, log_in, axe_check):
+    signal = make_signal(
+        employee[0],
+        description=DESCRIPTION,
+        subjects=[
+            SubjectData(kind="person", name="Piet Jansen"),
+            SubjectData(kind="company", name="Snackbar De Hoek BV", kvk="12345678"),
+        ],
+    )
+    user, device = coordinator
+    log_in(page, user.username, totp_now(device))
+
+    main_nav(page).get_by_role("link", name="Signalen").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signalen")
+    axe_check(page)
+    page.get_by_role("link", name=signal.reference).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Signaal {signal.reference}")
+    expect(page.get_by_role("main")).to_contain_text(DESCRIPTION)
+    subjects = page.get_by_role("table", name="2 betrokkenen")
+    expect(subjects.get_by_role("row", name=re.compile("^Persoon Piet Jansen"))).to_have_count(1)
+    expect(subjects.get_by_role("row", name=re.compile("^Bedrijf Snackbar De Hoek BV — 12345678"))).to_have_count(1)
+    axe_check(page)
+
+
+def test_keyboard_only_reporting(page, logged_in_employee):
+    main_nav(page).get_by_role("link", name="Signaal melden").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signaal melden")
+
+    no = page.get_by_role("radio", name="Nee", exact=True)
+    tab_to(page, no)
+    page.keyboard.press("Space")
+    expect(no).to_be_checked()
+    tab_to(page, page.get_by_role("button", name="Verder"))
+    page.keyboard.press("Enter")
+
+    description = page.get_by_label(DESCRIPTION_LABEL)
+    tab_to(page, description, max_presses=40)
+    page.keyboard.type(DESCRIPTION)
+    tab_to(page, submit_button(page), max_presses=60)
+    page.keyboard.press("Enter")
+
+    shown_reference(page)
+    assert Signal.objects.get().description == DESCRIPTION
