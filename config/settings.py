@@ -373,6 +373,25 @@ WEERBAAR_CLAMD_ADDRESS = env_str("WEERBAAR_CLAMD_ADDRESS")
 WEERBAAR_CLAMD_TIMEOUT = env_int("WEERBAAR_CLAMD_TIMEOUT", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Confidential reporting without an account (signals/confidential_*.py). The counters below live in
+# Django's cache: in production that must be one cache shared by every process (Redis), or each
+# process counts on its own. Clients are counted under a keyed hash of their address, never stored.
+# Form submissions and messages per client per hour.
+WEERBAAR_CONFIDENTIAL_SUBMISSIONS_PER_HOUR = env_int("WEERBAAR_CONFIDENTIAL_SUBMISSIONS_PER_HOUR", 20)
+# Wrong receipt codes per client, and per code, before a cool-off of so many minutes.
+WEERBAAR_RECEIPT_FAILURE_LIMIT = env_int("WEERBAAR_RECEIPT_FAILURE_LIMIT", 5)
+WEERBAAR_RECEIPT_LOCKOUT_MINUTES = env_int("WEERBAAR_RECEIPT_LOCKOUT_MINUTES", 15)
+# Every receipt-code check takes at least this long, right or wrong, so its timing tells nothing.
+WEERBAAR_RECEIPT_CHECK_MILLISECONDS = env_int("WEERBAAR_RECEIPT_CHECK_MILLISECONDS", 1000)
+# Minutes without activity after which a reporter who entered the code must enter it again.
+WEERBAAR_RECEIPT_SESSION_MINUTES = env_int("WEERBAAR_RECEIPT_SESSION_MINUTES", 15)
+# The worker finds the task that mails coordinators about a reporter's message here; the sweep
+# sends what could not be queued.
+CELERY_IMPORTS = ["signals.confidential_tasks"]
+CELERY_BEAT_SCHEDULE["send-pending-reporter-message-notifications"] = {
+    "task": "signals.confidential_tasks.send_pending_reporter_message_notifications",
+    "schedule": timedelta(minutes=5),
+}
 
 # The address users reach the product at, for links in e-mails.
 WEERBAAR_BASE_URL = env_str("WEERBAAR_BASE_URL", "http://127.0.0.1:8000", required=PRODUCTION)

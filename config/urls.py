@@ -5,9 +5,11 @@ from rest_framework.routers import SimpleRouter
 
 from accounts import api as accounts_api
 from config import views
+from signals import api as signals_api
 
 router = SimpleRouter(use_regex_path=False)
 router.register("users", accounts_api.UserViewSet, basename="user")
+router.register("signals", signals_api.SignalViewSet, basename="signal")
 
 api_v1 = [
     path("me/", accounts_api.MeView.as_view(), name="me"),

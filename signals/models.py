@@ -197,3 +197,92 @@ class CoordinatorNotification(models.Model):
 
     def __str__(self) -> str:
         return f"melding {self.signal_id}"
+
+
+# --- Confidential reporting without an account (signals/confidential*.py) -------------------------
+
+
+class ReceiptCode(models.Model):
+    """The receipt code of a confidential report: a public lookup id (random, indexed) and a slow
+    hash of the whole code. The code itself is shown once and stored nowhere.
+
+    A signal may have a few codes: a double click on "versturen" issues one per request, so that
+    whichever response the browser shows carries a code that works."""
+
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="receipt_codes")
+    lookup_id = models.CharField(max_length=8, unique=True)
+    code_hash = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "ontvangstcode"
+        verbose_name_plural = "ontvangstcodes"
+
+    def __str__(self) -> str:
+        return f"ontvangstcode {self.pk}"
+
+
+class ReporterContact(EncryptedModel):
+    """Name and contact details a reporter without an account chose to give. Kept apart from the
+    signal, under a data key of its own, and shown to a coordinator only after a reasoned request
+    (ReporterIdentityRequest)."""
+
+    signal = models.OneToOneField(Signal, on_delete=models.CASCADE, related_name="reporter_contact")
+    name = EncryptedTextField("naam", blank=True, null=True)
+    email = EncryptedTextField("e-mailadres", blank=True, null=True)
+    phone = EncryptedTextField("telefoonnummer", blank=True, null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "contactgegevens melder"
+        verbose_name_plural = "contactgegevens melders"
+
+    def __str__(self) -> str:
+        return f"contactgegevens bij {self.signal_id}"
+
+
+class ReporterIdentityRequest(EncryptedModel):
+    """A coordinator's reasoned request to see who reported; the reason is encrypted with the
+    signal's key, so it is destroyed with the signal."""
+
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="identity_requests")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = EncryptedTextField("reden")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "verzoek om gegevens van de melder"
+        verbose_name_plural = "verzoeken om gegevens van de melder"
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"verzoek {self.pk} bij {self.signal_id}"
+
+
+class MessageDirection(models.TextChoices):
+    TO_REPORTER = "to_reporter", "Vraag van de coördinator"
+    FROM_REPORTER = "from_reporter", "Bericht van de melder"
+
+
+class SignalMessage(EncryptedModel):
+    """A question of the coordinator to a reporter without an account, or the reporter's answer or
+    addition; encrypted with the signal's key. Messages are never edited."""
+
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="messages")
+    direction = models.CharField(max_length=20, choices=MessageDirection.choices)
+    text = EncryptedTextField("bericht")
+    sent_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # For a reporter's message: when the coordinators were mailed about it (outbox, as for signals).
+    notified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "bericht"
+        verbose_name_plural = "berichten"
+        ordering = ["created_at", "pk"]
+        indexes = [models.Index(fields=["signal", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"bericht {self.pk} bij {self.signal_id}"

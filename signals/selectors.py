@@ -9,16 +9,13 @@ from signals.models import Phenomenon, Signal, Subject
 
 
 def phenomenon_choices(*, organisation_id: int) -> QuerySet[Phenomenon]:
-    from signals.services import phenomena_ensure_defaults
-
-    phenomena_ensure_defaults(organisation_id=organisation_id)
+    """The active phenomena (each organisation gets the default list when it is created)."""
     return Phenomenon.objects.filter(organisation_id=organisation_id, is_active=True)
 
 
 def phenomenon_list(*, actor) -> QuerySet[Phenomenon]:
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
-    phenomenon_choices(organisation_id=actor.organisation_id)
     return Phenomenon.objects.for_user(actor)
 
 

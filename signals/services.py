@@ -95,7 +95,6 @@ def phenomenon_add(*, actor, name: str) -> Phenomenon:
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Geef het fenomeen een naam."})
-    phenomena_ensure_defaults(organisation_id=actor.organisation_id)
     with transaction.atomic(durable=True):
         if Phenomenon.objects.filter(organisation_id=actor.organisation_id, name__iexact=name).exists():
             raise ValidationError({"name": "Dit fenomeen staat al in de lijst."})
@@ -157,25 +156,20 @@ def signal_submit(
         raise PermissionDenied
     if data.phenomenon is not None and data.phenomenon.organisation_id != organisation_id:
         raise ValidationError({"phenomenon": "Kies een fenomeen uit de lijst."})
-    existing = Signal.objects.filter(submission_key=submission_key).first()
-    if existing is not None:
-        if existing.organisation_id != organisation_id or (
-            actor is not None and existing.reporter_id not in (actor.pk, None) and existing.registered_by_id != actor.pk
-        ):
-            raise PermissionDenied
-        return existing
     try:
         with transaction.atomic(durable=True):
-            signal = _create(
-                actor=actor, organisation_id=organisation_id, channel=channel, key=submission_key, data=data
-            )
+            return _create(actor=actor, organisation_id=organisation_id, channel=channel, key=submission_key, data=data)
     except IntegrityError:
-        # The same form was submitted twice at the same moment: the other request stored it.
+        # The same form again (double click, back and resubmit): the unique key stops the second
+        # insert, and the first signal is the answer, if it is the same person's.
         existing = Signal.objects.filter(submission_key=submission_key).first()
         if existing is None:
             raise
+        if existing.organisation_id != organisation_id or (
+            actor is not None and actor.pk not in (existing.reporter_id, existing.registered_by_id)
+        ):
+            raise PermissionDenied from None
         return existing
-    return signal
 
 
 def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: SignalData) -> Signal:
@@ -202,7 +196,7 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
     for subject in data.subjects:
         Subject(
             signal=signal,
-            data_key_id=signal.data_key_id,
+            data_key=signal.data_key,  # the loaded key: no reload and unwrap per row
             kind=subject.kind,
             name=subject.name or None,
             date_of_birth=subject.date_of_birth.isoformat() if subject.date_of_birth else None,
@@ -217,7 +211,7 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
         status = checked.scan_status
         attachment = Attachment(
             signal=signal,
-            data_key_id=signal.data_key_id,
+            data_key=signal.data_key,
             filename=checked.filename,
             content_type=checked.content_type,
             size=len(checked.content),

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from signals import views
+from signals import confidential_views, views
 
 app_name = "signals"
 
@@ -14,4 +14,16 @@ urlpatterns = [
     path("signalen/fenomenen/<int:pk>/actief/", views.phenomenon_toggle, name="phenomenon_toggle"),
     path("signalen/<int:pk>/", views.detail, name="detail"),
     path("signalen/<int:pk>/bijlagen/<int:attachment_pk>/", views.attachment_download, name="attachment"),
+    # Confidential reporting without an account: public pages, then the coordinator's.
+    path("melden/<int:organisation_id>/", confidential_views.confidential_submit, name="confidential_submit"),
+    path("melden/ontvangen/", confidential_views.confidential_submitted, name="confidential_submitted"),
+    path("melden/volgen/", confidential_views.confidential_follow_up, name="confidential_follow_up"),
+    path(
+        "melden/volgen/melding/",
+        confidential_views.confidential_follow_up_signal,
+        name="confidential_follow_up_signal",
+    ),
+    path("melden/volgen/afmelden/", confidential_views.confidential_follow_up_end, name="confidential_follow_up_end"),
+    path("signalen/<int:pk>/berichten/", confidential_views.confidential_messages, name="confidential_messages"),
+    path("signalen/<int:pk>/melder/", confidential_views.confidential_reporter, name="confidential_reporter"),
 ]

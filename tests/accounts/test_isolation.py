@@ -13,6 +13,7 @@ from accounts.roles import Action, Role, user_can
 from audit.models import AccessLog, AuditEvent
 from privacy.models import RetentionPolicy, RetentionPostponement
 from privacy.services import retention_policy_for
+from signals.models import ReporterIdentityRequest, SignalMessage
 from tests.conftest import verified_client
 from tests.example.models import Dossier
 from tests.example.services import dossier_close, dossier_create
@@ -34,6 +35,8 @@ OBJECT_URLS = {
     "signals:submitted": ("GET", "signal", Action.SUBMIT_SIGNAL),
     "signals:attachment": ("GET", "signal_attachment", Action.HANDLE_SIGNALS),
     "signals:phenomenon_toggle": ("POST", "phenomenon", Action.HANDLE_SIGNALS),
+    "signals:confidential_messages": ("POST", "signal_question", Action.HANDLE_SIGNALS),
+    "signals:confidential_reporter": ("POST", "signal_identity", Action.HANDLE_SIGNALS),
 }
 # What each kind's POST sends: a valid change, so only the scoping can stop it.
 POST_DATA = {
@@ -42,9 +45,30 @@ POST_DATA = {
     "retention_policy": {"term_months": "1", "starts_at": "x", "selectielijst_category": "", "reminder_days": "1"},
     "dossier_retention": {"until": "2099-12-31", "reason": "Er loopt een bezwaarprocedure."},
     "phenomenon": {},
+    "signal_question": {"text": "Welke kleur had het busje?"},
+    "signal_identity": {"reason": "Wij willen de melder bellen over het kenteken."},
 }
 # URLs with parameters that are not object ids.
-NOT_OBJECT_URLS = {"accounts:activate", "api:schema"}
+# The public form of confidential reporting takes an organisation id: it is open to everyone, by design.
+NOT_OBJECT_URLS = {"accounts:activate", "api:schema", "signals:confidential_submit"}
+
+
+def _confidential_signal_with_contact(organisation):
+    """A signal reported without an account, whose reporter left contact details."""
+    import uuid
+
+    from signals.confidential_services import ContactData, confidential_signal_submit
+    from signals.services import SignalData
+
+    organisation.confidential_reporting_enabled = True
+    organisation.save(update_fields=["confidential_reporting_enabled"])
+    signal, _ = confidential_signal_submit(
+        organisation_id=organisation.pk,
+        submission_key=uuid.uuid4(),
+        data=SignalData(description="Winkel zonder klanten"),
+        contact=ContactData(name="Jan Melder"),
+    )
+    return signal
 
 
 def _named_patterns(resolver: URLResolver, prefix: str = "", namespace: str = ""):
@@ -95,6 +119,8 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
         target_pk = signal.pk
         if kind == "signal_attachment":
             kwargs = {"attachment_pk": signal.attachments.get().pk}
+    elif kind in {"signal_question", "signal_identity"}:
+        target_pk = _confidential_signal_with_contact(other_organisation).pk
     elif kind == "phenomenon":
         from signals.selectors import phenomenon_choices
 
@@ -117,8 +143,15 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
     assert not RetentionPolicy.objects.filter(term_months=1).exists()
     assert not RetentionPostponement.objects.exists()
     assert not AuditEvent.objects.filter(
-        action__in=["retention.policy_changed", "retention.postponed", "phenomenon.deactivated"]
+        action__in=[
+            "retention.policy_changed",
+            "retention.postponed",
+            "phenomenon.deactivated",
+            "signal.question_sent",
+            "signal.reporter_identity_disclosed",
+        ]
     ).exists()
+    assert not SignalMessage.objects.exists() and not ReporterIdentityRequest.objects.exists()
     assert not AccessLog.objects.filter(user_id=actor.pk, record_id__gt="").exists()
 
 

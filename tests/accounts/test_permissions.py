@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -38,6 +39,15 @@ PAGES = [
     ("signals:phenomena", None, {Role.COORDINATOR}),
     ("signals:detail", "signal", {Role.COORDINATOR}),
     ("signals:attachment", "signal_attachment", {Role.COORDINATOR}),
+    ("signals:confidential_messages", "signal", {Role.COORDINATOR}),
+    ("signals:confidential_reporter", "signal", {Role.COORDINATOR}),
+]
+
+# Public pages of confidential reporting without an account: open to everyone, logged in or not.
+PUBLIC_PAGES = [
+    ("signals:confidential_submit", "organisation"),
+    ("signals:confidential_submitted", None),
+    ("signals:confidential_follow_up", None),
 ]
 
 # Actions (POST) and their allowed roles; the target is a colleague in the same organisation.
@@ -122,6 +132,19 @@ def test_anonymous_is_sent_to_login(client, url_name):
     response = client.get(url)
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("accounts:login"))
+
+
+@pytest.mark.parametrize("role", [None, *sorted(EVERY_ROLE)])
+@pytest.mark.parametrize(("url_name", "argument"), PUBLIC_PAGES, ids=[p[0] for p in PUBLIC_PAGES])
+def test_public_confidential_pages_are_open_to_everyone(make_user, organisation, role, url_name, argument):
+    organisation.confidential_reporting_enabled = True
+    organisation.save(update_fields=["confidential_reporting_enabled"])
+    client = verified_client(make_user(role=role)) if role else Client()
+    kwargs = {"organisation_id": organisation.pk} if argument == "organisation" else None
+
+    response = client.get(reverse(url_name, kwargs=kwargs))
+
+    assert response.status_code == 200, (role, url_name)
 
 
 def test_navigation_shows_only_reachable_pages(make_user):

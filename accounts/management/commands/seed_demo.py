@@ -12,6 +12,7 @@ import json
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -32,6 +33,9 @@ ORGANISATIONS = [
     ("RIEC Noord-Holland", OrganisationKind.RIEC, "", "RIEC Noord-Holland"),
     ("Politie Noord-Holland", OrganisationKind.PARTNER, "politie", "RIEC Noord-Holland"),
 ]
+
+# Organisations whose public form for confidential reporting without an account is switched on.
+CONFIDENTIAL_REPORTING = {"Gemeente Zaanstad", "Gemeente Hoorn"}
 
 ACCOUNTS = [
     # (username, first name, last name, role, organisation)
@@ -76,8 +80,18 @@ class Command(BaseCommand):
         organisations = {}
         for name, kind, partner_type, region in ORGANISATIONS:
             organisations[name], _ = Organisation.objects.update_or_create(
-                name=name, defaults={"kind": kind, "partner_type": partner_type, "region": regions[region]}
+                name=name,
+                defaults={
+                    "kind": kind,
+                    "partner_type": partner_type,
+                    "region": regions[region],
+                    "confidential_reporting_enabled": name in CONFIDENTIAL_REPORTING,
+                },
             )
+        self._confidential_forms = [
+            (name, reverse("signals:confidential_submit", kwargs={"organisation_id": organisations[name].pk}))
+            for name in sorted(CONFIDENTIAL_REPORTING)
+        ]
         rows = []
         for username, first_name, last_name, role, organisation in ACCOUNTS:
             user, _ = User.objects.update_or_create(
@@ -132,3 +146,6 @@ class Command(BaseCommand):
             "\nLog in op http://127.0.0.1:8000 met gebruikersnaam, wachtwoord en de code uit de kolom otp "
             "(eenmalig; seed_demo opnieuw geeft nieuwe) of een code uit een authenticator-app met totp_secret."
         )
+        self.stdout.write("\nVertrouwelijk melden zonder account (zonder inloggen):")
+        for name, path in self._confidential_forms:
+            self.stdout.write(f"  {name}: http://127.0.0.1:8000{path}")

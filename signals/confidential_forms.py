@@ -1,0 +1,110 @@
+"""Forms of confidential reporting without an account."""
+
+from __future__ import annotations
+
+from django import forms
+
+from privacy.blind_index import normalise_email, normalise_phone
+from signals.confidential_services import MESSAGE_MAX_LENGTH, REASON_MIN_LENGTH, ContactData
+from signals.forms import SignalForm
+
+CONTACT_FIELDS = ("reporter_name", "reporter_email", "reporter_phone")
+
+
+class ConfidentialSignalForm(SignalForm):
+    """The employee's form, plus optional contact details that are stored apart from the signal."""
+
+    reporter_name = forms.CharField(
+        label="Uw naam",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    reporter_email = forms.CharField(
+        label="Uw e-mailadres",
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    reporter_phone = forms.CharField(
+        label="Uw telefoonnummer",
+        required=False,
+        max_length=30,
+        widget=forms.TextInput(attrs={"type": "tel", "autocomplete": "tel"}),
+        help_text="Bijvoorbeeld 06-12345678.",
+    )
+
+    def signal_fields(self):
+        return [field for field in self.visible_fields() if field.name not in CONTACT_FIELDS]
+
+    def contact_fields(self):
+        return [field for field in self.visible_fields() if field.name in CONTACT_FIELDS]
+
+    def clean_reporter_name(self) -> str:
+        return " ".join(self.cleaned_data["reporter_name"].split())
+
+    def clean_reporter_email(self) -> str:
+        value = self.cleaned_data["reporter_email"].strip()
+        return normalise_email(value) if value else ""
+
+    def clean_reporter_phone(self) -> str:
+        value = self.cleaned_data["reporter_phone"].strip()
+        return normalise_phone(value) if value else ""
+
+    def contact_data(self) -> ContactData:
+        data = self.cleaned_data
+        return ContactData(
+            name=data.get("reporter_name", ""),
+            email=data.get("reporter_email", ""),
+            phone=data.get("reporter_phone", ""),
+        )
+
+
+class ReceiptCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Uw ontvangstcode",
+        max_length=60,
+        help_text="24 tekens in groepjes van vier. Streepjes, spaties, hoofd- of kleine letters maken niet uit.",
+        error_messages={"required": "Vul uw ontvangstcode in."},
+        widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
+    )
+
+
+class ReporterMessageForm(forms.Form):
+    text = forms.CharField(
+        label="Uw antwoord of aanvulling",
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Schrijf geen gegevens over uzelf die u niet wilt delen.",
+        error_messages={
+            "required": "Schrijf uw bericht.",
+            "max_length": f"Een bericht is hooguit {MESSAGE_MAX_LENGTH} tekens.",
+        },
+    )
+
+
+class ReporterQuestionForm(forms.Form):
+    text = forms.CharField(
+        label="Uw vraag aan de melder",
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text="De melder leest uw vraag pas als hij of zij met de ontvangstcode terugkomt; de melder krijgt geen bericht.",
+        error_messages={
+            "required": "Schrijf uw vraag aan de melder.",
+            "max_length": f"Een vraag is hooguit {MESSAGE_MAX_LENGTH} tekens.",
+        },
+    )
+
+
+class IdentityRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="Waarom heeft u de gegevens van de melder nodig?",
+        min_length=REASON_MIN_LENGTH,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Uw reden en uw naam worden vastgelegd. De functionaris gegevensbescherming kan dit nagaan.",
+        error_messages={
+            "required": "Geef een reden waarom u de gegevens nodig heeft.",
+            "min_length": f"Geef een reden van minstens {REASON_MIN_LENGTH} tekens waarom u de gegevens nodig heeft.",
+        },
+    )

@@ -1,0 +1,306 @@
+"""Confidential reporting without an account: receipt codes, the reporter's contact details kept
+apart, messages between coordinator and reporter, and the reasoned request to see who reported.
+
+Writes (services) and reads (selectors) of this part of the meldpunt; the signal itself is stored
+through `signals.services.signal_submit`, like every other channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Organisation
+from accounts.roles import Action, user_can
+from audit.services import audit_event_record
+from signals.models import (
+    Channel,
+    MessageDirection,
+    ReceiptCode,
+    ReporterContact,
+    ReporterIdentityRequest,
+    Signal,
+    SignalMessage,
+)
+from signals.services import SignalData, signal_submit
+
+logger = logging.getLogger(__name__)
+
+# --- Receipt codes ---------------------------------------------------------------------------------
+# Crockford's base32: no I, L, O or U, so nothing reads as something else; typed O, I and L are read
+# as 0, 1 and 1. 5 bits a character.
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+LOOKUP_LENGTH = 8  # 40 bits, public: finds the row
+SECRET_LENGTH = 16  # 80 bits, secret: checked against the slow hash
+CODE_LENGTH = LOOKUP_LENGTH + SECRET_LENGTH
+GROUP_LENGTH = 4
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+# A double click or "back and send again" may issue another code, so that the page the browser
+# finally shows carries one that works; only shortly after the signal came in, and a few at most.
+REISSUE_WINDOW = timedelta(minutes=10)
+MAX_CODES_PER_SIGNAL = 3
+
+REASON_MIN_LENGTH = 20
+MESSAGE_MAX_LENGTH = 5000
+
+# Argon2id with Django's parameters, whatever PASSWORD_HASHERS says (tests use a fast one there).
+_HASHER = Argon2PasswordHasher()
+
+
+def receipt_code_generate() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+def receipt_code_format(code: str) -> str:
+    """ABCD-EFGH-...: six groups of four, easy to copy by hand."""
+    return "-".join(code[i : i + GROUP_LENGTH] for i in range(0, len(code), GROUP_LENGTH))
+
+
+def receipt_code_normalise(text: str) -> str | None:
+    """The code as stored and hashed, from what a person typed; None when it cannot be a code."""
+    compact = "".join((text or "").split()).replace("-", "").upper().translate(_READ_AS)
+    if len(compact) != CODE_LENGTH or any(ch not in ALPHABET for ch in compact):
+        return None
+    return compact
+
+
+def _hash(code: str) -> str:
+    return make_password(code, hasher=_HASHER)
+
+
+@cache
+def _dummy_hash() -> str:
+    """Checked against when the lookup id is unknown, so a miss costs what a hit costs."""
+    return _hash(receipt_code_generate())
+
+
+def receipt_code_check(*, code: str, lookup_allowed: bool = True) -> ReceiptCode | None:
+    """The receipt the code belongs to, or None. Every call does one Argon2 verification, whether
+    the lookup id exists or not (and when `lookup_allowed` is False, because the lookup id is
+    cooling off after failures: then even the right code is refused)."""
+    normalised = receipt_code_normalise(code)
+    receipt = None
+    if normalised is not None and lookup_allowed:
+        receipt = ReceiptCode.objects.filter(lookup_id=normalised[:LOOKUP_LENGTH]).first()
+    matches = _HASHER.verify(normalised or "", receipt.code_hash if receipt else _dummy_hash())
+    return receipt if receipt is not None and matches else None
+
+
+def receipt_lookup_id(code: str) -> str:
+    """The public part of a typed code, for counting failures per code; '' when it is no code."""
+    normalised = receipt_code_normalise(code)
+    return normalised[:LOOKUP_LENGTH] if normalised else ""
+
+
+# --- Submitting ------------------------------------------------------------------------------------
+
+
+@dataclass
+class ContactData:
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+
+    def given(self) -> bool:
+        return bool(self.name or self.email or self.phone)
+
+
+@contextmanager
+def _unlinked_from_request_user():
+    """django-simple-history takes the history user from the request. Someone who happens to be
+    logged in must not end up in the signal's history when they report without an account."""
+    from simple_history.models import HistoricalRecords
+
+    request = getattr(HistoricalRecords.context, "request", None)
+    if request is not None:
+        del HistoricalRecords.context.request
+    try:
+        yield
+    finally:
+        if request is not None:
+            HistoricalRecords.context.request = request
+
+
+def confidential_organisation_get(*, organisation_id: int) -> Organisation | None:
+    """The organisation whose public form this is, when it has switched confidential reporting on."""
+    return Organisation.objects.filter(pk=organisation_id, confidential_reporting_enabled=True).first()
+
+
+def confidential_signal_submit(
+    *, organisation_id: int, submission_key, data: SignalData, contact: ContactData
+) -> tuple[Signal, str | None]:
+    """Stores a signal reported without an account, the reporter's contact details apart (with a
+    key of their own) and a receipt code; returns the signal and the code, which is stored only as
+    a slow hash and must be shown to the reporter once.
+
+    The signal goes through `signal_submit` (its own transaction); the code and the contact details
+    follow in a second one. When that one fails, the reporter sends the form again and the same
+    signal (same submission_key) gets them. A repeated submit returns the signal with a new code
+    shortly after it came in, and without one (None) later on."""
+    if confidential_organisation_get(organisation_id=organisation_id) is None:
+        raise PermissionDenied
+    with _unlinked_from_request_user():
+        signal = signal_submit(
+            actor=None,
+            organisation_id=organisation_id,
+            channel=Channel.CONFIDENTIAL_FORM,
+            submission_key=submission_key,
+            data=data,
+        )
+    if signal.channel != Channel.CONFIDENTIAL_FORM:
+        raise PermissionDenied  # someone else's form key replayed here
+    code = receipt_code_generate()
+    code_hash = _hash(code)  # slow: before the transaction, not while holding the lock
+    with transaction.atomic(durable=True):
+        locked = Signal.objects.select_for_update().get(pk=signal.pk)
+        issued = ReceiptCode.objects.filter(signal=locked).count()
+        if issued and (issued >= MAX_CODES_PER_SIGNAL or timezone.now() - locked.created_at > REISSUE_WINDOW):
+            return locked, None
+        while ReceiptCode.objects.filter(lookup_id=code[:LOOKUP_LENGTH]).exists():  # 1 in 2**40
+            code = receipt_code_generate()
+            code_hash = _hash(code)
+        receipt = ReceiptCode.objects.create(signal=locked, lookup_id=code[:LOOKUP_LENGTH], code_hash=code_hash)
+        contact_stored = False
+        if contact.given() and not ReporterContact.objects.filter(signal=locked).exists():
+            ReporterContact(  # no data_key given: EncryptedModel creates one of its own
+                signal=locked,
+                name=contact.name or None,
+                email=contact.email or None,
+                phone=contact.phone or None,
+            ).save()
+            contact_stored = True
+        audit_event_record(
+            actor=None,
+            action="signal.receipt_issued",
+            organisation_id=locked.organisation_id,
+            record=locked,
+            data={"receipt_id": receipt.pk, "contact_details": contact_stored, "codes": issued + 1},
+        )
+    return locked, code
+
+
+# --- Messages --------------------------------------------------------------------------------------
+
+
+def _clean_text(text: str, *, field: str, empty_message: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({field: empty_message})
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise ValidationError({field: f"Een bericht is hooguit {MESSAGE_MAX_LENGTH} tekens."})
+    return text
+
+
+def reporter_question_send(*, actor, signal: Signal, text: str) -> SignalMessage:
+    """A coordinator's question to the reporter, who reads it after entering the receipt code."""
+    if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
+        raise PermissionDenied
+    if signal.channel != Channel.CONFIDENTIAL_FORM:
+        raise ValidationError(
+            "Alleen bij een vertrouwelijke melding zonder account kunt u de melder een vraag stellen."
+        )
+    text = _clean_text(text, field="text", empty_message="Schrijf uw vraag aan de melder.")
+    with transaction.atomic(durable=True):
+        message = SignalMessage(
+            signal=signal,
+            data_key_id=signal.data_key_id,
+            direction=MessageDirection.TO_REPORTER,
+            text=text,
+            sent_by=actor,
+        )
+        message.save()
+        audit_event_record(
+            actor=actor,
+            action="signal.question_sent",
+            organisation_id=signal.organisation_id,
+            record=signal,
+            data={"message_id": message.pk},
+        )
+    return message
+
+
+def reporter_message_add(*, signal: Signal, text: str) -> SignalMessage:
+    """The reporter (with a checked receipt code) answers or adds information; the coordinators
+    are mailed a link, without content, after commit."""
+    if signal.channel != Channel.CONFIDENTIAL_FORM:
+        raise PermissionDenied
+    text = _clean_text(text, field="text", empty_message="Schrijf uw bericht.")
+    with transaction.atomic(durable=True):
+        message = SignalMessage(
+            signal=signal, data_key_id=signal.data_key_id, direction=MessageDirection.FROM_REPORTER, text=text
+        )
+        message.save()
+        audit_event_record(
+            actor=None,
+            action="signal.reporter_message_added",
+            organisation_id=signal.organisation_id,
+            record=signal,
+            data={"message_id": message.pk},
+        )
+        from signals.confidential_tasks import queue_reporter_message_notification
+
+        transaction.on_commit(lambda: queue_reporter_message_notification(message.pk))
+    return message
+
+
+# --- The reporter's identity -----------------------------------------------------------------------
+
+
+def reporter_identity_disclose(*, actor, signal: Signal, reason: str) -> ReporterContact:
+    """Records a coordinator's reasoned request to see the reporter's contact details and returns
+    them. The reason is stored encrypted; the audit event holds ids only."""
+    if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
+        raise PermissionDenied
+    reason = (reason or "").strip()
+    if len(reason) < REASON_MIN_LENGTH:
+        raise ValidationError(
+            {"reason": f"Geef een reden van minstens {REASON_MIN_LENGTH} tekens waarom u de gegevens nodig heeft."}
+        )
+    contact = ReporterContact.objects.select_related("data_key").filter(signal=signal).first()
+    if contact is None:
+        raise ValidationError("De melder heeft geen naam of contactgegevens achtergelaten.")
+    with transaction.atomic(durable=True):
+        request = ReporterIdentityRequest(
+            signal=signal, data_key_id=signal.data_key_id, requested_by=actor, reason=reason
+        )
+        request.save()
+        audit_event_record(
+            actor=actor,
+            action="signal.reporter_identity_disclosed",
+            organisation_id=signal.organisation_id,
+            record=signal,
+            data={"request_id": request.pk, "contact_id": contact.pk},
+        )
+    return contact
+
+
+# --- Reads -----------------------------------------------------------------------------------------
+
+
+def signal_messages(*, signal: Signal) -> list[SignalMessage]:
+    return list(SignalMessage.objects.filter(signal=signal).select_related("data_key", "sent_by"))
+
+
+def reporter_signal_get(*, signal_id: int) -> Signal | None:
+    """The signal a reporter holds a checked code for (None once it is destroyed)."""
+    return Signal.objects.filter(pk=signal_id, channel=Channel.CONFIDENTIAL_FORM).first()
+
+
+def reporter_contact_exists(*, signal: Signal) -> bool:
+    return ReporterContact.objects.filter(signal=signal).exists()
+
+
+def identity_request_list(*, actor, signal: Signal) -> list[ReporterIdentityRequest]:
+    if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
+        raise PermissionDenied
+    return list(ReporterIdentityRequest.objects.filter(signal=signal).select_related("data_key", "requested_by"))

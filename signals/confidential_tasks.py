@@ -1,0 +1,75 @@
+"""Mailing the coordinators when a reporter without an account sends a message: a link, never
+content. The message row is its own outbox (notified_at); a sweep sends what was never queued.
+
+Registered with the worker through CELERY_IMPORTS (config/settings.py, Meldpunt block)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import User
+from accounts.roles import Role
+from signals.models import MessageDirection, SignalMessage
+
+logger = logging.getLogger(__name__)
+
+
+def queue_reporter_message_notification(message_id: int) -> None:
+    """Called on commit; when the broker is down the sweep sends it later."""
+    try:
+        send_reporter_message_notification.delay(message_id)
+    except Exception:
+        logger.warning("notification of message %s not queued (broker unreachable); the sweep will send it", message_id)
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def send_reporter_message_notification(message_id: int) -> bool:
+    with transaction.atomic():
+        message = (
+            SignalMessage.objects.select_for_update(of=("self",))
+            .select_related("signal")
+            .filter(pk=message_id, direction=MessageDirection.FROM_REPORTER)
+            .first()
+        )
+        if message is None or message.notified_at is not None:
+            return False  # already sent (the task ran twice) or the signal is gone
+        signal = message.signal
+        recipients = list(
+            User.objects.filter(organisation_id=signal.organisation_id, role=Role.COORDINATOR, is_active=True)
+            .exclude(email="")
+            .values_list("email", flat=True)
+        )
+        link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse(
+            "signals:confidential_messages", kwargs={"pk": signal.pk}
+        )
+        if recipients:
+            send_mail(
+                subject="Weerbaar: nieuw bericht van een melder",
+                message=(
+                    "Een melder zonder account heeft een bericht gestuurd bij een signaal.\n\n"
+                    f"Lees het in Weerbaar:\n{link}\n"
+                ),
+                from_email=None,
+                recipient_list=recipients,
+            )
+        message.notified_at = timezone.now()
+        message.save(update_fields=["notified_at"])
+    return True
+
+
+@shared_task(acks_late=True)
+def send_pending_reporter_message_notifications() -> int:
+    """Every few minutes: notifications whose task was never queued (broker was down)."""
+    cutoff = timezone.now() - timedelta(minutes=1)
+    pending = SignalMessage.objects.filter(
+        direction=MessageDirection.FROM_REPORTER, notified_at__isnull=True, created_at__lte=cutoff
+    ).values_list("pk", flat=True)
+    return sum(1 for pk in list(pending) if send_reporter_message_notification(pk))

@@ -1,0 +1,382 @@
+"""Pages of confidential reporting without an account.
+
+Public (no login): the form per organisation, the page that shows the receipt code once, and the
+follow-up with the code. For coordinators: the messages with a reporter and the reasoned request
+to see who reported.
+
+Nothing here stores or logs an IP address: the client is counted under a keyed hash of its address,
+in Django's cache only. The receipt code never appears in a URL; between the form and the page that
+shows it, it waits in the session, encrypted, and is removed when shown.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import logging
+import time
+
+from axes.helpers import get_client_ip_address
+from cryptography.exceptions import InvalidTag
+from django.conf import settings
+from django.contrib import messages
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import DatabaseError
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.crypto import salted_hmac
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from accounts.decorators import require_action
+from accounts.roles import Action
+from audit.services import access_log_record
+from privacy.crypto import decrypt, encrypt
+from signals import confidential_services as services
+from signals import selectors
+from signals.confidential_forms import (
+    ConfidentialSignalForm,
+    IdentityRequestForm,
+    ReceiptCodeForm,
+    ReporterMessageForm,
+    ReporterQuestionForm,
+)
+from signals.forms import AcuteDangerForm, SubjectFormSet, signal_data
+from signals.models import Channel
+
+logger = logging.getLogger(__name__)
+
+SAVE_FAILED = (
+    "Er ging iets mis bij het opslaan. Uw melding is niet opgeslagen. Probeer het over een paar minuten opnieuw; "
+    "wat u typte staat er nog."
+)
+TOO_MANY_SUBMISSIONS = (
+    "U heeft in korte tijd veel berichten verstuurd. Uw bericht is niet opgeslagen. Probeer het over een uur "
+    "opnieuw; wat u typte staat er nog."
+)
+# One message for every wrong code: unknown, mistyped, or cooling off after too many tries.
+WRONG_CODE = (
+    "Met deze code kunnen wij geen melding openen. Controleer de code en probeer het opnieuw. "
+    "Na een paar onjuiste pogingen moet u een tijd wachten."
+)
+ACCESS_ENDED = "Vul uw ontvangstcode opnieuw in om uw melding te bekijken."
+
+RECEIPT_SESSION_KEY = "weerbaar.confidential.receipt"
+ACCESS_SESSION_KEY = "weerbaar.confidential.access"
+
+
+# --- Counting clients, never storing their address -------------------------------------------------
+
+
+def _client_id(request) -> str:
+    """A keyed hash of the client's address (with the proxy set-up django-axes uses): the address
+    itself is not kept, and the hash cannot be reversed without the secret key."""
+    address = get_client_ip_address(request) or "unknown"
+    return salted_hmac("weerbaar.confidential.client", address, algorithm="sha256").hexdigest()[:32]
+
+
+class _Counter:
+    """A count in Django's cache that starts at the first hit and lapses after `seconds`."""
+
+    def __init__(self, scope: str, subject: str, *, limit: int, seconds: int):
+        digest = salted_hmac("weerbaar.confidential.counter", f"{scope}|{subject}", algorithm="sha256").hexdigest()
+        self.key = f"weerbaar:confidential:{scope}:{digest[:32]}"
+        self.limit = limit
+        self.seconds = seconds
+
+    def reached(self) -> bool:
+        return (cache.get(self.key) or 0) >= self.limit
+
+    def hit(self) -> None:
+        if not cache.add(self.key, 1, self.seconds):
+            try:
+                cache.incr(self.key)
+            except ValueError:  # lapsed in between
+                cache.add(self.key, 1, self.seconds)
+
+
+def _submission_counter(request) -> _Counter:
+    return _Counter(
+        "submit", _client_id(request), limit=settings.WEERBAAR_CONFIDENTIAL_SUBMISSIONS_PER_HOUR, seconds=3600
+    )
+
+
+def _failure_counters(request, code: str) -> tuple[_Counter, _Counter]:
+    limit = settings.WEERBAAR_RECEIPT_FAILURE_LIMIT
+    seconds = settings.WEERBAAR_RECEIPT_LOCKOUT_MINUTES * 60
+    per_client = _Counter("code-client", _client_id(request), limit=limit, seconds=seconds)
+    per_code = _Counter("code-lookup", services.receipt_lookup_id(code) or "-", limit=limit, seconds=seconds)
+    return per_client, per_code
+
+
+def _pad_to_check_time(started: float) -> None:
+    """Every code check takes the same time, right or wrong."""
+    remaining = settings.WEERBAAR_RECEIPT_CHECK_MILLISECONDS / 1000 - (time.monotonic() - started)
+    if remaining > 0:
+        time.sleep(remaining)
+
+
+# --- What the session holds: sealed, so the database's session table shows nothing -------------------
+
+
+def _session_key() -> bytes:
+    return salted_hmac("weerbaar.confidential.session", "aes-256-gcm", algorithm="sha256").digest()
+
+
+def _seal(payload: dict) -> str:
+    return encrypt(_session_key(), json.dumps(payload).encode(), aad=b"weerbaar-confidential-session")
+
+
+def _unseal(token) -> dict | None:
+    if not isinstance(token, str):
+        return None
+    try:
+        return json.loads(decrypt(_session_key(), token, aad=b"weerbaar-confidential-session"))
+    except (InvalidTag, ValueError, binascii.Error):
+        return None
+
+
+def _grant_access(request, signal_id: int) -> None:
+    until = timezone.now().timestamp() + settings.WEERBAAR_RECEIPT_SESSION_MINUTES * 60
+    request.session[ACCESS_SESSION_KEY] = _seal({"signal_id": signal_id, "until": until})
+
+
+def _signal_with_access(request):
+    """The signal the session may follow, renewing the access; None when there is none."""
+    access = _unseal(request.session.get(ACCESS_SESSION_KEY))
+    if not access or access.get("until", 0) < timezone.now().timestamp():
+        request.session.pop(ACCESS_SESSION_KEY, None)
+        return None
+    signal = services.reporter_signal_get(signal_id=access["signal_id"])
+    if signal is None:
+        request.session.pop(ACCESS_SESSION_KEY, None)
+        return None
+    _grant_access(request, signal.pk)  # idle timeout: renewed while the reporter is busy
+    return signal
+
+
+# --- Public pages -----------------------------------------------------------------------------------
+
+
+def _organisation_or_404(organisation_id: int):
+    organisation = services.confidential_organisation_get(organisation_id=organisation_id)
+    if organisation is None:
+        raise Http404
+    return organisation
+
+
+@never_cache
+def confidential_submit(request, organisation_id: int):
+    """Step 1 asks about acute danger; step 2 is the form, with "Bel 112" when there is danger."""
+    organisation = _organisation_or_404(organisation_id)
+    context = {"organisation": organisation}
+    if request.method == "POST":
+        form = ConfidentialSignalForm(request.POST, request.FILES, organisation_id=organisation.pk)
+        subjects = SubjectFormSet(request.POST, prefix="betrokkene")
+        context["acute"] = request.POST.get("acute_danger") in {"True", "true", "on", "1"}
+        counter = _submission_counter(request)
+        if counter.reached():
+            form.add_error(None, TOO_MANY_SUBMISSIONS)
+            return render(
+                request, "signals/confidential_submit.html", {**context, "form": form, "subjects": subjects}, status=429
+            )
+        counter.hit()
+        if form.is_valid() and subjects.is_valid():
+            try:
+                signal, code = services.confidential_signal_submit(
+                    organisation_id=organisation.pk,
+                    submission_key=form.cleaned_data["submission_key"],
+                    data=signal_data(form, subjects),
+                    contact=form.contact_data(),
+                )
+            except PermissionDenied:
+                raise Http404 from None
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            except DatabaseError as error:
+                logger.error("confidential submit failed: %s", type(error).__name__)  # no details: they hold data
+                form.add_error(None, SAVE_FAILED)
+            else:
+                request.session[RECEIPT_SESSION_KEY] = _seal(
+                    {"code": code, "organisation": organisation.name, "acute": signal.acute_danger}
+                )
+                return redirect("signals:confidential_submitted")
+        return render(request, "signals/confidential_submit.html", {**context, "form": form, "subjects": subjects})
+    danger = AcuteDangerForm(request.GET or None)
+    if not danger.is_bound or not danger.is_valid():
+        return render(request, "signals/confidential_start.html", {**context, "danger_form": danger})
+    acute = danger.cleaned_data["acuut"] == "ja"
+    form = ConfidentialSignalForm(organisation_id=organisation.pk, initial={"acute_danger": acute})
+    subjects = SubjectFormSet(prefix="betrokkene")
+    return render(
+        request, "signals/confidential_submit.html", {**context, "form": form, "subjects": subjects, "acute": acute}
+    )
+
+
+@never_cache
+def confidential_submitted(request):
+    """Shows the receipt code once: it is removed from the session as it is shown."""
+    receipt = _unseal(request.session.pop(RECEIPT_SESSION_KEY, None))
+    code = receipt.get("code") if receipt else None
+    return render(
+        request,
+        "signals/confidential_submitted.html",
+        {
+            "receipt": receipt,
+            "code": services.receipt_code_format(code) if code else None,
+        },
+    )
+
+
+@never_cache
+def confidential_follow_up(request):
+    """Enter the receipt code (POST only: it never goes into a URL)."""
+    if request.method != "POST":
+        if _signal_with_access(request) is not None:
+            return redirect("signals:confidential_follow_up_signal")
+        return render(request, "signals/confidential_follow_up.html", {"form": ReceiptCodeForm()})
+    form = ReceiptCodeForm(request.POST)
+    if not form.is_valid():
+        return render(request, "signals/confidential_follow_up.html", {"form": form})
+    code = form.cleaned_data["code"]
+    per_client, per_code = _failure_counters(request, code)
+    if per_client.reached():
+        # Said straight away, without checking anything: it is about this client, not about the code.
+        return render(
+            request,
+            "signals/confidential_follow_up.html",
+            {"form": ReceiptCodeForm(), "locked_minutes": settings.WEERBAAR_RECEIPT_LOCKOUT_MINUTES},
+            status=429,
+        )
+    started = time.monotonic()
+    receipt = services.receipt_code_check(code=code, lookup_allowed=not per_code.reached())
+    if receipt is None:
+        per_client.hit()
+        per_code.hit()
+        _pad_to_check_time(started)
+        # A fresh form: the typed code is not echoed back.
+        return render(
+            request, "signals/confidential_follow_up.html", {"form": ReceiptCodeForm(), "wrong_code": WRONG_CODE}
+        )
+    _pad_to_check_time(started)
+    request.session.cycle_key()
+    _grant_access(request, receipt.signal_id)
+    return redirect("signals:confidential_follow_up_signal")
+
+
+@never_cache
+def confidential_follow_up_signal(request):
+    """The coarse status, the coordinator's questions, and a form to answer or add information."""
+    signal = _signal_with_access(request)
+    if signal is None:
+        messages.info(request, ACCESS_ENDED)
+        return redirect("signals:confidential_follow_up")
+    form = ReporterMessageForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        counter = _submission_counter(request)
+        if counter.reached():
+            form.add_error(None, TOO_MANY_SUBMISSIONS)
+            status = 429
+        elif form.is_valid():
+            counter.hit()
+            try:
+                services.reporter_message_add(signal=signal, text=form.cleaned_data["text"])
+            except ValidationError as error:
+                form.add_error(None, error.messages)
+            except DatabaseError as error:
+                logger.error("reporter message failed: %s", type(error).__name__)
+                form.add_error(None, SAVE_FAILED.replace("Uw melding", "Uw bericht"))
+            else:
+                messages.success(request, "Uw bericht is verstuurd naar de coördinator.")
+                return redirect("signals:confidential_follow_up_signal")
+    return render(
+        request,
+        "signals/confidential_follow_up_signal.html",
+        {
+            "signal": signal,
+            "conversation": services.signal_messages(signal=signal),
+            "form": form,
+            "access_minutes": settings.WEERBAAR_RECEIPT_SESSION_MINUTES,
+        },
+        status=status,
+    )
+
+
+@never_cache
+@require_POST
+def confidential_follow_up_end(request):
+    request.session.pop(ACCESS_SESSION_KEY, None)
+    messages.info(request, "U bent afgemeld. Met uw ontvangstcode kunt u later terugkomen.")
+    return redirect("signals:confidential_follow_up")
+
+
+# --- Coordinator pages ------------------------------------------------------------------------------
+
+
+@require_action(Action.HANDLE_SIGNALS)
+def confidential_messages(request, pk: int):
+    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    confidential = signal.channel == Channel.CONFIDENTIAL_FORM
+    form = ReporterQuestionForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.reporter_question_send(actor=request.user, signal=signal, text=form.cleaned_data["text"])
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        else:
+            messages.success(request, "Uw vraag staat klaar. De melder ziet hem bij het volgen van de melding.")
+            return redirect("signals:confidential_messages", pk=signal.pk)
+    access_log_record(
+        user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:confidential_messages"
+    )
+    return render(
+        request,
+        "signals/confidential_messages.html",
+        {
+            "signal": signal,
+            "confidential": confidential,
+            "conversation": services.signal_messages(signal=signal) if confidential else [],
+            "form": form,
+        },
+    )
+
+
+@require_action(Action.HANDLE_SIGNALS)
+def confidential_reporter(request, pk: int):
+    """The reporter's contact details: only in answer to a reasoned request, which is recorded."""
+    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    form = IdentityRequestForm(request.POST or None)
+    contact = None
+    if request.method == "POST" and form.is_valid():
+        try:
+            contact = services.reporter_identity_disclose(
+                actor=request.user, signal=signal, reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as error:
+            form.add_error(None, error)  # the reason's own message goes next to the field
+    if contact is not None:
+        access_log_record(
+            user=request.user,
+            record_type="signals.reportercontact",
+            record_id=contact.pk,
+            page="signals:confidential_reporter",
+        )
+    else:
+        access_log_record(
+            user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:confidential_reporter"
+        )
+    return render(
+        request,
+        "signals/confidential_reporter.html",
+        {
+            "signal": signal,
+            "has_contact": services.reporter_contact_exists(signal=signal),
+            "contact": contact,
+            "requests": services.identity_request_list(actor=request.user, signal=signal),
+            "form": IdentityRequestForm() if contact is not None else form,
+        },
+    )
