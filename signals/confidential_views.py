@@ -380,3 +380,13 @@ def confidential_reporter(request, pk: int):
             "form": IdentityRequestForm() if contact is not None else form,
         },
     )
+
+
+@never_cache
+def confidential_index(request):
+    """Where someone without an account starts: the organisations whose public form is on, and
+    the follow-up with a receipt code."""
+    from accounts.models import Organisation
+
+    organisations = Organisation.objects.filter(confidential_reporting_enabled=True).order_by("name")
+    return render(request, "signals/confidential_index.html", {"organisations": organisations})

@@ -15,6 +15,7 @@ urlpatterns = [
     path("signalen/<int:pk>/", views.detail, name="detail"),
     path("signalen/<int:pk>/bijlagen/<int:attachment_pk>/", views.attachment_download, name="attachment"),
     # Confidential reporting without an account: public pages, then the coordinator's.
+    path("melden/", confidential_views.confidential_index, name="confidential_index"),
     path("melden/<int:organisation_id>/", confidential_views.confidential_submit, name="confidential_submit"),
     path("melden/ontvangen/", confidential_views.confidential_submitted, name="confidential_submitted"),
     path("melden/volgen/", confidential_views.confidential_follow_up, name="confidential_follow_up"),
