@@ -29,6 +29,10 @@ FIELDS = (
 )
 
 
+#: The fields the hash covers, in FIELDS order (all but the id and the hash itself).
+HASHED_FIELDS = FIELDS[1:-1]
+
+
 def chain_for(organisation_id: int | None) -> str:
     return f"org:{organisation_id}" if organisation_id else "platform"
 
@@ -154,17 +158,25 @@ def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> Cha
             data = json.loads(data)
         computed = event_hash(
             key=key,
-            chain=chain,
-            seq=seq,
-            at=at,
-            organisation_id=organisation_id,
-            actor_id=actor_id,
-            actor_role=actor_role,
-            action=action,
-            record_type=record_type,
-            record_id=record_id,
-            data=data,
-            prev_hash=prev_hash,
+            **dict(
+                zip(
+                    HASHED_FIELDS,
+                    (
+                        chain,
+                        seq,
+                        at,
+                        organisation_id,
+                        actor_id,
+                        actor_role,
+                        action,
+                        record_type,
+                        record_id,
+                        data,
+                        prev_hash,
+                    ),
+                    strict=True,
+                )
+            ),
         )
         if not hmac.compare_digest(computed, stored):
             return ChainReport(

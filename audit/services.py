@@ -39,40 +39,23 @@ def audit_event_record(
     _check_plain(data)
     chain = chain_for(organisation_id)
     seq, prev_hash = _claim_next_link(chain)
-    at = timezone.now()
-    actor_id = getattr(actor, "pk", None)
-    actor_role = getattr(actor, "role", "") or ("platform" if getattr(actor, "is_superuser", False) else "")
-    digest = event_hash(
-        key=keyring().audit_key,
-        chain=chain,
-        seq=seq,
-        at=at,
-        organisation_id=organisation_id,
-        actor_id=actor_id,
-        actor_role=actor_role,
-        action=action,
-        record_type=record_type,
-        record_id=record_id,
-        data=data,
-        prev_hash=prev_hash,
-    )
-    event = AuditEvent(
-        chain=chain,
-        seq=seq,
-        at=at,
-        organisation_id=organisation_id,
-        actor_id=actor_id,
-        actor_role=actor_role,
-        action=action,
-        record_type=record_type,
-        record_id=record_id,
-        data=data,
-        prev_hash=prev_hash,
-        hash=digest,
-    )
+    fields = {
+        "chain": chain,
+        "seq": seq,
+        "at": timezone.now(),
+        "organisation_id": organisation_id,
+        "actor_id": getattr(actor, "pk", None),
+        "actor_role": getattr(actor, "role", "") or ("platform" if getattr(actor, "is_superuser", False) else ""),
+        "action": action,
+        "record_type": record_type,
+        "record_id": record_id,
+        "data": data,
+        "prev_hash": prev_hash,
+    }
+    event = AuditEvent(**fields, hash=event_hash(key=keyring().audit_key, **fields))
     _insert_event(event)
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {_HEAD} SET last_hash = %s WHERE chain = %s", [digest, chain])  # noqa: S608
+        cursor.execute(f"UPDATE {_HEAD} SET last_hash = %s WHERE chain = %s", [event.hash, chain])  # noqa: S608
     return event
 
 

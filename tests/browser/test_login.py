@@ -6,10 +6,10 @@ import re
 
 import pytest
 from django_otp.oath import totp
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Page, expect
 
 from accounts.roles import Role
-from tests.browser.conftest import CODE_LABEL, LOGIN_PATH, PASSWORD_LABEL, USERNAME_LABEL
+from tests.browser.conftest import CODE_LABEL, LOGIN_PATH, PASSWORD_LABEL, USERNAME_LABEL, tab_to
 from tests.factories import PASSWORD, UserFactory, add_totp, totp_now
 
 pytestmark = pytest.mark.browser
@@ -35,17 +35,6 @@ def expect_login_page(page: Page, base_url: str) -> None:
 def expect_home_page(page: Page, base_url: str, name: str) -> None:
     expect(page).to_have_url(base_url + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Welkom, {name}")
-
-
-def tab_to(page: Page, target: Locator, max_presses: int = 15) -> None:
-    """Presses Tab until `target` has the focus, as a keyboard user would; fails if it never does."""
-    path = []
-    for _ in range(max_presses + 1):
-        if target.evaluate("element => element === document.activeElement"):
-            return
-        path.append(page.evaluate("document.activeElement?.outerHTML.slice(0, 80) ?? 'niets'"))
-        page.keyboard.press("Tab")
-    pytest.fail(f"Na {max_presses}x Tab geen focus op {target}; focus ging langs: {path}")
 
 
 def test_login_page_is_accessible_and_skip_link_is_first_tab_stop(page, base_url, axe_check):
