@@ -372,6 +372,7 @@ WEERBAAR_ATTACHMENTS_TOTAL_MB = env_int("WEERBAAR_ATTACHMENTS_TOTAL_MB", 50)
 WEERBAAR_CLAMD_ADDRESS = env_str("WEERBAAR_CLAMD_ADDRESS")
 WEERBAAR_CLAMD_TIMEOUT = env_int("WEERBAAR_CLAMD_TIMEOUT", 30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Confidential reporting without an account (signals/confidential_*.py). The counters below live in
 # Django's cache: in production that must be one cache shared by every process (Redis), or each

@@ -296,7 +296,8 @@ class SignalViewSet(viewsets.GenericViewSet):
                 data=serializer.validated_data["data"],
             )
         except DjangoValidationError as error:
-            raise serializers.ValidationError(error.message_dict) from None
+            detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+            raise serializers.ValidationError(detail) from None
         except DatabaseError:
             logger.exception("signal_submit failed")
             return Response({"detail": SAVE_FAILED}, status=status.HTTP_503_SERVICE_UNAVAILABLE)

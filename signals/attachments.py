@@ -46,6 +46,9 @@ ALLOWED = {
     "csv": ("CSV-bestand", {"text/plain"}),
     "eml": ("e-mailbericht", {"text/plain"}),
 }
+# An Office file unpacks to at most this much, and at most this many times its own size.
+MAX_UNPACKED_BYTES = 200 * MB
+MAX_PACKING_RATIO = 100
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
@@ -101,6 +104,9 @@ def _looks_whole(mime: str, content: bytes) -> bool:
     if mime.startswith("application/vnd.openxmlformats") or mime.startswith("application/vnd.oasis"):
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
+                unpacked = sum(info.file_size for info in archive.infolist())
+                if unpacked > MAX_UNPACKED_BYTES or unpacked > MAX_PACKING_RATIO * max(len(content), 1):
+                    return False  # a zip bomb: refused without unpacking it
                 return archive.testzip() is None
         except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):
             return False

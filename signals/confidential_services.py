@@ -143,12 +143,19 @@ def confidential_signal_submit(
     key of their own) and a receipt code; returns the signal and the code, which is stored only as
     a slow hash and must be shown to the reporter once.
 
-    The signal goes through `signal_submit` (its own transaction); the code and the contact details
-    follow in a second one. When that one fails, the reporter sends the form again and the same
-    signal (same submission_key) gets them. A repeated submit returns the signal with a new code
-    shortly after it came in, and without one (None) later on."""
+    All of it is stored in `signal_submit`'s one transaction. A repeated submit returns the signal
+    with a new code shortly after it came in, and without one (None) later on."""
     if confidential_organisation_get(organisation_id=organisation_id) is None:
         raise PermissionDenied
+    code = receipt_code_generate()
+    code_hash = _hash(code)  # slow: before the transaction, not while holding the lock
+    issued_with_signal: list[str] = []
+
+    def issue_with_the_signal(signal: Signal) -> None:
+        # Inside signal_submit's transaction: the signal, its code and the contact details are
+        # stored together or not at all.
+        issued_with_signal.append(_issue(signal, code, code_hash, contact, already_issued=0))
+
     with _unlinked_from_request_user():
         signal = signal_submit(
             actor=None,
@@ -156,37 +163,44 @@ def confidential_signal_submit(
             channel=Channel.CONFIDENTIAL_FORM,
             submission_key=submission_key,
             data=data,
+            after_create=issue_with_the_signal,
         )
     if signal.channel != Channel.CONFIDENTIAL_FORM:
         raise PermissionDenied  # someone else's form key replayed here
-    code = receipt_code_generate()
-    code_hash = _hash(code)  # slow: before the transaction, not while holding the lock
+    if issued_with_signal:
+        return signal, issued_with_signal[0]
+    # The same form again: a new code for the same signal, shortly after it came in.
     with transaction.atomic(durable=True):
         locked = Signal.objects.select_for_update().get(pk=signal.pk)
         issued = ReceiptCode.objects.filter(signal=locked).count()
         if issued and (issued >= MAX_CODES_PER_SIGNAL or timezone.now() - locked.created_at > REISSUE_WINDOW):
             return locked, None
-        while ReceiptCode.objects.filter(lookup_id=code[:LOOKUP_LENGTH]).exists():  # 1 in 2**40
-            code = receipt_code_generate()
-            code_hash = _hash(code)
-        receipt = ReceiptCode.objects.create(signal=locked, lookup_id=code[:LOOKUP_LENGTH], code_hash=code_hash)
-        contact_stored = False
-        if contact.given() and not ReporterContact.objects.filter(signal=locked).exists():
-            ReporterContact(  # no data_key given: EncryptedModel creates one of its own
-                signal=locked,
-                name=contact.name or None,
-                email=contact.email or None,
-                phone=contact.phone or None,
-            ).save()
-            contact_stored = True
-        audit_event_record(
-            actor=None,
-            action="signal.receipt_issued",
-            organisation_id=locked.organisation_id,
-            record=locked,
-            data={"receipt_id": receipt.pk, "contact_details": contact_stored, "codes": issued + 1},
-        )
+        code = _issue(locked, code, code_hash, contact, already_issued=issued)
     return locked, code
+
+
+def _issue(signal: Signal, code: str, code_hash: str, contact: ContactData, *, already_issued: int) -> str:
+    while ReceiptCode.objects.filter(lookup_id=code[:LOOKUP_LENGTH]).exists():  # 1 in 2**40
+        code = receipt_code_generate()
+        code_hash = _hash(code)
+    receipt = ReceiptCode.objects.create(signal=signal, lookup_id=code[:LOOKUP_LENGTH], code_hash=code_hash)
+    contact_stored = False
+    if contact.given() and not ReporterContact.objects.filter(signal=signal).exists():
+        ReporterContact(  # no data_key given: EncryptedModel creates one of its own
+            signal=signal,
+            name=contact.name or None,
+            email=contact.email or None,
+            phone=contact.phone or None,
+        ).save()
+        contact_stored = True
+    audit_event_record(
+        actor=None,
+        action="signal.receipt_issued",
+        organisation_id=signal.organisation_id,
+        record=signal,
+        data={"receipt_id": receipt.pk, "contact_details": contact_stored, "codes": already_issued + 1},
+    )
+    return code
 
 
 # --- Messages --------------------------------------------------------------------------------------

@@ -43,7 +43,7 @@ from signals.confidential_forms import (
     ReporterMessageForm,
     ReporterQuestionForm,
 )
-from signals.forms import AcuteDangerForm, SubjectFormSet, signal_data
+from signals.forms import AcuteDangerForm, SubjectFormSet, add_service_errors, signal_data
 from signals.models import Channel
 
 logger = logging.getLogger(__name__)
@@ -194,8 +194,7 @@ def confidential_submit(request, organisation_id: int):
             except PermissionDenied:
                 raise Http404 from None
             except ValidationError as error:
-                for field, errors in error.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                add_service_errors(form, error)
             except DatabaseError as error:
                 logger.error("confidential submit failed: %s", type(error).__name__)  # no details: they hold data
                 form.add_error(None, SAVE_FAILED)

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from privacy.blind_index import normalise_address_text, normalise_kenteken, normalise_kvk, normalise_name
-from signals.attachments import check_upload, max_total_bytes, scan_checked
+from signals.attachments import check_upload, max_file_bytes, max_total_bytes, safe_filename, scan_checked
 from signals.models import ON_BEHALF_CHANNELS, NoticedHow, SubjectKind
 from signals.services import SignalData, SubjectData
 
@@ -108,17 +108,24 @@ class SignalForm(forms.Form):
 
     def clean_attachments(self):
         uploads = self.cleaned_data["attachments"]
-        checked, errors, total = [], [], 0
+        if sum(upload.size for upload in uploads) > max_total_bytes():
+            # Refused before any file is read into memory or scanned.
+            raise ValidationError(
+                [
+                    f"De bijlagen zijn samen groter dan {max_total_bytes() // (1024 * 1024)} MB.",
+                    "Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet.",
+                ]
+            )
+        checked, errors = [], []
         for upload in uploads:
-            total += upload.size
             try:
-                if upload.size > max_total_bytes():
-                    raise ValidationError(f"{upload.name}: het bestand is te groot.")
+                if upload.size > max_file_bytes():
+                    raise ValidationError(
+                        f"{safe_filename(upload.name)}: het bestand is groter dan {max_file_bytes() // (1024 * 1024)} MB."
+                    )
                 checked.append(scan_checked(check_upload(upload.name, upload.read())))
             except ValidationError as error:
                 errors.extend(error.messages)
-        if total > max_total_bytes():
-            errors.append(f"De bijlagen zijn samen groter dan {max_total_bytes() // (1024 * 1024)} MB.")
         if errors:
             errors.append("Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet.")
             raise ValidationError(errors)
@@ -199,7 +206,10 @@ class SubjectForm(forms.Form):
             and "kvk" not in self.errors
         ):
             self.add_error("name", "Vul de naam of het KvK-nummer van het bedrijf in.")
-        if kind == SubjectKind.PERSON and cleaned.get("name"):
+        # The name feeds the blind index of a person, and of a company without a KvK number.
+        if cleaned.get("name") and (
+            kind == SubjectKind.PERSON or (kind == SubjectKind.COMPANY and not cleaned.get("kvk"))
+        ):
             try:
                 normalise_name(cleaned["name"])
             except ValidationError as error:
@@ -237,3 +247,12 @@ def signal_data(form: SignalForm, subjects) -> SignalData:
         subjects=[s for s in (f.subject_data() for f in subjects) if s is not None],
         files=data.get("attachments", []),
     )
+
+
+def add_service_errors(form: forms.Form, error: ValidationError) -> None:
+    """Puts a service's ValidationError on the form: per field where it names one, else on top."""
+    if hasattr(error, "error_dict"):
+        for field, errors in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, error.messages)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -29,6 +30,9 @@ from signals.models import (
 )
 
 logger = logging.getLogger(__name__)
+
+REFERENCE_ATTEMPTS = 5
+PHENOMENON_NAME_MAX = 100
 
 DEFAULT_PHENOMENA = [
     "Drugs",
@@ -95,6 +99,8 @@ def phenomenon_add(*, actor, name: str) -> Phenomenon:
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Geef het fenomeen een naam."})
+    if len(name) > PHENOMENON_NAME_MAX:
+        raise ValidationError({"name": f"Een naam is hooguit {PHENOMENON_NAME_MAX} tekens."})
     with transaction.atomic(durable=True):
         if Phenomenon.objects.filter(organisation_id=actor.organisation_id, name__iexact=name).exists():
             raise ValidationError({"name": "Dit fenomeen staat al in de lijst."})
@@ -122,6 +128,11 @@ def phenomenon_set_active(*, actor, phenomenon: Phenomenon, active: bool) -> Non
 
 
 def _next_reference(organisation_id: int) -> str:
+    """The next number in the organisation's year. The organisation's row is locked for the rest of
+    the transaction, so reports that come in at the same moment are numbered one after another."""
+    from accounts.models import Organisation
+
+    Organisation.objects.select_for_update().filter(pk=organisation_id).values_list("pk").first()
     year = timezone.localdate().year
     prefix = f"S{year}-"
     last = (
@@ -141,6 +152,7 @@ def signal_submit(
     channel: str,
     submission_key: uuid.UUID,
     data: SignalData,
+    after_create: Callable[[Signal], None] | None = None,
 ) -> Signal:
     """Stores a signal with its subjects and attachments, writes the audit event and queues the
     coordinators' notification, all or nothing. Submitting the same form twice (same
@@ -156,20 +168,30 @@ def signal_submit(
         raise PermissionDenied
     if data.phenomenon is not None and data.phenomenon.organisation_id != organisation_id:
         raise ValidationError({"phenomenon": "Kies een fenomeen uit de lijst."})
-    try:
-        with transaction.atomic(durable=True):
-            return _create(actor=actor, organisation_id=organisation_id, channel=channel, key=submission_key, data=data)
-    except IntegrityError:
-        # The same form again (double click, back and resubmit): the unique key stops the second
-        # insert, and the first signal is the answer, if it is the same person's.
-        existing = Signal.objects.filter(submission_key=submission_key).first()
-        if existing is None:
-            raise
-        if existing.organisation_id != organisation_id or (
-            actor is not None and actor.pk not in (existing.reporter_id, existing.registered_by_id)
-        ):
-            raise PermissionDenied from None
-        return existing
+    for attempt in range(REFERENCE_ATTEMPTS):
+        try:
+            with transaction.atomic(durable=True):
+                signal = _create(
+                    actor=actor, organisation_id=organisation_id, channel=channel, key=submission_key, data=data
+                )
+                if after_create is not None:
+                    after_create(signal)  # in the same transaction: all or nothing
+                return signal
+        except IntegrityError:
+            existing = Signal.objects.filter(submission_key=submission_key).first()
+            if existing is None:
+                # Two reports took the same reference at the same moment: number this one again.
+                if attempt + 1 < REFERENCE_ATTEMPTS:
+                    continue
+                raise
+            # The same form again (double click, back and resubmit): the unique key stopped the
+            # second insert, and the first signal is the answer, if it is the same person's.
+            if existing.organisation_id != organisation_id or (
+                actor is not None and actor.pk not in (existing.reporter_id, existing.registered_by_id)
+            ):
+                raise PermissionDenied from None
+            return existing
+    raise AssertionError("unreachable")
 
 
 def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: SignalData) -> Signal:
@@ -258,7 +280,10 @@ def attachment_scan(*, attachment_id: int) -> str:
         if attachment is None or attachment.scan_status != ScanStatus.PENDING:
             return attachment.scan_status if attachment else "gone"
         content = encrypted_file_read(instance=attachment.signal, name=attachment.storage_name)
-        clean = clamd_scan(content or b"")
+        if content is None:
+            logger.warning("attachment %s: file missing, left in quarantine", attachment_id)
+            return attachment.scan_status
+        clean = clamd_scan(content)
         attachment.scan_status = ScanStatus.CLEAN if clean else ScanStatus.INFECTED
         attachment.save(update_fields=["scan_status"])
         audit_event_record(

@@ -15,7 +15,14 @@ from accounts.scoping import get_for_user_or_404
 from audit.services import access_log_record
 from privacy.files import encrypted_file_read
 from signals import selectors, services
-from signals.forms import AcuteDangerForm, OnBehalfSignalForm, SignalForm, SubjectFormSet, signal_data
+from signals.forms import (
+    AcuteDangerForm,
+    OnBehalfSignalForm,
+    SignalForm,
+    SubjectFormSet,
+    add_service_errors,
+    signal_data,
+)
 from signals.models import Channel, Phenomenon
 
 logger = logging.getLogger(__name__)
@@ -40,8 +47,7 @@ def _submit(request, *, form, subjects, channel: str, template: str, context: di
                 data=signal_data(form, subjects),
             )
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            add_service_errors(form, error)
         except DatabaseError:
             logger.exception("signal_submit failed")
             form.add_error(None, SAVE_FAILED)

@@ -156,3 +156,12 @@ def test_scanner_down_means_quarantine_then_scanned_when_back(settings, make_use
         server.server_close()
     attachment.refresh_from_db()
     assert attachment.scan_status == ScanStatus.CLEAN and attachment.downloadable
+
+
+def test_a_zip_bomb_office_file_is_refused_without_unpacking():
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("word/document.xml", b"0" * (30 * 1024 * 1024))
+    with pytest.raises(ValidationError, match="beschadigd of onvolledig"):
+        check_upload("bom.docx", buffer.getvalue())

@@ -604,3 +604,30 @@ def test_a_message_notification_that_was_never_queued_is_sent_by_the_sweep(organ
         assert send_pending_reporter_message_notifications() == 0
     assert len(mail.outbox) == 1 and "Nog iets" not in mail.outbox[0].body
     assert SignalMessage.objects.get().notified_at is not None
+
+
+def test_code_contact_and_signal_are_stored_together_or_not_at_all(organisation):
+    """A real failure after the signal row is written (the database refuses the receipt code):
+    nothing of the report remains, and the reporter is told it was not saved."""
+    from django.db import connection
+
+    from signals.models import ReceiptCode, ReporterContact
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION test_refuse_code() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END; $$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                "CREATE TRIGGER test_refuse_code BEFORE INSERT ON signals_receiptcode FOR EACH ROW EXECUTE FUNCTION test_refuse_code()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TRIGGER test_refuse_code BEFORE INSERT ON signals_receiptcode BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+    response = _submit(Client(), organisation)
+
+    assert response.status_code == 200
+    assert "niet opgeslagen" in response.content.decode()
+    assert not Signal.objects.exists()
+    assert not ReceiptCode.objects.exists() and not ReporterContact.objects.exists()

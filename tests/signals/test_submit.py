@@ -298,3 +298,61 @@ def test_coordinator_maintains_the_phenomenon_list(coordinator, employee):
     client.post(reverse("signals:phenomenon_toggle", kwargs={"pk": drugs.pk}))
     choices = [str(c[1]) for c in _form_page(verified_client(employee)).context["form"].fields["phenomenon"].choices]
     assert "Drugs" not in choices
+
+
+def test_a_company_name_without_letters_gets_a_message_not_a_crash(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), **{"betrokkene-1-name": "!!!", "betrokkene-1-kvk": ""})
+    response = client.post(reverse("signals:submit"), data)
+    assert response.status_code == 200
+    assert "Vul een naam in." in response.content.decode()
+    assert not Signal.objects.exists()
+
+
+def test_a_phenomenon_name_that_is_too_long_gets_a_message(coordinator):
+    response = verified_client(coordinator).post(reverse("signals:phenomena"), {"name": "x" * 101})
+    assert "hooguit 100 tekens" in response.content.decode()
+
+
+def test_the_total_size_is_refused_before_any_file_is_read(employee, settings):
+    settings.WEERBAAR_ATTACHMENTS_TOTAL_MB = 1
+    client = verified_client(employee)
+    data = _post_data(_form_page(client))
+    big = b"%PDF-1.4\n" + b"0" * (700 * 1024) + b"\n%%EOF\n"
+    data["attachments"] = [SimpleUploadedFile(f"{i}.pdf", big, content_type="application/pdf") for i in range(2)]
+    response = client.post(reverse("signals:submit"), data)
+    assert "samen groter dan 1 MB" in response.content.decode()
+    assert not Signal.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite lets one writer in at a time")
+@pytest.mark.django_db(transaction=True)
+def test_reports_numbered_at_the_same_moment_are_all_stored(make_user, organisation):
+    """Eight people report at once, five times each: every report is stored with its own number."""
+    import threading
+
+    from django.db import connections
+
+    reporters = [make_user(role=Role.EMPLOYEE, organisation=organisation) for _ in range(8)]
+    barrier = threading.Barrier(len(reporters))
+    failures = []
+
+    def report(user):
+        try:
+            barrier.wait(timeout=30)
+            for _ in range(5):
+                make_signal(user)
+        except Exception as error:  # collected and asserted below
+            failures.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=report, args=(user,)) for user in reporters]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert failures == []
+    references = list(Signal.objects.values_list("reference", flat=True))
+    assert len(references) == 40 and len(set(references)) == 40
