@@ -298,8 +298,9 @@ class SignalViewSet(viewsets.GenericViewSet):
         except DjangoValidationError as error:
             detail = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
             raise serializers.ValidationError(detail) from None
-        except DatabaseError:
-            logger.exception("signal_submit failed")
+        except DatabaseError as error:
+            # The type only: a database error's details can quote the values of the row.
+            logger.error("signal_submit failed: %s", type(error).__name__)
             return Response({"detail": SAVE_FAILED}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         answer = status.HTTP_200_OK if repeat else status.HTTP_201_CREATED
         return Response(OwnSignalSerializer(signal).data, status=answer)

@@ -15,9 +15,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.roles import Role
 from signals.models import MessageDirection, SignalMessage
+from signals.selectors import coordinator_emails
 
 logger = logging.getLogger(__name__)
 
@@ -42,24 +41,20 @@ def send_reporter_message_notification(message_id: int) -> bool:
         if message is None or message.notified_at is not None:
             return False  # already sent (the task ran twice) or the signal is gone
         signal = message.signal
-        recipients = list(
-            User.objects.filter(organisation_id=signal.organisation_id, role=Role.COORDINATOR, is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
+        recipients = coordinator_emails(organisation_id=signal.organisation_id)
         link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse(
             "signals:confidential_messages", kwargs={"pk": signal.pk}
         )
-        if recipients:
-            send_mail(
-                subject="Weerbaar: nieuw bericht van een melder",
-                message=(
-                    "Een melder zonder account heeft een bericht gestuurd bij een signaal.\n\n"
-                    f"Lees het in Weerbaar:\n{link}\n"
-                ),
-                from_email=None,
-                recipient_list=recipients,
-            )
+        if not recipients:
+            return False  # nobody to tell yet: the sweep tries again
+        send_mail(
+            subject="Weerbaar: nieuw bericht van een melder",
+            message=(
+                f"Een melder zonder account heeft een bericht gestuurd bij een signaal.\n\nLees het in Weerbaar:\n{link}\n"
+            ),
+            from_email=None,
+            recipient_list=recipients,
+        )
         message.notified_at = timezone.now()
         message.save(update_fields=["notified_at"])
     return True

@@ -66,3 +66,15 @@ def signals_sharing_subjects(*, actor, signal: Signal) -> QuerySet[Signal]:
         by_subject = by_subject | matches.filter(address_index=signal.address_index)
         by_subject = by_subject | matches.filter(subjects__blind_index=signal.address_index)
     return by_subject.distinct().order_by("-created_at")
+
+
+def coordinator_emails(*, organisation_id: int) -> list[str]:
+    """Where the meldpunt's link-only notifications go: the organisation's active coordinators."""
+    from accounts.models import User
+    from accounts.roles import Role
+
+    return list(
+        User.objects.filter(organisation_id=organisation_id, role=Role.COORDINATOR, is_active=True)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )

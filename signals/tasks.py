@@ -10,10 +10,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.models import User
-from accounts.roles import Role
 from signals.attachments import ScannerUnavailable
 from signals.models import Attachment, CoordinatorNotification, ScanStatus
+from signals.selectors import coordinator_emails
 
 logger = logging.getLogger(__name__)
 
@@ -40,19 +39,18 @@ def send_coordinator_notification(notification_id: int) -> bool:
         if notification is None or notification.sent_at is not None:
             return False  # already sent (the task ran twice) or the signal is gone
         signal = notification.signal
-        recipients = list(
-            User.objects.filter(organisation_id=signal.organisation_id, role=Role.COORDINATOR, is_active=True)
-            .exclude(email="")
-            .values_list("email", flat=True)
-        )
+        recipients = coordinator_emails(organisation_id=signal.organisation_id)
         link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse("signals:detail", kwargs={"pk": signal.pk})
-        if recipients:
-            send_mail(
-                subject="Weerbaar: nieuw signaal ontvangen",
-                message=f"Er is een nieuw signaal binnengekomen bij het meldpunt.\n\nBekijk het in Weerbaar:\n{link}\n",
-                from_email=None,
-                recipient_list=recipients,
-            )
+        if not recipients:
+            # Nobody to tell yet: the sweep tries again, so a coordinator added later still hears of it.
+            logger.warning("notification %s: organisation has no coordinator with an e-mail address", notification_id)
+            return False
+        send_mail(
+            subject="Weerbaar: nieuw signaal ontvangen",
+            message=f"Er is een nieuw signaal binnengekomen bij het meldpunt.\n\nBekijk het in Weerbaar:\n{link}\n",
+            from_email=None,
+            recipient_list=recipients,
+        )
         notification.sent_at = timezone.now()
         notification.save(update_fields=["sent_at"])
     return True

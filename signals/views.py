@@ -48,8 +48,9 @@ def _submit(request, *, form, subjects, channel: str, template: str, context: di
             )
         except ValidationError as error:
             add_service_errors(form, error)
-        except DatabaseError:
-            logger.exception("signal_submit failed")
+        except DatabaseError as error:
+            # The type only: a database error's details can quote the values of the row.
+            logger.error("signal_submit failed: %s", type(error).__name__)
             form.add_error(None, SAVE_FAILED)
         else:
             return signal

@@ -93,3 +93,20 @@ def test_queue_notification_never_raises_when_the_broker_is_down(
     with django_capture_on_commit_callbacks(execute=False):
         signal = make_signal(people)
     queue_notification(CoordinatorNotification.objects.get(signal=signal).pk)  # must not raise
+
+
+def test_without_a_coordinator_the_notification_waits_for_one(
+    make_user, organisation, django_capture_on_commit_callbacks
+):
+    employee = make_user(role=Role.EMPLOYEE, organisation=organisation)
+    with django_capture_on_commit_callbacks(execute=False):
+        signal = make_signal(employee)
+    notification = CoordinatorNotification.objects.get(signal=signal)
+    assert send_coordinator_notification(notification.pk) is False
+    notification.refresh_from_db()
+    assert notification.sent_at is None
+
+    make_user(role=Role.COORDINATOR, organisation=organisation, email="nieuw@example.org")
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert send_pending_notifications() == 1
+    assert [m.to for m in mail.outbox] == [["nieuw@example.org"]]
