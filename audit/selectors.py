@@ -10,6 +10,19 @@ from audit.chain import FIELDS, ChainReport, verify_rows
 from audit.models import AccessLog, AuditChainHead, AuditEvent
 
 
+def _filtered(queryset: QuerySet, *, person_field: str, **filters) -> QuerySet:
+    """The filters both lists share; empty values mean "any"."""
+    lookups = {
+        person_field: filters.get("person_id"),
+        "record_type": filters.get("record_type"),
+        "record_id": filters.get("record_id"),
+        "action": filters.get("action"),
+        "at__gte": filters.get("since"),
+        "at__lt": filters.get("until"),
+    }
+    return queryset.filter(**{lookup: value for lookup, value in lookups.items() if value})
+
+
 def audit_event_list(
     *,
     actor,
@@ -22,19 +35,16 @@ def audit_event_list(
 ) -> QuerySet[AuditEvent]:
     if not user_can(actor, Action.VIEW_AUDIT_TRAIL):
         raise PermissionDenied
-    events = AuditEvent.objects.for_user(actor)
-    if person_id:
-        events = events.filter(actor_id=person_id)
-    if record_type:
-        events = events.filter(record_type=record_type)
-    if record_id:
-        events = events.filter(record_id=record_id)
-    if action:
-        events = events.filter(action=action)
-    if since:
-        events = events.filter(at__gte=since)
-    if until:
-        events = events.filter(at__lt=until)
+    events = _filtered(
+        AuditEvent.objects.for_user(actor),
+        person_field="actor_id",
+        person_id=person_id,
+        record_type=record_type,
+        record_id=record_id,
+        action=action,
+        since=since,
+        until=until,
+    )
     return events.order_by("-at", "-seq")
 
 
@@ -43,17 +53,15 @@ def access_log_list(
 ) -> QuerySet[AccessLog]:
     if not user_can(actor, Action.VIEW_AUDIT_TRAIL):
         raise PermissionDenied
-    entries = AccessLog.objects.for_user(actor)
-    if person_id:
-        entries = entries.filter(user_id=person_id)
-    if record_type:
-        entries = entries.filter(record_type=record_type)
-    if record_id:
-        entries = entries.filter(record_id=record_id)
-    if since:
-        entries = entries.filter(at__gte=since)
-    if until:
-        entries = entries.filter(at__lt=until)
+    entries = _filtered(
+        AccessLog.objects.for_user(actor),
+        person_field="user_id",
+        person_id=person_id,
+        record_type=record_type,
+        record_id=record_id,
+        since=since,
+        until=until,
+    )
     return entries.order_by("-at")
 
 
