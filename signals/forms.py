@@ -256,3 +256,39 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
             form.add_error(field if field in form.fields else None, errors)
     else:
         form.add_error(None, error.messages)
+
+
+class InboxFilterForm(forms.Form):
+    """The coordinator's filters above the list of signals (GET: nothing personal in them)."""
+
+    status = forms.ChoiceField(label="Status", required=False)
+    fenomeen = forms.ModelChoiceField(label="Fenomeen", queryset=None, required=False, empty_label="Alle")
+    acuut = forms.BooleanField(label="Alleen met acuut gevaar", required=False)
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        from signals.models import Phenomenon, SignalStatus
+
+        self.fields["status"].choices = [("", "Alle"), *SignalStatus.choices]
+        self.fields["fenomeen"].queryset = Phenomenon.objects.filter(organisation_id=organisation_id)
+
+
+class IdentifierSearchForm(forms.Form):
+    """Search by identifier (POST: an identifier is personal data and never goes into a URL)."""
+
+    zoek = forms.CharField(
+        label="Zoek op KvK-nummer, adres (postcode en huisnummer), kenteken, e-mail of telefoon",
+        max_length=60,
+        error_messages={"required": "Vul in waarop u wilt zoeken."},
+    )
+
+    def clean_zoek(self):
+        from signals.selectors import identifier_indexes
+
+        text = self.cleaned_data["zoek"].strip()
+        indexes = identifier_indexes(text)
+        if not indexes:
+            raise ValidationError(
+                "Dit herkennen we niet als KvK-nummer, adres, kenteken, e-mailadres of telefoonnummer."
+            )
+        return indexes

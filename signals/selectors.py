@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from accounts.roles import Action, user_can
 from accounts.scoping import get_for_user_or_404
@@ -35,15 +35,49 @@ def signal_get_for_reporter(*, user, pk: int) -> Signal:
     return get_for_user_or_404(Signal.objects.filter(reporter=user), user, pk=pk)
 
 
-def signal_inbox(*, actor) -> QuerySet[Signal]:
+def signal_inbox(
+    *,
+    actor,
+    status: str = "",
+    phenomenon_id: int | None = None,
+    acute_only: bool = False,
+    subject_indexes: list[str] | None = None,
+) -> QuerySet[Signal]:
+    """The organisation's signals, newest first, optionally narrowed. `subject_indexes` are blind
+    indexes of an identifier the coordinator searched for (see identifier_indexes)."""
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
+    signals = Signal.objects.for_user(actor)
+    if status:
+        signals = signals.filter(status=status)
+    if phenomenon_id:
+        signals = signals.filter(phenomenon_id=phenomenon_id)
+    if acute_only:
+        signals = signals.filter(acute_danger=True)
+    if subject_indexes is not None:
+        matching = Subject.objects.filter(blind_index__in=subject_indexes).values("signal_id")
+        signals = signals.filter(Q(pk__in=matching) | Q(address_index__in=subject_indexes))
     return (
-        Signal.objects.for_user(actor)
-        .select_related("phenomenon", "data_key")
+        signals.select_related("phenomenon", "data_key")
         .annotate(subject_count=Count("subjects", distinct=True), attachment_count=Count("attachments", distinct=True))
         .order_by("-created_at")
     )
+
+
+def identifier_indexes(text: str) -> list[str]:
+    """Every reading of a typed identifier (KvK, address, kenteken, e-mail, phone, BSN) as a blind
+    index, so one search box finds signals about it without decrypting anything."""
+    from django.core.exceptions import ValidationError
+
+    from privacy.blind_index import blind_index
+
+    indexes = []
+    for kind in ("kvk", "address", "kenteken", "email", "phone", "bsn"):
+        try:
+            indexes.append(blind_index(kind, text))
+        except ValidationError:
+            continue
+    return indexes
 
 
 def signal_get_for_coordinator(*, actor, pk: int) -> Signal:

@@ -4,6 +4,7 @@ import logging
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.db import DatabaseError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -17,15 +18,19 @@ from privacy.files import encrypted_file_read
 from signals import selectors, services
 from signals.forms import (
     AcuteDangerForm,
+    IdentifierSearchForm,
+    InboxFilterForm,
     OnBehalfSignalForm,
     SignalForm,
     SubjectFormSet,
     add_service_errors,
     signal_data,
 )
-from signals.models import Channel, Phenomenon
+from signals.models import Channel, Phenomenon, Signal
 
 logger = logging.getLogger(__name__)
+
+INBOX_PAGE_SIZE = 50
 
 SAVE_FAILED = (
     "Er ging iets mis bij het opslaan. Uw melding is niet opgeslagen. Probeer het over een paar minuten opnieuw; "
@@ -100,9 +105,39 @@ def my_signals(request):
 
 @require_action(Action.HANDLE_SIGNALS)
 def inbox(request):
-    signals = selectors.signal_inbox(actor=request.user)
+    """The organisation's signals: filters by status, phenomenon and acute danger (GET), or a search
+    by identifier (POST, so the identifier stays out of URLs and logs), 50 a page."""
+    filters = InboxFilterForm(request.GET or None, organisation_id=request.user.organisation_id)
+    search = IdentifierSearchForm(request.POST or None)
+    criteria = {}
+    if request.method == "POST":
+        criteria = {"subject_indexes": search.cleaned_data["zoek"]} if search.is_valid() else None
+    elif filters.is_bound and filters.is_valid():
+        data = filters.cleaned_data
+        criteria = {
+            "status": data["status"],
+            "phenomenon_id": data["fenomeen"].pk if data["fenomeen"] else None,
+            "acute_only": data["acuut"],
+        }
+    elif filters.is_bound:
+        criteria = None
+    signals = selectors.signal_inbox(actor=request.user, **criteria) if criteria is not None else Signal.objects.none()
+    page = Paginator(signals, INBOX_PAGE_SIZE).get_page(request.GET.get("pagina"))
     access_log_record(user=request.user, record_type="signals.signal", record_id="", page="signals:inbox")
-    return render(request, "signals/inbox.html", {"signals": signals})
+    query = request.GET.copy()
+    query.pop("pagina", None)
+    return render(
+        request,
+        "signals/inbox.html",
+        {
+            "signals": page,
+            "page": page,
+            "filters": filters,
+            "search": search,
+            "query": query.urlencode(),
+            "narrowed": bool(criteria) or request.method == "POST",
+        },
+    )
 
 
 @require_action(Action.HANDLE_SIGNALS)

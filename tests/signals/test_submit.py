@@ -356,3 +356,41 @@ def test_reports_numbered_at_the_same_moment_are_all_stored(make_user, organisat
     assert failures == []
     references = list(Signal.objects.values_list("reference", flat=True))
     assert len(references) == 40 and len(set(references)) == 40
+
+
+def test_coordinator_finds_signals_about_an_identifier_without_it_in_the_url(coordinator, employee):
+    from signals.services import SubjectData
+
+    about_company = make_signal(employee, subjects=[SubjectData(kind="company", name="X", kvk="12345678")])
+    about_address = make_signal(employee, address="1234 AB 12")
+    make_signal(employee, subjects=[SubjectData(kind="vehicle", kenteken="AB123C")])
+    client = verified_client(coordinator)
+
+    by_kvk = client.post(reverse("signals:inbox"), {"zoek": "1234 5678"})
+    by_address = client.post(reverse("signals:inbox"), {"zoek": "1234ab12"})
+    nonsense = client.post(reverse("signals:inbox"), {"zoek": "geen idee"})
+
+    assert [s.pk for s in by_kvk.context["signals"]] == [about_company.pk]
+    assert [s.pk for s in by_address.context["signals"]] == [about_address.pk]
+    assert "Dit herkennen we niet" in nonsense.content.decode()
+    assert len(nonsense.context["signals"]) == 0
+
+
+def test_coordinator_filters_and_pages_the_inbox(coordinator, employee, settings):
+    from signals import views
+
+    first = make_signal(employee, acute_danger=True)
+    for _ in range(3):
+        make_signal(employee)
+    client = verified_client(coordinator)
+
+    acute = client.get(reverse("signals:inbox"), {"acuut": "on"})
+    assert [s.pk for s in acute.context["signals"]] == [first.pk]
+
+    original, views.INBOX_PAGE_SIZE = views.INBOX_PAGE_SIZE, 2
+    try:
+        page_two = client.get(reverse("signals:inbox"), {"pagina": "2"})
+    finally:
+        views.INBOX_PAGE_SIZE = original
+    assert page_two.context["page"].number == 2 and len(page_two.context["signals"]) == 2
+    assert "Vorige pagina" in page_two.content.decode()
