@@ -12,6 +12,7 @@ shows it, it waits in the session, encrypted, and is removed when shown.
 from __future__ import annotations
 
 import binascii
+import contextlib
 import json
 import logging
 import time
@@ -86,15 +87,22 @@ class _Counter:
         self.limit = limit
         self.seconds = seconds
 
-    def reached(self) -> bool:
-        return (cache.get(self.key) or 0) >= self.limit
+    def take(self) -> bool:
+        """Counts one attempt and says whether it is within the limit. Counting first (one atomic
+        increment) means parallel requests cannot all slip past a check made before counting."""
+        if cache.add(self.key, 1, self.seconds):
+            return self.limit >= 1
+        try:
+            count = cache.incr(self.key)
+        except ValueError:  # lapsed in between
+            cache.add(self.key, 1, self.seconds)
+            count = 1
+        return count <= self.limit
 
-    def hit(self) -> None:
-        if not cache.add(self.key, 1, self.seconds):
-            try:
-                cache.incr(self.key)
-            except ValueError:  # lapsed in between
-                cache.add(self.key, 1, self.seconds)
+    def give_back(self) -> None:
+        """An attempt that turned out right does not count against the client."""
+        with contextlib.suppress(ValueError):
+            cache.decr(self.key)
 
 
 def _submission_counter(request) -> _Counter:
@@ -176,13 +184,11 @@ def confidential_submit(request, organisation_id: int):
         form = ConfidentialSignalForm(request.POST, request.FILES, organisation_id=organisation.pk)
         subjects = SubjectFormSet(request.POST, prefix="betrokkene")
         context["acute"] = request.POST.get("acute_danger") in {"True", "true", "on", "1"}
-        counter = _submission_counter(request)
-        if counter.reached():
+        if not _submission_counter(request).take():
             form.add_error(None, TOO_MANY_SUBMISSIONS)
             return render(
                 request, "signals/confidential_submit.html", {**context, "form": form, "subjects": subjects}, status=429
             )
-        counter.hit()
         if form.is_valid() and subjects.is_valid():
             try:
                 signal, code = services.confidential_signal_submit(
@@ -242,7 +248,7 @@ def confidential_follow_up(request):
         return render(request, "signals/confidential_follow_up.html", {"form": form})
     code = form.cleaned_data["code"]
     per_client, per_code = _failure_counters(request, code)
-    if per_client.reached():
+    if not per_client.take():
         # Said straight away, without checking anything: it is about this client, not about the code.
         return render(
             request,
@@ -251,16 +257,17 @@ def confidential_follow_up(request):
             status=429,
         )
     started = time.monotonic()
-    receipt = services.receipt_code_check(code=code, lookup_allowed=not per_code.reached())
+    lookup_allowed = per_code.take()
+    receipt = services.receipt_code_check(code=code, lookup_allowed=lookup_allowed)
     if receipt is None:
-        per_client.hit()
-        per_code.hit()
         _pad_to_check_time(started)
         # A fresh form: the typed code is not echoed back.
         return render(
             request, "signals/confidential_follow_up.html", {"form": ReceiptCodeForm(), "wrong_code": WRONG_CODE}
         )
     _pad_to_check_time(started)
+    per_client.give_back()
+    per_code.give_back()
     request.session.cycle_key()
     _grant_access(request, receipt.signal_id)
     return redirect("signals:confidential_follow_up_signal")
@@ -276,12 +283,10 @@ def confidential_follow_up_signal(request):
     form = ReporterMessageForm(request.POST or None)
     status = 200
     if request.method == "POST":
-        counter = _submission_counter(request)
-        if counter.reached():
+        if not _submission_counter(request).take():
             form.add_error(None, TOO_MANY_SUBMISSIONS)
             status = 429
         elif form.is_valid():
-            counter.hit()
             try:
                 services.reporter_message_add(signal=signal, text=form.cleaned_data["text"])
             except ValidationError as error:
