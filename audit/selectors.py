@@ -74,3 +74,22 @@ def audit_chain_verify(*, chain: str | None = None) -> ChainReport:
         heads = heads.filter(chain=chain)
     head_map = {h.chain: (h.last_seq, h.last_hash) for h in heads}
     return verify_rows(events.values_list(*FIELDS).iterator(chunk_size=5000), head_map)
+
+
+def audit_chain_anchor() -> dict[str, list]:
+    """The newest link of every chain, {chain: [seq, hash]}: kept outside the database (the nightly
+    log line, a file), it proves later that no events were taken off the end of a chain."""
+    return {head.chain: [head.last_seq, head.last_hash] for head in AuditChainHead.objects.order_by("chain")}
+
+
+def audit_chain_check_anchor(anchor: dict[str, list]) -> list[str]:
+    """What no longer matches an earlier anchor: a chain that is shorter now, or whose event at the
+    anchored number has another hash. Empty when everything still matches."""
+    problems = []
+    for chain, (seq, digest) in sorted(anchor.items()):
+        event = AuditEvent.objects.filter(chain=chain, seq=seq).values_list("hash", flat=True).first()
+        if event is None:
+            problems.append(f"keten {chain}: event {seq} uit het anker bestaat niet meer")
+        elif event != digest:
+            problems.append(f"keten {chain}: event {seq} heeft een andere hash dan in het anker")
+    return problems

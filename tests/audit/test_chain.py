@@ -196,3 +196,28 @@ def test_the_admin_offers_no_way_to_change_audit_data():
 
     for model in (AuditEvent, AccessLog, AuditChainHead):
         assert not admin.site.is_registered(model)
+
+
+def test_an_anchor_kept_outside_the_database_catches_a_shortened_chain(events, tmp_path):
+    anchor = tmp_path / "anker.json"
+    call_command("verify_audit_chain", "--write-anchor", str(anchor), stdout=StringIO())
+
+    # Someone who can switch the triggers off removes the newest event and moves the head back.
+    last = events[-1]
+    _raw("DELETE FROM audit_auditevent WHERE id = %s", [last.pk])
+    _raw(
+        "UPDATE audit_auditchainhead SET last_seq = %s, last_hash = %s WHERE chain = %s",
+        [events[-2].seq, events[-2].hash, last.chain],
+    )
+    assert audit_chain_verify().ok  # the chain alone cannot tell
+
+    with pytest.raises(CommandError, match=f"event {last.seq} uit het anker bestaat niet meer"):
+        call_command("verify_audit_chain", "--anchor", str(anchor), stdout=StringIO())
+
+
+def test_the_nightly_check_logs_the_anchor(events, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="audit.tasks"):
+        assert verify_audit_chain_nightly() is True
+    assert events[-1].hash in caplog.text

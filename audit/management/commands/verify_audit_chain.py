@@ -1,8 +1,10 @@
+import json
 import time
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from audit.selectors import audit_chain_verify
+from audit.selectors import audit_chain_anchor, audit_chain_check_anchor, audit_chain_verify
 
 
 class Command(BaseCommand):
@@ -10,11 +12,25 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--chain", help="Alleen deze keten, bv. org:3")
+        parser.add_argument(
+            "--anchor",
+            type=Path,
+            help="Een eerder bewaard anker (JSON van --write-anchor): meldt ook events die van het eind zijn gehaald.",
+        )
+        parser.add_argument(
+            "--write-anchor", type=Path, help="Schrijf na een geslaagde controle het anker naar dit bestand."
+        )
 
-    def handle(self, *args, chain=None, **options):
+    def handle(self, *args, chain=None, anchor=None, write_anchor=None, **options):
         started = time.perf_counter()
         report = audit_chain_verify(chain=chain)
         elapsed = time.perf_counter() - started
         if not report.ok:
             raise CommandError(f"Audittrail niet intact na {report.checked} events: {report.problem}")
+        if anchor is not None:
+            problems = audit_chain_check_anchor(json.loads(anchor.read_text()))
+            if problems:
+                raise CommandError("Audittrail klopt niet met het anker: " + "; ".join(problems))
+        if write_anchor is not None:
+            write_anchor.write_text(json.dumps(audit_chain_anchor(), indent=2))
         self.stdout.write(f"Audittrail intact: {report.checked} events in {report.chains} ketens ({elapsed:.1f} s).")
