@@ -234,6 +234,8 @@ CONTENT_SECURITY_POLICY = {
 # History: reverting from the admin would bypass the workflow's state machine.
 SIMPLE_HISTORY_REVERT_DISABLED = True
 SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = False
+# History is looked up per record (by id), never by date across records: no date index to write.
+SIMPLE_HISTORY_DATE_INDEX = False
 
 # --- Internationalisation ------------------------------------------------------------------------
 LANGUAGE_CODE = "nl"

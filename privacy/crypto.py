@@ -8,7 +8,8 @@ import uuid
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from django.db import models
+from django.db import connection, models
+from django.utils import timezone
 
 from privacy.keyring import KEY_BYTES, NONCE_BYTES, WrongMasterKey, checked_key_ids, keyring
 
@@ -20,17 +21,33 @@ def _wrap_context(data_key_id: uuid.UUID) -> bytes:
 
 
 def data_key_create():
-    """A new data key, wrapped by the newest master key and stored."""
+    """A new data key, wrapped by the newest master key and stored.
+
+    The raw key stays on the returned instance (see `instance_data_key`), so the aggregate that
+    takes it encrypts without unwrapping it again."""
     from privacy.models import DataKey
+    from privacy.sql import insert_row
 
     ring = keyring()
     ensure_master_key_check(ring.current_id)
     key_id = uuid.uuid4()
-    master_key_id, wrapped = ring.wrap(os.urandom(KEY_BYTES), context=_wrap_context(key_id))
-    return DataKey.objects.create(id=key_id, master_key_id=master_key_id, wrapped_key=wrapped)
+    raw = os.urandom(KEY_BYTES)
+    master_key_id, wrapped = ring.wrap(raw, context=_wrap_context(key_id))
+    data_key = DataKey(id=key_id, master_key_id=master_key_id, wrapped_key=wrapped, created_at=timezone.now())
+    insert_row(
+        DataKey,
+        {"id": key_id, "master_key_id": master_key_id, "wrapped_key": wrapped, "created_at": data_key.created_at},
+    )
+    data_key._state.adding = False
+    data_key._state.db = connection.alias
+    data_key.__dict__["_weerbaar_raw_key"] = raw
+    return data_key
 
 
 def data_key_bytes(data_key) -> bytes:
+    raw = data_key.__dict__.get("_weerbaar_raw_key")
+    if raw is not None:
+        return raw
     return keyring().unwrap(data_key.master_key_id, bytes(data_key.wrapped_key), context=_wrap_context(data_key.pk))
 
 

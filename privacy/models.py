@@ -26,6 +26,13 @@ class DataKey(models.Model):
     def __str__(self) -> str:
         return f"datasleutel {self.pk}"
 
+    def __getstate__(self):
+        # A freshly created key keeps its raw bytes in memory (privacy.crypto.data_key_create);
+        # they are never pickled or copied along.
+        state = super().__getstate__()
+        state.pop("_weerbaar_raw_key", None)
+        return state
+
 
 class MasterKeyCheck(models.Model):
     """A known value encrypted under each master key, so a wrong key is noticed at start-up."""
