@@ -14,6 +14,25 @@ from privacy.fields import EncryptedModel, EncryptedTextField
 from privacy.models import RetainedRecord
 
 
+class ReferenceCounter(models.Model):
+    """The last signal number an organisation gave out in a year (references S2026-00001, ...).
+
+    One row per organisation and year, moved on with one UPDATE ... RETURNING, which also queues
+    up reports that come in at the same moment; no scan of earlier references."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "kenmerkteller"
+        verbose_name_plural = "kenmerktellers"
+        constraints = [models.UniqueConstraint(fields=["organisation", "year"], name="reference_counter_per_year")]
+
+    def __str__(self) -> str:
+        return f"kenmerkteller {self.year}"
+
+
 class Phenomenon(models.Model):
     """A kind of undermining, as the organisation's coordinator keeps the list."""
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.roles import Action, user_can
@@ -23,6 +23,7 @@ from signals.models import (
     Channel,
     CoordinatorNotification,
     Phenomenon,
+    ReferenceCounter,
     ScanStatus,
     Signal,
     Subject,
@@ -128,21 +129,23 @@ def phenomenon_set_active(*, actor, phenomenon: Phenomenon, active: bool) -> Non
 
 
 def _next_reference(organisation_id: int) -> str:
-    """The next number in the organisation's year. The organisation's row is locked for the rest of
-    the transaction, so reports that come in at the same moment are numbered one after another."""
-    from accounts.models import Organisation
-
-    Organisation.objects.select_for_update().filter(pk=organisation_id).values_list("pk").first()
+    """The next number in the organisation's year. The counter row stays locked for the rest of the
+    transaction, so reports that come in at the same moment are numbered one after another."""
     year = timezone.localdate().year
-    prefix = f"S{year}-"
-    last = (
-        Signal.objects.filter(organisation_id=organisation_id, reference__startswith=prefix)
-        .order_by("-reference")
-        .values_list("reference", flat=True)
-        .first()
-    )
-    number = int(last.removeprefix(prefix)) + 1 if last else 1
-    return f"{prefix}{number:05d}"
+    table = ReferenceCounter._meta.db_table
+    take = f"UPDATE {table} SET last_number = last_number + 1 WHERE organisation_id = %s AND year = %s RETURNING last_number"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(take, [organisation_id, year])
+        row = cursor.fetchone()
+        if row is None:  # the organisation's first signal this year
+            cursor.execute(
+                f"INSERT INTO {table} (organisation_id, year, last_number) VALUES (%s, %s, 0) "  # noqa: S608
+                "ON CONFLICT (organisation_id, year) DO NOTHING",
+                [organisation_id, year],
+            )
+            cursor.execute(take, [organisation_id, year])
+            row = cursor.fetchone()
+    return f"S{year}-{row[0]:05d}"
 
 
 def signal_submit(

@@ -283,6 +283,39 @@ def test_references_count_per_organisation(employee, make_user, other_organisati
     assert a2.reference.endswith("00002") and b1.reference.endswith("00001")
 
 
+def test_references_start_again_each_year(employee, time_machine):
+    time_machine.move_to("2031-12-31 12:00 +01:00", tick=False)
+    last_of_year = make_signal(employee)
+    time_machine.move_to("2032-01-01 09:00 +01:00", tick=False)
+    first_of_next = make_signal(employee)
+    assert (last_of_year.reference, first_of_next.reference) == ("S2031-00001", "S2032-00001")
+
+
+def test_counters_continue_from_references_given_before_they_existed(employee, organisation):
+    """The migration that introduced the counters seeds them from the highest reference per year."""
+    import importlib
+
+    from django.apps import apps
+
+    from signals.models import ReferenceCounter
+
+    seed = importlib.import_module("signals.migrations.0005_reference_counter").counters_from_existing_references
+    first = make_signal(employee)
+    year = int(first.reference[1:5])
+    Signal.objects.filter(pk=first.pk).update(reference=f"S{year}-00041")
+    older = make_signal(employee)
+    Signal.objects.filter(pk=older.pk).update(reference=f"S{year - 1}-00007")
+    ReferenceCounter.objects.all().delete()
+
+    seed(apps, None)
+
+    assert set(ReferenceCounter.objects.values_list("organisation_id", "year", "last_number")) == {
+        (organisation.pk, year, 41),
+        (organisation.pk, year - 1, 7),
+    }
+    assert make_signal(employee).reference == f"S{year}-00042"
+
+
 def test_coordinator_maintains_the_phenomenon_list(coordinator, employee):
     client = verified_client(coordinator)
     client.post(reverse("signals:phenomena"), {"name": "Ondermijning in de haven"})
