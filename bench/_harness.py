@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # imported for real only after django.setup()
     from django.test import Client
@@ -106,7 +106,9 @@ class Harness:
                     vendor = "postgresql"
                 else:
                     # The same options as the embedded default in config/settings.py.
-                    url = f"sqlite:///{tmp_dir / 'bench.sqlite3'}?transaction_mode=IMMEDIATE&timeout=20"
+                    from config.embedded import SQLITE_OPTIONS
+
+                    url = f"sqlite:///{tmp_dir / 'bench.sqlite3'}?{urlencode(SQLITE_OPTIONS)}"
                     vendor = "sqlite"
                 _configure_environment(url, tmp_dir / "var")
 

@@ -87,3 +87,17 @@ def test_embedded_default_is_sqlite_with_in_process_tasks():
         pytest.skip("this run uses external services on purpose")
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
     assert settings.CELERY_TASK_ALWAYS_EAGER is True
+
+
+@pytest.mark.django_db
+def test_embedded_sqlite_writes_ahead_and_syncs_every_commit():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the embedded default only")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA journal_mode")
+        journal_mode = cursor.fetchone()[0]
+        cursor.execute("PRAGMA synchronous")
+        synchronous = cursor.fetchone()[0]
+    assert (journal_mode, synchronous) == ("wal", 2)  # 2 = FULL

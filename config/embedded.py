@@ -1,0 +1,14 @@
+"""Options of the embedded default's SQLite database, shared by the settings and bench/.
+
+- IMMEDIATE transactions: a writer takes the write lock when its transaction starts, so two
+  writers queue up (busy timeout) instead of failing half-way with "database is locked".
+- Write-ahead log: readers (pages, the in-process Celery tasks) go on while one request writes,
+  and a commit appends the changed pages to the log once instead of copying every page to a
+  rollback journal first. synchronous=FULL keeps every committed transaction on disk.
+"""
+
+SQLITE_OPTIONS = {
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": "PRAGMA journal_mode=WAL;PRAGMA synchronous=FULL",
+}
