@@ -77,6 +77,25 @@ def time_operation(operation: Operation, *, runs: int, warmup: int) -> Timings:
     return Timings(seconds)
 
 
+def time_interleaved(baseline: Operation, operation: Operation, *, runs: int, warmup: int) -> tuple[Timings, Timings]:
+    """Time `operation` and its `baseline` in turns (A B, B A, A B, ...), `runs` times each, after
+    `warmup` untimed turns: both see the same machine (other load, CPU frequency, disk cache) at
+    the same moments, so their ratio does not drift with it. Returns (baseline, operation)."""
+    for _ in range(warmup):
+        baseline()
+        operation()
+    gc.collect()
+    baseline_seconds: list[float] = []
+    operation_seconds: list[float] = []
+    for turn in range(runs):
+        pair = [(baseline, baseline_seconds), (operation, operation_seconds)]
+        for run, seconds in pair if turn % 2 == 0 else reversed(pair):
+            start = time.perf_counter()
+            run()
+            seconds.append(time.perf_counter() - start)
+    return Timings(baseline_seconds), Timings(operation_seconds)
+
+
 @dataclass(frozen=True)
 class Harness:
     """The running Django set-up. Create it with `Harness.start(...)` (a context manager)."""

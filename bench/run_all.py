@@ -20,7 +20,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 if str(BENCH_DIR) not in sys.path:
     sys.path.insert(0, str(BENCH_DIR))
 
-from _harness import Benchmark, Harness, time_operation  # noqa: E402  (needs BENCH_DIR on sys.path)
+from _harness import Benchmark, Harness, Timings, time_interleaved, time_operation  # noqa: E402  (needs BENCH_DIR on sys.path)
 
 
 @dataclass(frozen=True)
@@ -30,32 +30,71 @@ class Row:
     median_ms: float
     p90_ms: float
     runs: int
+    baseline_median_ms: float  # the baseline's median in the same (interleaved) runs
     ratio: float  # throughput against the baseline: baseline median / this median
+
+
+@dataclass(frozen=True)
+class Measured:
+    benchmark: Benchmark
+    timings: Timings
+    runs: int
+    baseline_median: float
 
 
 def main() -> int:
     args = _parse_args()
     module_names = sorted(path.stem for path in BENCH_DIR.glob("bench_*.py"))
-    measured: list[tuple[Benchmark, float, float, int]] = []
+    measured: list[Measured] = []
     with Harness.start(args.database_url) as harness:
-        for module_name in module_names:
-            # Imported only now: bench modules define models and views, which need Django set up.
-            module = importlib.import_module(module_name)
-            for benchmark in module.BENCHMARKS:
-                _log(f"{module_name}: {benchmark.name} …")
-                runs = benchmark.runs or args.runs
-                warmup = args.warmup if benchmark.warmup is None else benchmark.warmup
+        # Imported only now: bench modules define models and views, which need Django set up.
+        benchmarks = [b for name in module_names for b in importlib.import_module(name).BENCHMARKS]
+        by_name = _by_name(benchmarks)
+        for benchmark in benchmarks:
+            _log(f"{benchmark.name} …")
+            runs = benchmark.runs or args.runs
+            warmup = args.warmup if benchmark.warmup is None else benchmark.warmup
+            if benchmark.baseline == benchmark.name:
                 with benchmark.prepare(harness) as operation:
                     timings = time_operation(operation, runs=runs, warmup=warmup)
-                measured.append((benchmark, timings.median, timings.p90, runs))
+                measured.append(Measured(benchmark, timings, runs, timings.median))
+                continue
+            # A comparison runs in turns with its baseline, so both see the same machine.
+            baseline = by_name[benchmark.baseline]
+            with baseline.prepare(harness) as baseline_operation, benchmark.prepare(harness) as operation:
+                baseline_timings, timings = time_interleaved(baseline_operation, operation, runs=runs, warmup=warmup)
+            measured.append(Measured(benchmark, timings, runs, baseline_timings.median))
         vendor = harness.database_vendor
 
-    rows = _rows_with_ratios(measured)
+    rows = [
+        Row(
+            operation=m.benchmark.name,
+            baseline=m.benchmark.baseline,
+            median_ms=m.timings.median * 1000,
+            p90_ms=m.timings.p90 * 1000,
+            runs=m.runs,
+            baseline_median_ms=m.baseline_median * 1000,
+            ratio=m.baseline_median / m.timings.median,
+        )
+        for m in measured
+    ]
     if args.json:
         print(json.dumps(_json_report(rows, vendor=vendor, args=args), indent=2))
     else:
         print(_table(rows, vendor=vendor, args=args))
     return 0
+
+
+def _by_name(benchmarks: list[Benchmark]) -> dict[str, Benchmark]:
+    by_name: dict[str, Benchmark] = {}
+    for benchmark in benchmarks:
+        if benchmark.name in by_name:
+            raise SystemExit(f"two benchmarks are named {benchmark.name!r}")
+        by_name[benchmark.name] = benchmark
+    for benchmark in benchmarks:
+        if benchmark.baseline not in by_name:
+            raise SystemExit(f"{benchmark.name!r} compares with {benchmark.baseline!r}, which is not a benchmark")
+    return by_name
 
 
 def _parse_args() -> argparse.Namespace:
@@ -86,29 +125,6 @@ def _non_negative_int(value: str) -> int:
     return number
 
 
-def _rows_with_ratios(measured: list[tuple[Benchmark, float, float, int]]) -> list[Row]:
-    medians: dict[str, float] = {}
-    for benchmark, median, _, _ in measured:
-        if benchmark.name in medians:
-            raise SystemExit(f"two benchmarks are named {benchmark.name!r}")
-        medians[benchmark.name] = median
-    rows = []
-    for benchmark, median, p90, runs in measured:
-        if benchmark.baseline not in medians:
-            raise SystemExit(f"{benchmark.name!r} compares with {benchmark.baseline!r}, which did not run")
-        rows.append(
-            Row(
-                operation=benchmark.name,
-                baseline=benchmark.baseline,
-                median_ms=median * 1000,
-                p90_ms=p90 * 1000,
-                runs=runs,
-                ratio=medians[benchmark.baseline] / median,
-            )
-        )
-    return rows
-
-
 def _environment(vendor: str, args: argparse.Namespace) -> dict[str, str | int]:
     import django
 
@@ -131,9 +147,17 @@ def _table(rows: list[Row], *, vendor: str, args: argparse.Namespace) -> str:
         f"{env['database']}, Python {env['python']}, Django {env['django']}, "
         f"{env['runs']} runs after {env['warmup']} warm-up"
     )
-    header = ("operation", "median (ms)", "p90 (ms)", "runs", "ratio")
+    header = ("operation", "median (ms)", "p90 (ms)", "runs", "baseline (ms)", "ratio")
     cells = [
-        (row.operation, f"{row.median_ms:.3f}", f"{row.p90_ms:.3f}", str(row.runs), f"{row.ratio:.2f}") for row in rows
+        (
+            row.operation,
+            f"{row.median_ms:.3f}",
+            f"{row.p90_ms:.3f}",
+            str(row.runs),
+            f"{row.baseline_median_ms:.3f}",
+            f"{row.ratio:.2f}",
+        )
+        for row in rows
     ]
     widths = [max(len(line[i]) for line in [header, *cells]) for i in range(len(header))]
 
