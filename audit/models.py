@@ -32,8 +32,9 @@ class AuditEvent(models.Model):
     chain = models.CharField(max_length=40)
     seq = models.PositiveBigIntegerField()
     at = models.DateTimeField()
+    # No index of its own: the (organisation, at) index below serves every lookup by organisation.
     organisation = models.ForeignKey(
-        "accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        "accounts.Organisation", on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     actor_id = models.BigIntegerField(null=True, blank=True)
     actor_role = models.CharField(max_length=30, blank=True)
