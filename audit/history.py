@@ -73,11 +73,7 @@ class WeerbaarHistoricalRecords(HistoricalRecords):
         history_date = getattr(instance, "_history_date", None) or timezone.now()
         history_user = self.get_history_user(instance)
         history_change_reason = self.get_change_reason_for_object(instance, history_type, using)
-        values = {
-            # The ciphertext the row was just saved with (cached on the instance), not a new one.
-            field.attname: field.ciphertext_for(instance) if encrypted else getattr(instance, field.attname)
-            for field, encrypted in fields
-        }
+        values = {field.attname: _saved_value(instance, field, encrypted) for field, encrypted in fields}
         values["history_date"] = history_date
         values["history_type"] = history_type
         values["history_user_id"] = getattr(history_user, "pk", None)
@@ -102,3 +98,13 @@ class WeerbaarHistoricalRecords(HistoricalRecords):
         pre_create_historical_record.send(sender=history_model, **signal_kwargs)
         history_instance.save(using=using)
         post_create_historical_record.send(sender=history_model, **signal_kwargs)
+
+
+def _saved_value(instance, field, encrypted: bool):
+    """The value the row holds now; for an encrypted field the ciphertext it was saved with
+    (cached on the instance), not a new encryption."""
+    if not encrypted:
+        return getattr(instance, field.attname)
+    if field.attname not in instance.__dict__:
+        getattr(instance, field.attname)  # deferred (loaded with .only()): load it first
+    return field.ciphertext_for(instance)

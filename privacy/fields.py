@@ -41,6 +41,8 @@ class _EncryptedAttribute(DeferredAttribute):
     def __get__(self, instance, cls=None):
         if instance is None:
             return self
+        if self.field.attname not in instance.__dict__ and instance.pk is not None:
+            self._load_deferred(instance)
         value = super().__get__(instance, cls)
         if isinstance(value, Ciphertext):
             plaintext = self.field.decrypt_for(instance, value)
@@ -50,6 +52,19 @@ class _EncryptedAttribute(DeferredAttribute):
             instance.__dict__.setdefault("_weerbaar_ciphertexts", {})[self.field.attname] = (plaintext, value)
             return plaintext
         return value
+
+    def _load_deferred(self, instance) -> None:
+        """A field left out with .only()/.defer(): load its stored ciphertext (Django's own
+        refresh would hand over the plaintext only), so that saving the record or its history
+        copy keeps that very ciphertext."""
+        attname = self.field.attname
+        manager = type(instance)._base_manager.db_manager(instance._state.db)
+        stored = list(manager.filter(pk=instance.pk).values_list(attname, flat=True)[:1])
+        if stored:  # else the row is gone: Django's refresh raises DoesNotExist as usual
+            value = stored[0]
+            instance.__dict__[attname] = (
+                None if value is None else _token(value, getattr(instance, "data_key_id", None))
+            )
 
 
 class _EncryptedMixin:

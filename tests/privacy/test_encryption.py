@@ -201,6 +201,20 @@ def test_history_rows_carry_the_row_as_saved_the_user_and_the_type(coordinator):
 
 
 @pytest.mark.django_db
+def test_saving_a_partly_loaded_record_copies_its_ciphertext_to_history(coordinator):
+    dossier = dossier_create(actor=coordinator, title="half geladen", details={"a": 1})
+    partial = Dossier.objects.only("id", "data_key", "organisation", "kvk_index").get(pk=dossier.pk)
+    partial.kvk_index = "anders"
+    partial._history_user = coordinator
+    partial.save()
+
+    stored = Dossier.objects.filter(pk=dossier.pk).values("title", "details").get()
+    latest = Dossier.history.filter(id=dossier.pk).order_by("-history_id").values("title", "details").first()
+    assert latest == stored and stored["title"].startswith("wb1:")
+    assert Dossier.history.filter(id=dossier.pk).order_by("-history_id").first().title == "half geladen"
+
+
+@pytest.mark.django_db
 def test_history_receivers_still_see_and_change_the_row(coordinator):
     """With a receiver on simple-history's signals the row is built and saved the ORM way, so the
     receiver can change it; the ciphertext is still the source row's."""
