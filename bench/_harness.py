@@ -77,22 +77,29 @@ def time_operation(operation: Operation, *, runs: int, warmup: int) -> Timings:
     return Timings(seconds)
 
 
-def time_interleaved(baseline: Operation, operation: Operation, *, runs: int, warmup: int) -> tuple[Timings, Timings]:
-    """Time `operation` and its `baseline` in turns (A B, B A, A B, ...), `runs` times each, after
-    `warmup` untimed turns: both see the same machine (other load, CPU frequency, disk cache) at
-    the same moments, so their ratio does not drift with it. Returns (baseline, operation)."""
+def time_interleaved(
+    baseline: Operation, operation: Operation, *, runs: int, warmup: int, rounds: int = 10
+) -> tuple[Timings, Timings]:
+    """Time `operation` and its `baseline` in alternating blocks (A B, B A, A B, ...), `runs` times
+    each in all, after `warmup` untimed runs of each. Within a block an operation runs back to back,
+    as it would under load; across the blocks both see the same machine (other load, CPU
+    frequency, disk), so their ratio does not drift with it. Returns (baseline, operation)."""
     for _ in range(warmup):
         baseline()
+    for _ in range(warmup):
         operation()
     gc.collect()
+    rounds = max(1, min(rounds, runs))
     baseline_seconds: list[float] = []
     operation_seconds: list[float] = []
-    for turn in range(runs):
+    for turn in range(rounds):
+        block = runs // rounds + (1 if turn < runs % rounds else 0)
         pair = [(baseline, baseline_seconds), (operation, operation_seconds)]
         for run, seconds in pair if turn % 2 == 0 else reversed(pair):
-            start = time.perf_counter()
-            run()
-            seconds.append(time.perf_counter() - start)
+            for _ in range(block):
+                start = time.perf_counter()
+                run()
+                seconds.append(time.perf_counter() - start)
     return Timings(baseline_seconds), Timings(operation_seconds)
 
 
