@@ -3,7 +3,6 @@ administrator can change rows but cannot make the chain agree again."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 from collections.abc import Iterable
@@ -37,6 +36,11 @@ def chain_for(organisation_id: int | None) -> str:
     return f"org:{organisation_id}" if organisation_id else "platform"
 
 
+def utc_text(at: datetime) -> str:
+    """The moment as the hash covers it: UTC, microseconds, e.g. 2026-03-14T09:30:00.000000Z."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def event_hash(
     *,
     key: bytes,
@@ -52,11 +56,41 @@ def event_hash(
     data: dict,
     prev_hash: str,
 ) -> str:
+    return _hash(
+        key,
+        chain,
+        seq,
+        utc_text(at),
+        organisation_id,
+        actor_id,
+        actor_role,
+        action,
+        record_type,
+        record_id,
+        data,
+        prev_hash,
+    )
+
+
+def _hash(
+    key: bytes,
+    chain: str,
+    seq: int,
+    at_text: str,
+    organisation_id: int | None,
+    actor_id: int | None,
+    actor_role: str,
+    action: str,
+    record_type: str,
+    record_id: str,
+    data: dict,
+    prev_hash: str,
+) -> str:
     canonical = "\x1f".join(
         [
             chain,
             str(seq),
-            at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            at_text,
             "" if organisation_id is None else str(organisation_id),
             "" if actor_id is None else str(actor_id),
             actor_role,
@@ -67,7 +101,7 @@ def event_hash(
             prev_hash,
         ]
     )
-    return hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+    return hmac.digest(key, canonical.encode(), "sha256").hex()
 
 
 @dataclass
@@ -96,6 +130,9 @@ class ChainReport:
 def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> ChainReport:
     """Checks rows ordered by (chain, seq) against themselves and the chain heads.
 
+    A row holds the FIELDS in order, with the moment as `utc_text` gives it (audit.selectors reads
+    it so from the database) and the data as a dict or JSON text.
+
     Stops at the first broken event: altered (hash differs), removed (a number is missing),
     inserted (its predecessor's hash does not match), or removed at the end (head is further)."""
     key = keyring().audit_key
@@ -122,7 +159,7 @@ def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> Cha
             event_id,
             chain,
             seq,
-            at,
+            at_text,
             organisation_id,
             actor_id,
             actor_role,
@@ -156,27 +193,19 @@ def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> Cha
             )
         if isinstance(data, str):  # some backends hand back JSON as text from values_list
             data = json.loads(data)
-        computed = event_hash(
-            key=key,
-            **dict(
-                zip(
-                    HASHED_FIELDS,
-                    (
-                        chain,
-                        seq,
-                        at,
-                        organisation_id,
-                        actor_id,
-                        actor_role,
-                        action,
-                        record_type,
-                        record_id,
-                        data,
-                        prev_hash,
-                    ),
-                    strict=True,
-                )
-            ),
+        computed = _hash(
+            key,
+            chain,
+            seq,
+            at_text,
+            organisation_id,
+            actor_id,
+            actor_role,
+            action,
+            record_type,
+            record_id,
+            data,
+            prev_hash,
         )
         if not hmac.compare_digest(computed, stored):
             return ChainReport(

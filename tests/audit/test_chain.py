@@ -42,6 +42,27 @@ def _raw(sql: str, params=()) -> None:
             cursor.execute("SET session_replication_role = DEFAULT")
 
 
+def test_the_moment_reads_back_exactly_as_it_was_hashed(make_user, organisation, time_machine):
+    """verify reads the moment as text (PostgreSQL formats it, SQLite's value is formatted in
+    Python); a whole second, a far-off year and a moment in summer time hash the same as written."""
+    actor = make_user(role=Role.COORDINATOR, organisation=organisation)
+    for moment in ("2026-03-14 09:30:00 +00:00", "2099-12-31 23:59:59.999999 +00:00", "2026-07-01 12:00:00.5 +02:00"):
+        time_machine.move_to(moment, tick=False)
+        dossier_create(actor=actor, title="moment", details={})
+    assert audit_chain_verify().ok and audit_chain_verify().checked == 3
+
+
+def test_a_changed_moment_is_found(events):
+    _raw(
+        "UPDATE audit_auditevent SET at = at + interval '1 microsecond' WHERE id = %s"
+        if connection.vendor == "postgresql"
+        else "UPDATE audit_auditevent SET at = '2020-01-01 00:00:00.000001' WHERE id = %s",
+        [events[2].pk],
+    )
+    report = audit_chain_verify()
+    assert not report.ok and report.problem.event_id == events[2].pk
+
+
 def test_services_write_a_chain_per_organisation(events, organisation):
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == ""
