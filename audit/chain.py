@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -127,32 +127,27 @@ class ChainReport:
         return self.problem is None
 
 
-def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> ChainReport:
+def verify_rows(
+    rows: Iterable[tuple],
+    heads: dict[str, tuple[int, str]],
+    heads_after: Callable[[], dict[str, tuple[int, str]]] | None = None,
+) -> ChainReport:
     """Checks rows ordered by (chain, seq) against themselves and the chain heads.
 
     A row holds the FIELDS in order, with the moment as `utc_text` gives it (audit.selectors reads
     it so from the database) and the data as a dict or JSON text.
 
-    Stops at the first broken event: altered (hash differs), removed (a number is missing),
-    inserted (its predecessor's hash does not match), or removed at the end (head is further)."""
+    `heads` were read before the rows, `heads_after` (when given) reads them again after the walk:
+    writers go on meanwhile, so a chain's last event may lie between the two, and no snapshot is
+    needed. Stops at the first broken event: altered (hash differs), removed (a number is
+    missing), inserted (its predecessor's hash does not match), removed at the end (the head was
+    further before the walk) or added beyond the head (further than the head after the walk)."""
     key = keyring().audit_key
     checked = 0
-    chains_seen: set[str] = set()
+    ends: dict[str, tuple[int, str]] = {}
     current_chain = None
     expected_seq = 1
     previous_hash = ""
-
-    def end_of_chain(chain: str, last_seq: int, last_hash: str) -> ChainProblem | None:
-        head = heads.get(chain)
-        if head is None:
-            return None
-        if head[0] > last_seq:
-            return ChainProblem(None, chain, last_seq, f"events na volgnummer {last_seq} zijn verwijderd")
-        if head[0] < last_seq or head[1] != last_hash:
-            return ChainProblem(
-                None, chain, last_seq, "het einde van de keten klopt niet met de laatst geschreven stand"
-            )
-        return None
 
     for row in rows:
         (
@@ -171,27 +166,27 @@ def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> Cha
             stored,
         ) = row
         if chain != current_chain:
-            if current_chain is not None and (problem := end_of_chain(current_chain, expected_seq - 1, previous_hash)):
-                return ChainReport(checked, len(chains_seen), problem)
+            if current_chain is not None:
+                ends[current_chain] = (expected_seq - 1, previous_hash)
             current_chain, expected_seq, previous_hash = chain, 1, ""
-            chains_seen.add(chain)
+            ends[chain] = (0, "")
         checked += 1
         if chain != chain_for(organisation_id):
             return ChainReport(
                 checked,
-                len(chains_seen),
+                len(ends),
                 ChainProblem(event_id, chain, seq, "staat bij een andere organisatie dan zijn keten"),
             )
         if seq != expected_seq:
             reason = "een of meer eerdere events ontbreken" if seq > expected_seq else "dubbel volgnummer"
-            return ChainReport(checked, len(chains_seen), ChainProblem(event_id, chain, seq, reason))
+            return ChainReport(checked, len(ends), ChainProblem(event_id, chain, seq, reason))
         if prev_hash != previous_hash:
             return ChainReport(
                 checked,
-                len(chains_seen),
+                len(ends),
                 ChainProblem(event_id, chain, seq, "sluit niet aan op het vorige event (ingevoegd of vervangen)"),
             )
-        if isinstance(data, str):  # some backends hand back JSON as text from values_list
+        if isinstance(data, str):  # some backends hand back JSON as text
             data = json.loads(data)
         computed = _hash(
             key,
@@ -210,14 +205,33 @@ def verify_rows(rows: Iterable[tuple], heads: dict[str, tuple[int, str]]) -> Cha
         if not hmac.compare_digest(computed, stored):
             return ChainReport(
                 checked,
-                len(chains_seen),
+                len(ends),
                 ChainProblem(event_id, chain, seq, "de hash klopt niet: het event is gewijzigd of ingevoegd"),
             )
         previous_hash = stored
         expected_seq += 1
-    if current_chain is not None and (problem := end_of_chain(current_chain, expected_seq - 1, previous_hash)):
-        return ChainReport(checked, len(chains_seen), problem)
+    if current_chain is not None:
+        ends[current_chain] = (expected_seq - 1, previous_hash)
+
+    after = heads_after() if heads_after is not None else heads
+    for chain, (last_seq, last_hash) in ends.items():
+        if problem := _end_problem(chain, last_seq, last_hash, heads.get(chain), after.get(chain)):
+            return ChainReport(checked, len(ends), problem)
     for chain, (last_seq, _) in heads.items():
-        if chain not in chains_seen and last_seq > 0:
-            return ChainReport(checked, len(chains_seen), ChainProblem(None, chain, 0, "alle events zijn verwijderd"))
-    return ChainReport(checked, len(chains_seen), None)
+        if chain not in ends and last_seq > 0:
+            return ChainReport(checked, len(ends), ChainProblem(None, chain, 0, "alle events zijn verwijderd"))
+    return ChainReport(checked, len(ends), None)
+
+
+def _end_problem(
+    chain: str, last_seq: int, last_hash: str, before: tuple[int, str] | None, after: tuple[int, str] | None
+) -> ChainProblem | None:
+    """Whether a chain's last event agrees with its head as read before and after the walk."""
+    if before is not None and before[0] > last_seq:
+        return ChainProblem(None, chain, last_seq, f"events na volgnummer {last_seq} zijn verwijderd")
+    mismatch = ChainProblem(None, chain, last_seq, "het einde van de keten klopt niet met de laatst geschreven stand")
+    if before is not None and before[0] == last_seq and before[1] != last_hash:
+        return mismatch
+    if after is not None and (last_seq > after[0] or (last_seq == after[0] and after[1] != last_hash)):
+        return mismatch
+    return None

@@ -62,6 +62,8 @@ class WeerbaarHistoricalRecords(HistoricalRecords):
         if tracked is None:
             from privacy.fields import _EncryptedMixin
 
+            if self.get_m2m_fields_from_model(model):
+                raise ValueError(f"{model.__name__}: WeerbaarHistoricalRecords does not support m2m history")
             history_model = getattr(model, self.manager_name).model
             fields = tuple((f, isinstance(f, _EncryptedMixin)) for f in self.fields_included(model))
             tracked = self._tracked[model] = (history_model, fields)

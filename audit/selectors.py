@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -68,13 +69,22 @@ def access_log_list(
 
 
 def audit_chain_verify(*, chain: str | None = None) -> ChainReport:
-    """Walks every chain (or one) in order; memory stays flat however many events there are."""
-    heads = AuditChainHead.objects.all()
-    if chain:
-        heads = heads.filter(chain=chain)
-    head_map = {h.chain: (h.last_seq, h.last_hash) for h in heads}
-    with transaction.atomic():  # one snapshot; PostgreSQL's server-side cursor needs a transaction
-        return verify_rows(_event_rows(chain), head_map)
+    """Walks every chain (or one) in order; memory stays flat however many events there are.
+
+    Writers go on during the walk: the heads are read before and after it (see verify_rows), so
+    no snapshot or lock is needed. On the embedded SQLite a transaction would even take the write
+    lock (IMMEDIATE) for the whole walk; on PostgreSQL the server-side cursor needs one."""
+
+    def heads() -> dict[str, tuple[int, str]]:
+        found = AuditChainHead.objects.all()
+        if chain:
+            found = found.filter(chain=chain)
+        return {h.chain: (h.last_seq, h.last_hash) for h in found}
+
+    before = heads()
+    cursor_transaction = transaction.atomic() if connection.vendor == "postgresql" else contextlib.nullcontext()
+    with cursor_transaction:
+        return verify_rows(_event_rows(chain), before, heads_after=heads)
 
 
 def _event_rows(chain: str | None, batch: int = 5000) -> Iterator[tuple]:

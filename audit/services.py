@@ -88,7 +88,10 @@ def _insert_event_and_move_head(event: AuditEvent) -> None:
                 f"WITH new_event AS ({insert}) {move_head} RETURNING (SELECT id FROM new_event)",  # noqa: S608
                 [*values, event.hash, event.chain],
             )
-            event.pk = cursor.fetchone()[0]
+            row = cursor.fetchone()
+            if row is None:  # the head row was claimed in this transaction; it cannot be missing
+                raise RuntimeError(f"audit chain head {event.chain} disappeared while writing an event")
+            event.pk = row[0]
         else:
             cursor.execute(insert, values)
             event.pk = cursor.fetchone()[0]

@@ -29,6 +29,7 @@ def insert_row(model, values: dict, *, returning_pk: bool = False):
     """Inserts one row of `model` with `values` (field attribute name, e.g. `data_key_id`, -> value).
 
     Fields left out get no value from here: give every field its value, defaults included.
+    Writes to the default database (Weerbaar has one) in the caller's transaction.
     Returns the new primary key when `returning_pk`, else None."""
     sql, fields = _statement(model, tuple(values), connection.vendor, returning_pk)
     params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]

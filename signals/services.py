@@ -148,6 +148,25 @@ def _next_reference(organisation_id: int) -> str:
     return f"S{year}-{row[0]:05d}"
 
 
+def _catch_up_reference_counter(organisation_id: int) -> None:
+    """Moves this year's counter up to the highest reference in use (a rare repair, so a scan)."""
+    year = timezone.localdate().year
+    prefix = f"S{year}-"
+    numbers = [
+        int(reference.removeprefix(prefix))
+        for reference in Signal.objects.filter(organisation_id=organisation_id, reference__startswith=prefix)
+        .values_list("reference", flat=True)
+        .iterator()
+        if reference.removeprefix(prefix).isdigit()
+    ]
+    if numbers:
+        with transaction.atomic():
+            ReferenceCounter.objects.filter(
+                organisation_id=organisation_id, year=year, last_number__lt=max(numbers)
+            ).update(last_number=max(numbers))
+            logger.warning("signal reference counter caught up (organisation %s, year %s)", organisation_id, year)
+
+
 def signal_submit(
     *,
     actor,
@@ -183,8 +202,10 @@ def signal_submit(
         except IntegrityError:
             existing = Signal.objects.filter(submission_key=submission_key).first()
             if existing is None:
-                # Two reports took the same reference at the same moment: number this one again.
+                # The reference was taken already: the counter is behind the references in use
+                # (restored or imported signals). Move it past them and number this one again.
                 if attempt + 1 < REFERENCE_ATTEMPTS:
+                    _catch_up_reference_counter(organisation_id)
                     continue
                 raise
             # The same form again (double click, back and resubmit): the unique key stopped the

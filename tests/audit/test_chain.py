@@ -63,6 +63,66 @@ def test_a_changed_moment_is_found(events):
     assert not report.ok and report.problem.event_id == events[2].pk
 
 
+@pytest.mark.django_db(transaction=True)
+def test_events_written_during_the_check_are_no_alarm(events, make_user, organisation, monkeypatch):
+    """Another request stores an event while the nightly check walks the chain."""
+    import threading
+
+    from django.db import connections
+
+    import audit.selectors
+
+    actor = make_user(role=Role.COORDINATOR, organisation=organisation)
+    walk = audit.selectors._event_rows
+
+    def another_request():
+        try:
+            dossier_create(actor=actor, title="tijdens de controle", details={})
+        finally:
+            connections.close_all()
+
+    def walk_while_others_write(chain, batch=5000):
+        rows = walk(chain, batch)
+        yield next(rows)
+        writer = threading.Thread(target=another_request)
+        writer.start()
+        writer.join()
+        yield from rows
+
+    monkeypatch.setattr(audit.selectors, "_event_rows", walk_while_others_write)
+    report = audit_chain_verify()
+    assert report.ok, report.problem
+    assert AuditChainHead.objects.get(chain=events[0].chain).last_seq == 6
+
+
+def test_an_event_beyond_the_head_is_found(events):
+    """An event after the last one, correctly hashed (as only the application could), that did
+    not move the head: the chain itself agrees, the head after the walk does not."""
+    from audit.chain import event_hash
+    from privacy.keyring import keyring
+
+    last = events[-1]
+    fields = {
+        "chain": last.chain,
+        "seq": last.seq + 1,
+        "at": last.at,
+        "organisation_id": last.organisation_id,
+        "actor_id": last.actor_id,
+        "actor_role": last.actor_role,
+        "action": "dossier.created",
+        "record_type": "",
+        "record_id": "",
+        "data": {},
+        "prev_hash": last.hash,
+    }
+    AuditEvent.objects.bulk_create([AuditEvent(**fields, hash=event_hash(key=keyring().audit_key, **fields))])
+
+    report = audit_chain_verify()
+    assert not report.ok
+    assert (report.problem.event_id, report.problem.seq) == (None, last.seq + 1)
+    assert "einde van de keten" in report.problem.reason
+
+
 def test_services_write_a_chain_per_organisation(events, organisation):
     assert [e.seq for e in events] == [1, 2, 3, 4, 5]
     assert events[0].prev_hash == ""

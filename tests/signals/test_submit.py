@@ -316,6 +316,25 @@ def test_counters_continue_from_references_given_before_they_existed(employee, o
     assert make_signal(employee).reference == f"S{year}-00042"
 
 
+def test_a_counter_behind_the_references_in_use_catches_up(employee):
+    """Signals restored from a backup or imported by hand, or app servers still on the old
+    numbering during a deploy, can leave the counter behind: the next report is still stored."""
+    from signals.models import ReferenceCounter
+
+    first, second = make_signal(employee), make_signal(employee)
+    ReferenceCounter.objects.update(last_number=0)
+
+    third = make_signal(employee)
+
+    prefix = first.reference[:6]
+    assert (first.reference, second.reference, third.reference) == (
+        f"{prefix}00001",
+        f"{prefix}00002",
+        f"{prefix}00003",
+    )
+    assert ReferenceCounter.objects.get().last_number == 3
+
+
 def test_coordinator_maintains_the_phenomenon_list(coordinator, employee):
     client = verified_client(coordinator)
     client.post(reverse("signals:phenomena"), {"name": "Ondermijning in de haven"})
