@@ -10,6 +10,7 @@ from django.utils import timezone
 from audit.chain import chain_for, event_hash
 from audit.models import AccessLog, AuditChainHead, AuditEvent
 from privacy.keyring import keyring
+from privacy.sql import increment
 
 
 def _record_ref(record) -> tuple[str, str]:
@@ -119,23 +120,12 @@ _HEAD = AuditChainHead._meta.db_table
 
 
 def _claim_next_link(chain: str) -> tuple[int, str]:
-    """Takes the next number of `chain` and the hash to link to.
-
-    One UPDATE ... RETURNING both numbers the event and locks the chain's head row until the
-    transaction ends (PostgreSQL; SQLite serialises writers anyway), so concurrent writers queue
-    up and each links to the previous one. Plain SQL: this runs in every write of the product."""
-    claim = f"UPDATE {_HEAD} SET last_seq = last_seq + 1 WHERE chain = %s RETURNING last_seq, last_hash"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(claim, [chain])
-        row = cursor.fetchone()
-        if row is None:
-            cursor.execute(
-                f"INSERT INTO {_HEAD} (chain, last_seq, last_hash) VALUES (%s, 0, '') ON CONFLICT (chain) DO NOTHING",  # noqa: S608
-                [chain],
-            )
-            cursor.execute(claim, [chain])
-            row = cursor.fetchone()
-    return row[0], row[1]
+    """Takes the next number of `chain` and the hash to link to; the head row stays locked until
+    the transaction ends, so concurrent writers queue up and each links to the previous one."""
+    seq, last_hash = increment(
+        AuditChainHead, keys={"chain": chain}, counter="last_seq", initial={"last_hash": ""}, returning=("last_hash",)
+    )
+    return seq, last_hash
 
 
 def access_log_record(*, user, record_type: str, record_id: str = "", page: str) -> None:

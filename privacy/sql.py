@@ -38,3 +38,31 @@ def insert_row(model, values: dict, *, returning_pk: bool = False):
         if returning_pk:
             return cursor.fetchone()[0]
     return None
+
+
+def increment(model, *, keys: dict, counter: str, initial: dict | None = None, returning: tuple[str, ...] = ()):
+    """Adds one to the `counter` column of the row of `model` matching `keys` (column -> value) and
+    returns (the new count, *the `returning` columns), creating the row first (count 0, plus
+    `initial`) when there is none yet.
+
+    One UPDATE ... RETURNING: the row stays locked until the transaction ends (PostgreSQL; SQLite
+    lets one writer in at a time anyway), so concurrent callers queue up and each gets the next
+    number. The unique constraint on the key columns settles two callers creating the row at once."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    where = " AND ".join(f"{quote(column)} = %s" for column in keys)
+    columns = ", ".join(quote(column) for column in (counter, *returning))
+    take = f"UPDATE {table} SET {quote(counter)} = {quote(counter)} + 1 WHERE {where} RETURNING {columns}"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(take, list(keys.values()))
+        row = cursor.fetchone()
+        if row is None:
+            first = {**keys, counter: 0, **(initial or {})}
+            cursor.execute(
+                f"INSERT INTO {table} ({', '.join(quote(c) for c in first)}) VALUES ({', '.join('%s' for _ in first)}) "  # noqa: S608
+                f"ON CONFLICT ({', '.join(quote(c) for c in keys)}) DO NOTHING",
+                list(first.values()),
+            )
+            cursor.execute(take, list(keys.values()))
+            row = cursor.fetchone()
+    return tuple(row)

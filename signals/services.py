@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
 from privacy.blind_index import blind_index, person_blind_index
 from privacy.files import encrypted_file_save
+from privacy.sql import increment
 from signals.attachments import CheckedFile, clamd_scan
 from signals.models import (
     ON_BEHALF_CHANNELS,
@@ -132,20 +133,10 @@ def _next_reference(organisation_id: int) -> str:
     """The next number in the organisation's year. The counter row stays locked for the rest of the
     transaction, so reports that come in at the same moment are numbered one after another."""
     year = timezone.localdate().year
-    table = ReferenceCounter._meta.db_table
-    take = f"UPDATE {table} SET last_number = last_number + 1 WHERE organisation_id = %s AND year = %s RETURNING last_number"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(take, [organisation_id, year])
-        row = cursor.fetchone()
-        if row is None:  # the organisation's first signal this year
-            cursor.execute(
-                f"INSERT INTO {table} (organisation_id, year, last_number) VALUES (%s, %s, 0) "  # noqa: S608
-                "ON CONFLICT (organisation_id, year) DO NOTHING",
-                [organisation_id, year],
-            )
-            cursor.execute(take, [organisation_id, year])
-            row = cursor.fetchone()
-    return f"S{year}-{row[0]:05d}"
+    (number,) = increment(
+        ReferenceCounter, keys={"organisation_id": organisation_id, "year": year}, counter="last_number"
+    )
+    return f"S{year}-{number:05d}"
 
 
 def _catch_up_reference_counter(organisation_id: int) -> None:
