@@ -150,21 +150,8 @@ def verify_rows(
     previous_hash = ""
 
     for row in rows:
-        (
-            event_id,
-            chain,
-            seq,
-            at_text,
-            organisation_id,
-            actor_id,
-            actor_role,
-            action,
-            record_type,
-            record_id,
-            data,
-            prev_hash,
-            stored,
-        ) = row
+        event_id, chain, seq, at_text, organisation_id = row[:5]
+        data, prev_hash, stored = row[10:]
         if chain != current_chain:
             if current_chain is not None:
                 ends[current_chain] = (expected_seq - 1, previous_hash)
@@ -188,20 +175,8 @@ def verify_rows(
             )
         if isinstance(data, str):  # some backends hand back JSON as text
             data = json.loads(data)
-        computed = _hash(
-            key,
-            chain,
-            seq,
-            at_text,
-            organisation_id,
-            actor_id,
-            actor_role,
-            action,
-            record_type,
-            record_id,
-            data,
-            prev_hash,
-        )
+        # row[4:10]: organisation_id, actor_id, actor_role, action, record_type, record_id
+        computed = _hash(key, chain, seq, at_text, *row[4:10], data, prev_hash)
         if not hmac.compare_digest(computed, stored):
             return ChainReport(
                 checked,
