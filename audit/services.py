@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 from django.db import connection, transaction
 from django.utils import timezone
 
 from audit.chain import chain_for, event_hash
 from audit.models import AccessLog, AuditChainHead, AuditEvent
 from privacy.keyring import keyring
-from privacy.sql import increment
+from privacy.sql import increment, insert_statement
 
 
 def _record_ref(record) -> tuple[str, str]:
@@ -58,8 +56,7 @@ def audit_event_record(
     return event
 
 
-_EVENT = AuditEvent._meta.db_table
-_EVENT_COLUMNS = [f.column for f in AuditEvent._meta.concrete_fields if not f.primary_key]
+_EVENT_FIELDS = [f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key]
 
 
 def _insert_event_and_move_head(event: AuditEvent) -> None:
@@ -68,33 +65,22 @@ def _insert_event_and_move_head(event: AuditEvent) -> None:
     Plain SQL: every service write passes here, and the ORM's insert path costs several times
     the statement itself. On PostgreSQL both go in one statement (a data-modifying WITH), one
     round trip less per write; SQLite, in-process, runs the two statements."""
-    values = []
-    placeholders = []
-    for field in AuditEvent._meta.concrete_fields:
-        if field.primary_key:
-            continue
-        value = getattr(event, field.attname)
-        if field.name == "data":
-            value = json.dumps(value, sort_keys=True)
-            placeholders.append("CAST(%s AS jsonb)" if connection.vendor == "postgresql" else "%s")
-        else:
-            value = field.get_db_prep_save(value, connection)
-            placeholders.append("%s")
-        values.append(value)
-    insert = f"INSERT INTO {_EVENT} ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join(placeholders)}) RETURNING id"  # noqa: S608
+    insert, params = insert_statement(
+        AuditEvent, {name: getattr(event, name) for name in _EVENT_FIELDS}, returning_pk=True
+    )
     move_head = f"UPDATE {_HEAD} SET last_hash = %s WHERE chain = %s"  # noqa: S608
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"WITH new_event AS ({insert}) {move_head} RETURNING (SELECT id FROM new_event)",  # noqa: S608
-                [*values, event.hash, event.chain],
+                [*params, event.hash, event.chain],
             )
             row = cursor.fetchone()
             if row is None:  # the head row was claimed in this transaction; it cannot be missing
                 raise RuntimeError(f"audit chain head {event.chain} disappeared while writing an event")
             event.pk = row[0]
         else:
-            cursor.execute(insert, values)
+            cursor.execute(insert, params)
             event.pk = cursor.fetchone()[0]
             cursor.execute(move_head, [event.hash, event.chain])
     event._state.adding = False

@@ -25,14 +25,20 @@ def _statement(model, columns: tuple[str, ...], vendor: str, returning: bool) ->
     return sql, fields
 
 
-def insert_row(model, values: dict, *, returning_pk: bool = False):
-    """Inserts one row of `model` with `values` (field attribute name, e.g. `data_key_id`, -> value).
+def insert_statement(model, values: dict, *, returning_pk: bool = False) -> tuple[str, list]:
+    """The INSERT of one row of `model` with `values` (field attribute name, e.g. `data_key_id`,
+    -> value), as SQL and parameters, for a caller that sends it as part of a larger statement.
 
-    Fields left out get no value from here: give every field its value, defaults included.
-    Writes to the default database (Weerbaar has one) in the caller's transaction.
-    Returns the new primary key when `returning_pk`, else None."""
+    Fields left out get no value from here: give every field its value, defaults included."""
     sql, fields = _statement(model, tuple(values), connection.vendor, returning_pk)
     params = [field.get_db_prep_save(value, connection) for field, value in zip(fields, values.values(), strict=True)]
+    return sql, params
+
+
+def insert_row(model, values: dict, *, returning_pk: bool = False):
+    """Inserts one row of `model` (see insert_statement) in the caller's transaction, on the
+    default database (Weerbaar has one). Returns the new primary key when `returning_pk`."""
+    sql, params = insert_statement(model, values, returning_pk=returning_pk)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         if returning_pk:
