@@ -41,35 +41,9 @@ def utc_text(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def event_hash(
-    *,
-    key: bytes,
-    chain: str,
-    seq: int,
-    at: datetime,
-    organisation_id: int | None,
-    actor_id: int | None,
-    actor_role: str,
-    action: str,
-    record_type: str,
-    record_id: str,
-    data: dict,
-    prev_hash: str,
-) -> str:
-    return _hash(
-        key,
-        chain,
-        seq,
-        utc_text(at),
-        organisation_id,
-        actor_id,
-        actor_role,
-        action,
-        record_type,
-        record_id,
-        data,
-        prev_hash,
-    )
+def event_hash(*, key: bytes, at: datetime, **fields) -> str:
+    """The hash of an event with the moment `at`; `fields` are the other hashed fields (see _hash)."""
+    return _hash(key=key, at_text=utc_text(at), **fields)
 
 
 def _hash(
