@@ -47,6 +47,7 @@ class Benchmark:
     prepare: Callable[[Harness], contextlib.AbstractContextManager[Operation]]
     runs: int | None = None  # overrides --runs for an operation too slow to repeat 300 times
     warmup: int | None = None
+    vendors: tuple[str, ...] = ("sqlite", "postgresql")  # the databases it runs on
 
 
 @dataclass(frozen=True)

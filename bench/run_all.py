@@ -48,8 +48,17 @@ def main() -> int:
     measured: list[Measured] = []
     with Harness.start(args.database_url) as harness:
         # Imported only now: bench modules define models and views, which need Django set up.
-        benchmarks = [b for name in module_names for b in importlib.import_module(name).BENCHMARKS]
+        benchmarks = [
+            b
+            for name in module_names
+            for b in importlib.import_module(name).BENCHMARKS
+            if harness.database_vendor in b.vendors
+        ]
         by_name = _by_name(benchmarks)
+        if args.only:
+            benchmarks = [b for b in benchmarks if args.only.lower() in b.name.lower()]
+            if not benchmarks:
+                raise SystemExit(f"no operation contains {args.only!r}")
         for benchmark in benchmarks:
             _log(f"{benchmark.name} …")
             runs = benchmark.runs or args.runs
@@ -102,6 +111,11 @@ def _parse_args() -> argparse.Namespace:
     parser.add_argument("--runs", type=_positive_int, default=300, help="timed runs per operation (default 300)")
     parser.add_argument("--warmup", type=_non_negative_int, default=30, help="untimed runs first (default 30)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        help="only the rows whose operation contains TEXT (case-insensitive); their baselines still run with them",
+    )
     parser.add_argument(
         "--database-url",
         default=os.environ.get("BENCH_DATABASE_URL") or None,
