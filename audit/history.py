@@ -12,6 +12,8 @@
 - The history row is written with one plain INSERT (`privacy.sql.insert_row`) instead of the
   ORM's save, unless something listens to simple-history's pre/post-create signals; then the row
   is built and saved as simple-history does, so those receivers see and may change it.
+- Rows created together with `bulk_create` (which sends no post_save) get their history rows from
+  `history_create_bulk`, in one INSERT, with the same values a save would have written.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-from privacy.sql import insert_row
+from privacy.sql import insert_row, insert_rows
+
+# The HistoricalRecords of each model that has one, for history_create_bulk.
+_RECORDS: dict[type, WeerbaarHistoricalRecords] = {}
 
 
 class _CachedHistoryDescriptor(HistoryDescriptor):
@@ -52,6 +57,8 @@ class WeerbaarHistoricalRecords(HistoricalRecords):
 
     def finalize(self, sender, **kwargs):
         super().finalize(sender, **kwargs)
+        if sender is self.cls:
+            _RECORDS[sender] = self
         descriptor = sender.__dict__.get(self.manager_name)
         if isinstance(descriptor, HistoryDescriptor) and not isinstance(descriptor, _CachedHistoryDescriptor):
             setattr(sender, self.manager_name, _CachedHistoryDescriptor(descriptor))
@@ -69,31 +76,37 @@ class WeerbaarHistoricalRecords(HistoricalRecords):
             tracked = self._tracked[model] = (history_model, fields)
         return tracked
 
-    def create_historical_record(self, instance, history_type, using=None):
-        using = using if self.use_base_model_db else None
-        history_model, fields = self._tracked_fields(type(instance))
-        history_date = getattr(instance, "_history_date", None) or timezone.now()
+    def _history_values(self, instance, history_type, using) -> tuple[dict, object]:
+        """The history row's values for `instance` as it is now, and the history user."""
+        _, fields = self._tracked_fields(type(instance))
         history_user = self.get_history_user(instance)
-        history_change_reason = self.get_change_reason_for_object(instance, history_type, using)
         values = {field.attname: _saved_value(instance, field, encrypted) for field, encrypted in fields}
-        values["history_date"] = history_date
+        values["history_date"] = getattr(instance, "_history_date", None) or timezone.now()
         values["history_type"] = history_type
         values["history_user_id"] = getattr(history_user, "pk", None)
-        values["history_change_reason"] = history_change_reason
+        values["history_change_reason"] = self.get_change_reason_for_object(instance, history_type, using)
+        return values, history_user
 
-        listened = pre_create_historical_record.has_listeners(history_model) or (
+    @staticmethod
+    def _listened(history_model) -> bool:
+        return pre_create_historical_record.has_listeners(history_model) or (
             post_create_historical_record.has_listeners(history_model)
         )
-        if not listened:
+
+    def create_historical_record(self, instance, history_type, using=None):
+        using = using if self.use_base_model_db else None
+        history_model, _ = self._tracked_fields(type(instance))
+        values, history_user = self._history_values(instance, history_type, using)
+        if not self._listened(history_model):
             insert_row(history_model, values)
             return
         # simple-history's own sequence, for receivers that look at or change the row.
         history_instance = history_model(**values)
         signal_kwargs = {
             "instance": instance,
-            "history_date": history_date,
+            "history_date": values["history_date"],
             "history_user": history_user,
-            "history_change_reason": history_change_reason,
+            "history_change_reason": values["history_change_reason"],
             "history_instance": history_instance,
             "using": using,
         }
@@ -110,3 +123,22 @@ def _saved_value(instance, field, encrypted: bool):
     if field.attname not in instance.__dict__:
         getattr(instance, field.attname)  # deferred (loaded with .only()): load it first
     return field.ciphertext_for(instance)
+
+
+def history_create_bulk(instances: list, *, history_type: str = "+") -> None:
+    """History rows for `instances` (saved rows of one model, e.g. just made with bulk_create,
+    which writes no history), as their saves would have written them, in one INSERT."""
+    if not instances:
+        return
+    model = type(instances[0])
+    if any(type(instance) is not model or instance.pk is None for instance in instances):
+        raise ValueError("history_create_bulk takes saved rows of one model")
+    records = _RECORDS.get(model)
+    if records is None:
+        raise ValueError(f"{model.__name__} keeps no history (WeerbaarHistoricalRecords)")
+    history_model, _ = records._tracked_fields(model)
+    if records._listened(history_model):
+        for instance in instances:
+            records.create_historical_record(instance, history_type)
+        return
+    insert_rows(history_model, [records._history_values(instance, history_type, None)[0] for instance in instances])

@@ -46,6 +46,27 @@ def insert_row(model, values: dict, *, returning_pk: bool = False):
     return None
 
 
+def insert_rows(model, rows: list[dict], *, batch_size: int = 500) -> None:
+    """Inserts several rows of `model` with one INSERT per `batch_size` rows, in the caller's
+    transaction. Every row gives the same fields, in the same order (see insert_statement)."""
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    sql, fields = _statement(model, columns, connection.vendor, False)
+    head, _, row_placeholders = sql.partition(" VALUES ")
+    with connection.cursor() as cursor:
+        for start in range(0, len(rows), batch_size):
+            batch = rows[start : start + batch_size]
+            params = []
+            for row in batch:
+                if tuple(row) != columns:
+                    raise ValueError(f"insert_rows: every row of {model.__name__} must give the fields {columns}")
+                params.extend(
+                    field.get_db_prep_save(value, connection) for field, value in zip(fields, row.values(), strict=True)
+                )
+            cursor.execute(f"{head} VALUES {', '.join([row_placeholders] * len(batch))}", params)
+
+
 def increment(model, *, keys: dict, counter: str, initial: dict | None = None, returning: tuple[str, ...] = ()):
     """Adds one to the `counter` column of the row of `model` matching `keys` (column -> value) and
     returns (the new count, *the `returning` columns), creating the row first (count 0, plus

@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import Action, user_can
+from audit.history import history_create_bulk
 from audit.services import audit_event_record
 from privacy.blind_index import blind_index, person_blind_index
 from privacy.files import encrypted_file_save
@@ -230,7 +231,7 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
     if actor is not None:
         signal._history_user = actor
     signal.save()
-    for subject in data.subjects:
+    subjects = [
         Subject(
             signal=signal,
             data_key=signal.data_key,  # the loaded key: no reload and unwrap per row
@@ -242,7 +243,16 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
             kenteken=subject.kenteken or None,
             remarks=subject.remarks or None,
             blind_index=subject.index(),
-        ).save()
+        )
+        for subject in data.subjects
+    ]
+    if subjects:
+        # One INSERT for all subjects and one for their history rows, however many there are.
+        if actor is not None:
+            for subject in subjects:
+                subject._history_user = actor
+        Subject.objects.bulk_create(subjects)
+        history_create_bulk(subjects)
     scan_later = []
     for checked in data.files:  # checked and scanned before (signals.attachments)
         status = checked.scan_status

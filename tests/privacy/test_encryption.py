@@ -12,6 +12,8 @@ from django.core import checks
 from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.core.files.storage import default_storage
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from accounts.roles import Role
 from privacy.crypto import verify_master_keys
@@ -212,6 +214,69 @@ def test_saving_a_partly_loaded_record_copies_its_ciphertext_to_history(coordina
     latest = Dossier.history.filter(id=dossier.pk).order_by("-history_id").values("title", "details").first()
     assert latest == stored and stored["title"].startswith("wb1:")
     assert Dossier.history.filter(id=dossier.pk).order_by("-history_id").first().title == "half geladen"
+
+
+@pytest.mark.django_db
+def test_bulk_created_rows_get_the_history_rows_their_saves_would_have_written(coordinator):
+    from audit.history import history_create_bulk
+
+    dossier = dossier_create(actor=coordinator, title="dossier", details={})
+    notes = [DossierNote(dossier=dossier, data_key_id=dossier.data_key_id, text=f"notitie {n}") for n in range(3)]
+    for note in notes:
+        note._history_user = coordinator
+    DossierNote.objects.bulk_create(notes)
+    assert not DossierNote.history.exists()  # bulk_create writes no history by itself
+
+    with CaptureQueriesContext(connection) as queries:
+        history_create_bulk(notes)
+
+    assert len(queries) == 1
+    rows = list(DossierNote.history.order_by("id"))
+    assert [(h.id, h.text, h.history_type, h.history_user_id) for h in rows] == [
+        (note.pk, f"notitie {n}", "+", coordinator.pk) for n, note in enumerate(notes)
+    ]
+    stored = list(DossierNote.objects.order_by("pk").values("text", "data_key_id"))
+    assert list(DossierNote.history.order_by("id").values("text", "data_key_id")) == stored
+
+
+@pytest.mark.django_db
+def test_bulk_history_refuses_what_it_cannot_copy(coordinator):
+    from audit.history import history_create_bulk
+    from audit.models import AccessLog
+
+    dossier = dossier_create(actor=coordinator, title="dossier", details={})
+    with pytest.raises(ValueError, match="saved rows of one model"):
+        history_create_bulk([dossier, DossierNote(dossier=dossier, data_key_id=dossier.data_key_id, text="x")])
+    with pytest.raises(ValueError, match="keeps no history"):
+        history_create_bulk([AccessLog.objects.create(user_id=coordinator.pk, record_type="x", page="p")])
+    history_create_bulk([])  # nothing to copy: nothing written
+    assert DossierNote.history.count() == 0
+
+
+@pytest.mark.django_db
+def test_insert_rows_sends_one_statement_per_batch_and_wants_the_same_fields(coordinator):
+    from audit.models import AccessLog
+    from privacy.sql import insert_rows
+
+    now = timezone.now()
+
+    def row(n: int) -> dict:
+        return {
+            "at": now,
+            "user_id": coordinator.pk,
+            "user_role": "",
+            "record_type": "test",
+            "record_id": str(n),
+            "page": "p",
+        }
+
+    with CaptureQueriesContext(connection) as queries:
+        insert_rows(AccessLog, [row(n) for n in range(1, 6)], batch_size=2)
+    assert len(queries) == 3
+    assert sorted(AccessLog.objects.filter(record_type="test").values_list("record_id", flat=True)) == list("12345")
+    with pytest.raises(ValueError, match="must give the fields"):
+        insert_rows(AccessLog, [row(6), {**row(7), "organisation_id": None}])
+    assert AccessLog.objects.filter(record_type="test").count() == 5
 
 
 @pytest.mark.django_db

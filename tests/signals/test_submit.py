@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts.roles import Role
@@ -111,6 +112,28 @@ def test_employee_submits_with_subjects_and_attachment_and_sees_it_under_mine(
     for secret in ("Jan de Vries", "winkel", "1234", "Snackbar", employee.username, employee.last_name):
         assert secret not in body and secret not in mail.outbox[0].subject
     assert CoordinatorNotification.objects.get(signal=signal).sent_at is not None
+
+
+@pytest.mark.django_db
+def test_subjects_go_in_with_one_insert_and_keep_their_history(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), **{"betrokkene-2-kind": "vehicle", "betrokkene-2-kenteken": "12-ABC-3"})
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("signals:submit"), data)
+    assert response.status_code == 302
+    inserts = [q["sql"] for q in queries.captured_queries if q["sql"].startswith('INSERT INTO "signals_')]
+    assert sum(sql.startswith('INSERT INTO "signals_subject"') for sql in inserts) == 1
+    assert sum(sql.startswith('INSERT INTO "signals_historicalsubject"') for sql in inserts) == 1
+
+    signal = Signal.objects.get()
+    subjects = list(Subject.objects.filter(signal=signal).order_by("pk"))
+    assert [s.kind for s in subjects] == ["person", "company", "vehicle"]
+    history = list(Subject.history.filter(signal_id=signal.pk).order_by("id"))
+    assert [(h.id, h.history_type, h.history_user_id) for h in history] == [(s.pk, "+", employee.pk) for s in subjects]
+    columns = ("name", "kvk", "kenteken", "blind_index", "data_key_id")
+    assert list(Subject.history.filter(signal_id=signal.pk).order_by("id").values(*columns)) == list(
+        Subject.objects.filter(signal=signal).order_by("pk").values(*columns)
+    )
 
 
 @pytest.mark.parametrize(
