@@ -13,6 +13,10 @@ from signals.services import SignalData, SubjectData
 
 YES_NO = [("nee", "Nee"), ("ja", "Ja")]
 
+# A date field (type="date") sends 2026-03-14 whatever the browser's language; typed by hand it is
+# Dutch. The ISO form first: Django's Dutch formats put it last, after five failed attempts.
+DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d-%m-%y", "%d/%m/%Y", "%d/%m/%y"]
+
 
 class AcuteDangerForm(forms.Form):
     acuut = forms.ChoiceField(
@@ -72,6 +76,7 @@ class SignalForm(forms.Form):
     observed_on = forms.DateField(
         label="Wanneer was dit?",
         required=False,
+        input_formats=DATE_INPUT_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Ongeveer is goed genoeg. Laat leeg als u het niet weet.",
         error_messages={"invalid": "Vul een datum in, bijvoorbeeld 14-03-2026."},
@@ -154,6 +159,7 @@ class SubjectForm(forms.Form):
     date_of_birth = forms.DateField(
         label="Geboortedatum (als bekend)",
         required=False,
+        input_formats=DATE_INPUT_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"invalid": "Vul een datum in, bijvoorbeeld 14-03-1980."},
     )

@@ -136,6 +136,15 @@ def test_subjects_go_in_with_one_insert_and_keep_their_history(employee):
     )
 
 
+@pytest.mark.parametrize("typed", ["2026-03-14", "14-03-2026", "14/03/2026", "14-03-26"])
+@pytest.mark.django_db
+def test_a_date_is_read_from_the_date_picker_or_typed_the_dutch_way(employee, typed):
+    client = verified_client(employee)
+    response = client.post(reverse("signals:submit"), _post_data(_form_page(client), observed_on=typed))
+    assert response.status_code == 302
+    assert Signal.objects.get().observed_on == __import__("datetime").date(2026, 3, 14)
+
+
 @pytest.mark.parametrize(
     ("overrides", "field", "message"),
     [
