@@ -18,6 +18,9 @@
 
 from __future__ import annotations
 
+from functools import cache
+
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
@@ -125,6 +128,69 @@ def _saved_value(instance, field, encrypted: bool):
     return field.ciphertext_for(instance)
 
 
+def _records_of(model) -> WeerbaarHistoricalRecords:
+    records = _RECORDS.get(model)
+    if records is None:
+        raise ValueError(f"{model.__name__} keeps no history (WeerbaarHistoricalRecords)")
+    return records
+
+
+def history_model_of(model):
+    """The history model of `model` (which keeps history with WeerbaarHistoricalRecords)."""
+    return _records_of(model)._tracked_fields(model)[0]
+
+
+def history_receiver(model):
+    """simple-history's post_save receiver of `model` (it writes the history row of a save)."""
+    return _records_of(model).post_save
+
+
+def history_listened(model) -> bool:
+    """Whether something listens to simple-history's create signals for `model`'s history rows:
+    then they are built and saved the ORM way (history_create_bulk), so receivers see them."""
+    return _records_of(model)._listened(history_model_of(model))
+
+
+_HISTORY_COLUMNS = ("history_date", "history_type", "history_user_id", "history_change_reason")
+
+
+def history_copy_statement(instance, history_type: str, *, source: str) -> tuple[str, list]:
+    """The INSERT of `instance`'s history row as a copy of its stored row, made by the database:
+    `INSERT INTO <history> (...) SELECT <the row's columns>, <history date, type, user, reason>
+    FROM {source}`, where `source` yields the stored row (a WITH's name, or the table with a
+    WHERE whose parameters the caller appends). The copy holds the very ciphertext by
+    construction, and no value is prepared or sent twice. Only when not history_listened."""
+    model = type(instance)
+    records = _records_of(model)
+    if history_listened(model):
+        raise RuntimeError(f"{model.__name__}: history receivers listen; use history_create_bulk")
+    sql, meta_fields = _copy_statement(model, source)
+    user = records.get_history_user(instance)
+    values = (
+        getattr(instance, "_history_date", None) or timezone.now(),
+        history_type,
+        getattr(user, "pk", None),
+        records.get_change_reason_for_object(instance, history_type, None),
+    )
+    db = connections[DEFAULT_DB_ALIAS]
+    return sql, [field.get_db_prep_save(value, db) for field, value in zip(meta_fields, values, strict=True)]
+
+
+@cache
+def _copy_statement(model, source: str) -> tuple[str, tuple]:
+    history_model, fields = _records_of(model)._tracked_fields(model)
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    meta_fields = tuple(history_model._meta.get_field(name) for name in _HISTORY_COLUMNS)
+    targets = [history_model._meta.get_field(field.name).column for field, _ in fields]
+    targets += [field.column for field in meta_fields]
+    sources = [quote(field.column) for field, _ in fields] + ["%s"] * len(meta_fields)
+    sql = (
+        f"INSERT INTO {quote(history_model._meta.db_table)} ({', '.join(quote(c) for c in targets)}) "  # noqa: S608
+        f"SELECT {', '.join(sources)} FROM {source}"
+    )
+    return sql, meta_fields
+
+
 def history_create_bulk(instances: list, *, history_type: str = "+") -> None:
     """History rows for `instances` (saved rows of one model, e.g. just made with bulk_create,
     which writes no history), as their saves would have written them, in one INSERT."""
@@ -133,9 +199,7 @@ def history_create_bulk(instances: list, *, history_type: str = "+") -> None:
     model = type(instances[0])
     if any(type(instance) is not model or instance.pk is None for instance in instances):
         raise ValueError("history_create_bulk takes saved rows of one model")
-    records = _RECORDS.get(model)
-    if records is None:
-        raise ValueError(f"{model.__name__} keeps no history (WeerbaarHistoricalRecords)")
+    records = _records_of(model)
     history_model, _ = records._tracked_fields(model)
     if records._listened(history_model):
         for instance in instances:

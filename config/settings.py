@@ -131,6 +131,10 @@ else:
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# The statements every service write sends (privacy.sql.write_cursor) are prepared on PostgreSQL,
+# once per connection. Behind a pooler in transaction mode that cannot keep prepared statements
+# (PgBouncer before 1.21, or without max_prepared_statements), set this to false.
+WEERBAAR_PREPARED_WRITES = env_bool("WEERBAAR_PREPARED_WRITES", default=True)
 
 # --- Cache: rate limits and lockouts of the public pages live here, so production shares one ---
 _cache_url = env_str("WEERBAAR_CACHE_URL", required=PRODUCTION)

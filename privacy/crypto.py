@@ -20,13 +20,12 @@ def _wrap_context(data_key_id: uuid.UUID) -> bytes:
     return b"weerbaar-datakey:" + data_key_id.bytes
 
 
-def data_key_create():
-    """A new data key, wrapped by the newest master key and stored.
-
-    The raw key stays on the returned instance (see `instance_data_key`), so the aggregate that
-    takes it encrypts without unwrapping it again."""
+def data_key_new():
+    """A new data key, wrapped by the newest master key, not stored yet: the caller inserts it
+    (`data_key_values`) in the statement that writes the aggregate. The raw key stays on the
+    instance (see `instance_data_key`), so the aggregate that takes it encrypts without unwrapping
+    it again."""
     from privacy.models import DataKey
-    from privacy.sql import insert_row
 
     ring = keyring()
     ensure_master_key_check(ring.current_id)
@@ -34,13 +33,34 @@ def data_key_create():
     raw = os.urandom(KEY_BYTES)
     master_key_id, wrapped = ring.wrap(raw, context=_wrap_context(key_id))
     data_key = DataKey(id=key_id, master_key_id=master_key_id, wrapped_key=wrapped, created_at=timezone.now())
-    insert_row(
-        DataKey,
-        {"id": key_id, "master_key_id": master_key_id, "wrapped_key": wrapped, "created_at": data_key.created_at},
-    )
+    data_key.__dict__["_weerbaar_raw_key"] = raw
+    return data_key
+
+
+def data_key_values(data_key) -> dict:
+    """The columns of a new data key's row, for privacy.sql."""
+    return {
+        "id": data_key.id,
+        "master_key_id": data_key.master_key_id,
+        "wrapped_key": data_key.wrapped_key,
+        "created_at": data_key.created_at,
+    }
+
+
+def data_key_stored(data_key) -> None:
+    """Marks a data key from `data_key_new` as written by the caller's statement."""
     data_key._state.adding = False
     data_key._state.db = connection.alias
-    data_key.__dict__["_weerbaar_raw_key"] = raw
+
+
+def data_key_create():
+    """A new data key (see `data_key_new`), stored."""
+    from privacy.models import DataKey
+    from privacy.sql import insert_row
+
+    data_key = data_key_new()
+    insert_row(DataKey, data_key_values(data_key))
+    data_key_stored(data_key)
     return data_key
 
 

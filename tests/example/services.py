@@ -5,6 +5,7 @@ from django.db import transaction
 from audit.services import audit_event_record
 from privacy.blind_index import blind_index
 from privacy.files import encrypted_file_save
+from privacy.records import record_create
 from privacy.services import retention_start
 from tests.example.models import Dossier, DossierNote
 
@@ -13,14 +14,10 @@ def dossier_create(*, actor, title: str, details: dict, kvk: str = "", attachmen
     with transaction.atomic(durable=True):
         dossier = Dossier(organisation_id=actor.organisation_id, title=title, details=details)
         dossier.kvk_index = blind_index("kvk", kvk) if kvk else ""
-        dossier._history_user = actor
-        dossier.save()
+        record_create(dossier, actor=actor, action="dossier.created")
         if attachment:
             dossier.attachment = encrypted_file_save(instance=dossier, content=attachment)
             dossier.save_without_historical_record(update_fields=["attachment"])
-        audit_event_record(
-            actor=actor, action="dossier.created", organisation_id=dossier.organisation_id, record=dossier
-        )
     return dossier
 
 

@@ -1,0 +1,178 @@
+"""Creating an aggregate: its data key, its row, its history row and its audit event, together.
+
+Every service that creates a signal, a case or an incident writes the same five things: a new
+data key, the row (its fields encrypted with that key), the row's first history row, and an
+audit event linked into the organisation's hash chain. `record_create` writes them in as few
+statements as the database allows:
+
+- PostgreSQL: two. The data key, the row, its history row and the claim of the next chain link
+  go in one statement (data-modifying WITHs); the event and the moved chain head in the second.
+  The event's hash needs the claimed link back first, so two is the fewest.
+- SQLite (in-process, no round trips): the six plain statements, through one cursor.
+
+It does what Model.save() does for a new row of a plain model (defaults, auto_now_add, the
+encrypted fields' ciphertexts; the history row simple-history would write, with the same
+ciphertexts and history user), without the ORM's insert path and signals: Model.save() with
+post_save costs several times these statements. The model's pre_save and post_save signals are
+therefore not sent; Weerbaar has no receivers on its aggregates (tests/privacy check it). Later
+changes go through save() as before.
+
+`children` are rows of other models (subjects of a signal) created with the aggregate, under its
+key, with their history rows: one INSERT per model, after the root.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+
+from django.db import connection
+from django.db.models import NOT_PROVIDED
+from django.db.models.signals import post_save, pre_save
+
+from audit.history import history_copy_statement, history_create_bulk, history_listened
+from audit.services import audit_event_append, audit_event_fields, claim_next_link, claim_statement
+from privacy.crypto import data_key_new, data_key_stored, data_key_values
+from privacy.sql import insert_statement, write_cursor
+
+
+@dataclass(frozen=True)
+class _Plan:
+    model: type
+    fields: tuple  # the concrete fields the INSERT gives, primary key left out
+    pk_column: str
+    history_model: type
+
+
+@cache
+def _plan(model) -> _Plan:
+    from audit.history import history_model_of
+
+    pk = model._meta.pk
+    if not pk.db_returning:
+        raise ValueError(f"{model.__name__}: record_create needs a database-generated primary key")
+    fields = tuple(f for f in model._meta.concrete_fields if f is not pk)
+    for field in fields:
+        if field.db_default is not NOT_PROVIDED:
+            raise ValueError(f"{model.__name__}.{field.name}: record_create gives every field its value; no db_default")
+    if model._meta.parents:
+        raise ValueError(f"{model.__name__}: record_create writes one table; no multi-table inheritance")
+    return _Plan(model=model, fields=fields, pk_column=pk.column, history_model=history_model_of(model))
+
+
+def _check_no_receivers(model) -> None:
+    """record_create sends no pre_save/post_save: refuse a model that something listens to,
+    besides simple-history's own post_save (whose history row record_create writes itself)."""
+    from audit.history import history_receiver
+
+    own = history_receiver(model)
+    for signal in (pre_save, post_save):
+        sync, asynchronous = signal._live_receivers(model)
+        if any(receiver != own for receiver in (*sync, *asynchronous)):
+            raise RuntimeError(
+                f"{model.__name__} has pre_save/post_save receivers, which record_create does not call; "
+                "use save() or move the receiver's work into the service"
+            )
+
+
+def record_create(instance, *, actor, action: str, data: dict | None = None, children=()):
+    """Stores `instance` (a new aggregate root, an EncryptedModel without a data key yet) under a
+    new data key, with its history row and the audit event `action` (with `data`: ids, codes
+    and counts only) on its organisation's chain, in the caller's transaction. Then stores
+    `children` (new rows pointing at the instance, of one or more models) under the same key.
+    Returns the instance, saved."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("record_create runs inside the service's transaction")
+    if not instance._state.adding or instance.pk is not None or instance.data_key_id is not None:
+        raise ValueError("record_create stores a new aggregate; change an existing one with save()")
+    model = type(instance)
+    plan = _plan(model)
+    _check_no_receivers(model)
+    if actor is not None and not hasattr(instance, "_history_user"):
+        instance._history_user = actor
+
+    data_key = data_key_new()
+    instance.data_key = data_key
+    row = {field.attname: field.pre_save(instance, True) for field in plan.fields}
+    # The history row is copied from the stored row by the database (audit.history); with
+    # receivers on simple-history's create signals it is saved the ORM way after the row, so
+    # they see it.
+    copy_history = not history_listened(model)
+    event = audit_event_fields(
+        actor=actor,
+        action=action,
+        organisation_id=instance.organisation_id,
+        record_type=model._meta.label_lower,
+        record_id="",  # the new id, once known
+        data=data,
+    )
+    from privacy.models import DataKey
+
+    key_insert = insert_statement(DataKey, data_key_values(data_key))
+    with write_cursor() as cursor:
+        if connection.vendor == "postgresql":
+            pk, link = _insert_postgresql(cursor, plan, instance, key_insert, row, copy_history, event["chain"])
+        else:
+            pk, link = _insert_sqlite(cursor, plan, instance, key_insert, row, copy_history, event["chain"])
+    instance.pk = pk
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    data_key_stored(data_key)
+    if link is None:  # the organisation's first event: its chain head is made now
+        link = claim_next_link(event["chain"])
+    if not copy_history:
+        history_create_bulk([instance])
+    event["record_id"] = str(pk)
+    audit_event_append(event, seq=link[0], prev_hash=link[1])
+    _create_children(instance, children)
+    return instance
+
+
+def _insert_postgresql(cursor, plan: _Plan, instance, key_insert, row: dict, copy_history: bool, chain: str):
+    row_sql, row_params = insert_statement(plan.model, row, returning="*")
+    history_sql, history_params = "", []
+    if copy_history:
+        sql, history_params = history_copy_statement(instance, "+", source="new_row")
+        history_sql = f"new_history AS ({sql}), "
+    claim_sql, claim_params = claim_statement(chain)
+    pk = connection.ops.quote_name(plan.pk_column)
+    cursor.execute(
+        f"WITH new_key AS ({key_insert[0]}), new_row AS ({row_sql}), {history_sql}link AS ({claim_sql}) "  # noqa: S608
+        f"SELECT (SELECT {pk} FROM new_row), (SELECT last_seq FROM link), (SELECT last_hash FROM link)",
+        [*key_insert[1], *row_params, *history_params, *claim_params],
+    )
+    pk, seq, last_hash = cursor.fetchone()
+    return pk, None if seq is None else (seq, last_hash)
+
+
+def _insert_sqlite(cursor, plan: _Plan, instance, key_insert, row: dict, copy_history: bool, chain: str):
+    cursor.execute(*key_insert)
+    row_sql, row_params = insert_statement(plan.model, row, returning_pk=True)
+    cursor.execute(row_sql, row_params)
+    pk = cursor.fetchone()[0]
+    if copy_history:
+        sql, params = history_copy_statement(instance, "+", source=_row_source(plan))
+        cursor.execute(sql, [*params, pk])
+    cursor.execute(*claim_statement(chain))
+    link = cursor.fetchone()
+    return pk, None if link is None else tuple(link)
+
+
+@cache
+def _row_source(plan: _Plan) -> str:
+    quote = connection.ops.quote_name
+    return f"{quote(plan.model._meta.db_table)} WHERE {quote(plan.pk_column)} = %s"
+
+
+def _create_children(instance, children) -> None:
+    by_model: dict[type, list] = {}
+    for child in children:
+        by_model.setdefault(type(child), []).append(child)
+    for model, rows in by_model.items():
+        _check_no_receivers(model)
+        for child in rows:
+            child.data_key = instance.data_key
+            if hasattr(instance, "_history_user") and not hasattr(child, "_history_user"):
+                child._history_user = instance._history_user
+        model.objects.bulk_create(rows)
+        history_create_bulk(rows)
