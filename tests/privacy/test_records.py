@@ -1,0 +1,198 @@
+"""privacy.records.record_create: a new aggregate's key, row, history row and audit event together,
+and privacy.sql.write_cursor underneath it."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.db.models.signals import pre_save
+from django.test.utils import CaptureQueriesContext
+
+from accounts.roles import Role
+from audit.models import AuditChainHead, AuditEvent
+from audit.selectors import audit_chain_verify
+from privacy.models import DataKey
+from privacy.records import record_create
+from tests.example.models import Dossier, DossierNote
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coordinator(make_user, organisation):
+    return make_user(role=Role.COORDINATOR, organisation=organisation)
+
+
+def _create(actor, **extra) -> Dossier:
+    with transaction.atomic():
+        dossier = Dossier(organisation_id=actor.organisation_id, title="titel", details={"n": 1}, kvk_index="idx")
+        return record_create(dossier, actor=actor, action="dossier.created", **extra)
+
+
+def test_one_call_stores_the_key_the_row_its_history_and_the_event(coordinator):
+    dossier = _create(coordinator, data={"bron": 3})
+
+    assert dossier.pk is not None and not dossier._state.adding
+    stored = Dossier.objects.select_related("data_key").get(pk=dossier.pk)
+    assert (stored.title, stored.details, stored.kvk_index) == ("titel", {"n": 1}, "idx")
+    assert stored.data_key_id == dossier.data_key_id and stored.created_at is not None
+    history = Dossier.history.get(id=dossier.pk)
+    assert (history.history_type, history.history_user_id, history.title) == ("+", coordinator.pk, "titel")
+    columns = ("title", "details", "data_key_id", "kvk_index", "created_at", "organisation_id")
+    assert Dossier.history.filter(id=dossier.pk).values(*columns).get() == (
+        Dossier.objects.filter(pk=dossier.pk).values(*columns).get()
+    )  # the very ciphertext, not an encryption of its own
+    event = AuditEvent.objects.get(action="dossier.created")
+    assert (event.record_type, event.record_id, event.data) == ("example.dossier", str(dossier.pk), {"bron": 3})
+    assert (event.actor_id, event.actor_role, event.organisation_id) == (
+        coordinator.pk,
+        Role.COORDINATOR,
+        coordinator.organisation_id,
+    )
+    report = audit_chain_verify()
+    assert report.ok and report.checked == 1
+
+
+def test_later_writes_link_on_and_the_chain_verifies(coordinator):
+    dossiers = [_create(coordinator) for _ in range(3)]
+    events = list(AuditEvent.objects.order_by("seq"))
+    assert [e.seq for e in events] == [1, 2, 3]
+    assert [e.record_id for e in events] == [str(d.pk) for d in dossiers]
+    assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
+    head = AuditChainHead.objects.get(chain=events[0].chain)
+    assert (head.last_seq, head.last_hash) == (3, events[2].hash)
+    assert audit_chain_verify().ok
+
+
+def test_statements_sent(coordinator):
+    """PostgreSQL: one statement for key, row, history and link, one for event and head."""
+    _create(coordinator)  # the organisation's chain head exists from here on
+    with CaptureQueriesContext(connection) as queries:
+        _create(coordinator)
+    statements = [q["sql"] for q in queries.captured_queries if q["sql"] not in ("BEGIN", "COMMIT")]
+    statements = [s for s in statements if not s.startswith(("BEGIN", "SAVEPOINT", "RELEASE"))]
+    assert len(statements) == (2 if connection.vendor == "postgresql" else 6)
+
+
+def test_children_share_the_key_and_get_history(coordinator):
+    with transaction.atomic():
+        dossier = Dossier(organisation_id=coordinator.organisation_id, title="met notities", details={})
+        notes = [DossierNote(dossier=dossier, text=f"notitie {n}") for n in range(2)]
+        record_create(dossier, actor=coordinator, action="dossier.created", children=notes)
+
+    stored = list(DossierNote.objects.filter(dossier=dossier).order_by("pk"))
+    assert [n.text for n in stored] == ["notitie 0", "notitie 1"]
+    assert {n.data_key_id for n in stored} == {dossier.data_key_id}
+    history = [(h.id, h.history_user_id, h.text) for h in DossierNote.history.order_by("id")]
+    assert history == [(n.pk, coordinator.pk, n.text) for n in stored]
+    assert list(DossierNote.history.order_by("id").values_list("text", flat=True)) == list(
+        DossierNote.objects.filter(dossier=dossier).order_by("pk").values_list("text", flat=True)
+    )
+
+
+def test_a_failure_later_in_the_transaction_leaves_nothing(coordinator):
+    _create(coordinator)
+    before = (DataKey.objects.count(), Dossier.objects.count(), Dossier.history.count(), AuditEvent.objects.count())
+    head = AuditChainHead.objects.values("last_seq", "last_hash").get()
+    with pytest.raises(RuntimeError, match="later"), transaction.atomic():
+        record_create(
+            Dossier(organisation_id=coordinator.organisation_id, title="weg", details={}),
+            actor=coordinator,
+            action="dossier.created",
+        )
+        raise RuntimeError("something later in the service failed")
+    after = (DataKey.objects.count(), Dossier.objects.count(), Dossier.history.count(), AuditEvent.objects.count())
+    assert after == before
+    assert AuditChainHead.objects.values("last_seq", "last_hash").get() == head
+    assert audit_chain_verify().ok
+
+
+def test_refuses_what_it_cannot_do_right(coordinator):
+    existing = _create(coordinator)
+    with pytest.raises(ValueError, match="new aggregate"), transaction.atomic():
+        record_create(existing, actor=coordinator, action="dossier.created")
+
+    def receiver(sender, instance, **kwargs):
+        instance.kvk_index = "changed by a receiver"
+
+    pre_save.connect(receiver, sender=Dossier)
+    try:
+        with pytest.raises(RuntimeError, match="pre_save/post_save receivers"), transaction.atomic():
+            record_create(
+                Dossier(organisation_id=coordinator.organisation_id, title="y", details={}),
+                actor=coordinator,
+                action="dossier.created",
+            )
+    finally:
+        pre_save.disconnect(receiver, sender=Dossier)
+    assert Dossier.objects.count() == 1 and DataKey.objects.count() == 1
+
+
+def test_history_receivers_see_the_history_row(coordinator):
+    from simple_history.signals import post_create_historical_record
+
+    seen = []
+
+    def receiver(sender, history_instance, **kwargs):
+        seen.append((history_instance.id, history_instance.title))
+
+    post_create_historical_record.connect(receiver, sender=Dossier.history.model)
+    try:
+        dossier = _create(coordinator)
+    finally:
+        post_create_historical_record.disconnect(receiver, sender=Dossier.history.model)
+    assert seen == [(dossier.pk, "titel")]
+    assert Dossier.history.filter(id=dossier.pk).count() == 1
+
+
+def test_a_database_error_on_the_fast_path_is_djangos(coordinator):
+    """Unwatched (no query log), SQLite writes go through the driver's cursor: its errors still
+    arrive as Django's, so the services' except IntegrityError clauses hold."""
+    from privacy.sql import insert_row
+
+    dossier = _create(coordinator)
+    key = DataKey.objects.get(pk=dossier.data_key_id)
+    assert not connection.queries_logged
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_row(
+            DataKey,
+            {"id": key.pk, "master_key_id": key.master_key_id, "wrapped_key": b"x", "created_at": key.created_at},
+        )
+    assert DataKey.objects.count() == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+def test_writes_are_prepared_once_per_connection_unless_switched_off(coordinator, settings):
+    def prepared() -> list[str]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT statement FROM pg_prepared_statements")
+            return [row[0] for row in cursor.fetchall()]
+
+    settings.WEERBAAR_PREPARED_WRITES = False
+    connection.connection.prepare_threshold = None
+    connection.connection._prepared.clear()
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+    _create(coordinator)
+    assert prepared() == []
+
+    settings.WEERBAAR_PREPARED_WRITES = True
+    for _ in range(3):
+        _create(coordinator)
+    statements = prepared()
+    assert any(s.startswith("WITH new_key AS (INSERT INTO") for s in statements)
+    assert any(s.startswith("WITH new_event AS (INSERT INTO") for s in statements)
+    # Django's own statements stay unprepared (bound on the client, for connection poolers).
+    assert not any("accounts_user" in s for s in statements)
+    assert audit_chain_verify().ok and audit_chain_verify().checked == 4
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_it_refuses(coordinator):
+    with pytest.raises(RuntimeError, match="inside the service's transaction"):
+        record_create(
+            Dossier(organisation_id=coordinator.organisation_id, title="x", details={}),
+            actor=coordinator,
+            action="dossier.created",
+        )
+    assert not Dossier.objects.exists() and not DataKey.objects.exists()
