@@ -13,10 +13,10 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.roles import Action, user_can
-from audit.history import history_create_bulk
 from audit.services import audit_event_record
 from privacy.blind_index import blind_index, person_blind_index
 from privacy.files import encrypted_file_save
+from privacy.records import record_create
 from privacy.sql import increment
 from signals.attachments import CheckedFile, clamd_scan
 from signals.models import (
@@ -228,13 +228,9 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
         observed_on=data.observed_on,
         noticed_how=data.noticed_how,
     )
-    if actor is not None:
-        signal._history_user = actor
-    signal.save()
     subjects = [
         Subject(
             signal=signal,
-            data_key=signal.data_key,  # the loaded key: no reload and unwrap per row
             kind=subject.kind,
             name=subject.name or None,
             date_of_birth=subject.date_of_birth.isoformat() if subject.date_of_birth else None,
@@ -246,13 +242,20 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
         )
         for subject in data.subjects
     ]
-    if subjects:
-        # One INSERT for all subjects and one for their history rows, however many there are.
-        if actor is not None:
-            for subject in subjects:
-                subject._history_user = actor
-        Subject.objects.bulk_create(subjects)
-        history_create_bulk(subjects)
+    # The key, the signal, its history row and the audit event together; then the subjects under
+    # the same key, one INSERT for all and one for their history rows (privacy.records).
+    record_create(
+        signal,
+        actor=actor,
+        action="signal.submitted",
+        data={
+            "channel": channel,
+            "subjects": len(data.subjects),
+            "attachments": len(data.files),
+            "acute_danger": data.acute_danger,
+        },
+        children=subjects,
+    )
     scan_later = []
     for checked in data.files:  # checked and scanned before (signals.attachments)
         status = checked.scan_status
@@ -269,18 +272,6 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
         if status == ScanStatus.PENDING:
             scan_later.append(attachment.pk)
     notification = CoordinatorNotification.objects.create(signal=signal)
-    audit_event_record(
-        actor=actor,
-        action="signal.submitted",
-        organisation_id=organisation_id,
-        record=signal,
-        data={
-            "channel": channel,
-            "subjects": len(data.subjects),
-            "attachments": len(data.files),
-            "acute_danger": data.acute_danger,
-        },
-    )
     from signals.tasks import queue_notification, scan_attachment
 
     transaction.on_commit(lambda: queue_notification(notification.pk))
