@@ -75,6 +75,10 @@ class _SQLiteWriteCursor:
         with self._db.wrap_database_errors:
             return self._cursor.fetchone()
 
+    def fetchall(self):
+        with self._db.wrap_database_errors:
+            return self._cursor.fetchall()
+
     def close(self) -> None:
         self._cursor.close()
 
@@ -151,26 +155,32 @@ def insert_row(model, values: dict, *, returning_pk: bool = False):
     return None
 
 
+def insert_rows_statement(model, rows: list[dict], *, returning: str = "") -> tuple[str, list]:
+    """One INSERT of several rows of `model` (each dict gives the same fields in the same order,
+    see insert_statement), as SQL and parameters; `returning` as in insert_statement."""
+    columns = tuple(rows[0])
+    db = connections[DEFAULT_DB_ALIAS]
+    sql, fields = _statement(model, columns, db.vendor, "")
+    head, _, row_placeholders = sql.partition(" VALUES ")
+    params = []
+    for row in rows:
+        if tuple(row) != columns:
+            raise ValueError(f"insert_rows: every row of {model.__name__} must give the fields {columns}")
+        params.extend(field.get_db_prep_save(value, db) for field, value in zip(fields, row.values(), strict=True))
+    sql = f"{head} VALUES {', '.join([row_placeholders] * len(rows))}"
+    if returning:
+        sql += f" RETURNING {db.ops.quote_name(model._meta.pk.column) if returning == 'pk' else returning}"
+    return sql, params
+
+
 def insert_rows(model, rows: list[dict], *, batch_size: int = 500) -> None:
     """Inserts several rows of `model` with one INSERT per `batch_size` rows, in the caller's
     transaction. Every row gives the same fields, in the same order (see insert_statement)."""
     if not rows:
         return
-    columns = tuple(rows[0])
-    db = connections[DEFAULT_DB_ALIAS]
-    sql, fields = _statement(model, columns, db.vendor, "")
-    head, _, row_placeholders = sql.partition(" VALUES ")
     with write_cursor() as cursor:
         for start in range(0, len(rows), batch_size):
-            batch = rows[start : start + batch_size]
-            params = []
-            for row in batch:
-                if tuple(row) != columns:
-                    raise ValueError(f"insert_rows: every row of {model.__name__} must give the fields {columns}")
-                params.extend(
-                    field.get_db_prep_save(value, db) for field, value in zip(fields, row.values(), strict=True)
-                )
-            cursor.execute(f"{head} VALUES {', '.join([row_placeholders] * len(batch))}", params)
+            cursor.execute(*insert_rows_statement(model, rows[start : start + batch_size]))
 
 
 def increment(model, *, keys: dict, counter: str, initial: dict | None = None, returning: tuple[str, ...] = ()):
