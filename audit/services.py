@@ -88,10 +88,11 @@ def _insert_event_and_move_head(values: dict) -> int:
     Plain SQL: every service write passes here, and the ORM's insert path costs several times
     the statement itself. On PostgreSQL both go in one statement (a data-modifying WITH), one
     round trip less per write; SQLite, in-process, runs the two statements."""
-    insert, params = insert_statement(AuditEvent, values, returning_pk=True)
+    postgresql = connection.vendor == "postgresql"
+    insert, params = insert_statement(AuditEvent, values, returning_pk=postgresql)
     move_head = f"UPDATE {_HEAD} SET last_hash = %s WHERE chain = %s"  # noqa: S608
     with write_cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if postgresql:
             cursor.execute(
                 f"WITH new_event AS ({insert}) {move_head} RETURNING (SELECT id FROM new_event)",  # noqa: S608
                 [*params, values["hash"], values["chain"]],
@@ -101,7 +102,7 @@ def _insert_event_and_move_head(values: dict) -> int:
                 raise RuntimeError(f"audit chain head {values['chain']} disappeared while writing an event")
             return row[0]
         cursor.execute(insert, params)
-        pk = cursor.fetchone()[0]
+        pk = cursor.lastrowid  # SQLite: the rowid is the id; cheaper than RETURNING
         cursor.execute(move_head, [values["hash"], values["chain"]])
         return pk
 

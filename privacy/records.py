@@ -147,9 +147,8 @@ def _insert_postgresql(cursor, plan: _Plan, instance, key_insert, row: dict, cop
 
 def _insert_sqlite(cursor, plan: _Plan, instance, key_insert, row: dict, copy_history: bool, chain: str):
     cursor.execute(*key_insert)
-    row_sql, row_params = insert_statement(plan.model, row, returning_pk=True)
-    cursor.execute(row_sql, row_params)
-    pk = cursor.fetchone()[0]
+    cursor.execute(*insert_statement(plan.model, row))
+    pk = cursor.lastrowid  # the rowid is the id (an integer primary key); cheaper than RETURNING
     if copy_history:
         sql, params = history_copy_statement(instance, "+", source=_row_source(plan))
         cursor.execute(sql, [*params, pk])

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from functools import cache, lru_cache
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 
 
 @contextlib.contextmanager
@@ -79,6 +79,10 @@ class _SQLiteWriteCursor:
         with self._db.wrap_database_errors:
             return self._cursor.fetchall()
 
+    @property
+    def lastrowid(self):
+        return self._cursor.lastrowid
+
     def close(self) -> None:
         self._cursor.close()
 
@@ -140,8 +144,43 @@ def insert_statement(
     db = connections[DEFAULT_DB_ALIAS]
     sql, fields = _statement(model, tuple(values), db.vendor, "pk" if returning_pk else returning, given)
     taken = (value for name, value in values.items() if not expressions or name not in expressions)
-    params = [field.get_db_prep_save(value, db) for field, value in zip(fields, taken, strict=True)]
-    return sql, params
+    return sql, _prepared(fields, taken, db)
+
+
+def _prepared(fields: tuple, values, db) -> list:
+    """The values as the fields store them (Field.get_db_prep_save), skipping that chain of calls
+    for the values it returns unchanged: None, and a str, int or bool given to a plain field of
+    its own kind (see _unchanged)."""
+    unchanged = _unchanged(fields, db.vendor)
+    return [
+        value if value is None or type(value) in kinds else field.get_db_prep_save(value, db)
+        for field, kinds, value in zip(fields, unchanged, values, strict=True)
+    ]
+
+
+@cache
+def _unchanged(fields: tuple, vendor: str) -> tuple[tuple[type, ...], ...]:
+    """Per field, the value types get_db_prep_save returns as they are: str for a CharField or
+    TextField, bool for a BooleanField, int for an integer field or a foreign key to one (not on
+    PostgreSQL, where Django wraps integers in their exact column type). Exact classes only: a
+    subclass (an encrypted field, say) may prepare differently. Every other field goes through
+    get_db_prep_save."""
+    integers = (models.IntegerField, models.BigIntegerField, models.SmallIntegerField, models.AutoField)
+    integers += (models.BigAutoField, models.PositiveIntegerField, models.PositiveBigIntegerField)
+
+    def kinds(field) -> tuple[type, ...]:
+        kind = type(field)
+        if kind in (models.CharField, models.TextField):
+            return (str,)
+        if kind is models.BooleanField:
+            return (bool,)
+        if vendor == "postgresql":
+            return ()
+        if kind in integers or (kind is models.ForeignKey and type(field.target_field) in integers):
+            return (int,)
+        return ()
+
+    return tuple(kinds(field) for field in fields)
 
 
 def insert_row(model, values: dict, *, returning_pk: bool = False):
@@ -166,7 +205,7 @@ def insert_rows_statement(model, rows: list[dict], *, returning: str = "") -> tu
     for row in rows:
         if tuple(row) != columns:
             raise ValueError(f"insert_rows: every row of {model.__name__} must give the fields {columns}")
-        params.extend(field.get_db_prep_save(value, db) for field, value in zip(fields, row.values(), strict=True))
+        params.extend(_prepared(fields, row.values(), db))
     sql = f"{head} VALUES {', '.join([row_placeholders] * len(rows))}"
     if returning:
         sql += f" RETURNING {db.ops.quote_name(model._meta.pk.column) if returning == 'pk' else returning}"
