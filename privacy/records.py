@@ -26,7 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.models import NOT_PROVIDED
 from django.db.models.signals import post_save, pre_save
 
@@ -81,7 +81,8 @@ def record_create(instance, *, actor, action: str, data: dict | None = None, chi
     and counts only) on its organisation's chain, in the caller's transaction. Then stores
     `children` (new rows pointing at the instance, of one or more models) under the same key.
     Returns the instance, saved."""
-    if not connection.in_atomic_block:
+    db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up
+    if not db.in_atomic_block:
         raise RuntimeError("record_create runs inside the service's transaction")
     if not instance._state.adding or instance.pk is not None or instance.data_key_id is not None:
         raise ValueError("record_create stores a new aggregate; change an existing one with save()")
@@ -110,13 +111,13 @@ def record_create(instance, *, actor, action: str, data: dict | None = None, chi
 
     key_insert = insert_statement(DataKey, data_key_values(data_key))
     with write_cursor() as cursor:
-        if connection.vendor == "postgresql":
+        if db.vendor == "postgresql":
             pk, link = _insert_postgresql(cursor, plan, instance, key_insert, row, copy_history, event["chain"])
         else:
             pk, link = _insert_sqlite(cursor, plan, instance, key_insert, row, copy_history, event["chain"])
     instance.pk = pk
     instance._state.adding = False
-    instance._state.db = connection.alias
+    instance._state.db = db.alias
     data_key_stored(data_key)
     if link is None:  # the organisation's first event: its chain head is made now
         link = claim_next_link(event["chain"])
@@ -190,11 +191,12 @@ def _insert_children(plan: _Plan, rows: list) -> None:
     """One INSERT for the rows of one model, and one for their history rows (copied from the
     stored rows, one history date, user and reason for all), in one statement on PostgreSQL."""
     values = [{field.attname: field.pre_save(child, True) for field in plan.fields} for child in rows]
-    insert, params = insert_rows_statement(plan.model, values, returning="*" if _pg() else "pk")
+    postgresql = connection.vendor == "postgresql"
+    insert, params = insert_rows_statement(plan.model, values, returning="*" if postgresql else "pk")
     copy_history = not history_listened(plan.model)
     pk = connection.ops.quote_name(plan.pk_column)
     with write_cursor() as cursor:
-        if _pg() and copy_history:
+        if postgresql and copy_history:
             history, history_params = history_copy_statement(rows[0], "+", source="new_rows")
             cursor.execute(
                 f"WITH new_rows AS ({insert}), new_history AS ({history}) SELECT {pk} FROM new_rows",  # noqa: S608
@@ -209,7 +211,7 @@ def _insert_children(plan: _Plan, rows: list) -> None:
             child.pk = new_id
             child._state.adding = False
             child._state.db = connection.alias
-        if not _pg() and copy_history:
+        if not postgresql and copy_history:
             history, history_params = history_copy_statement(
                 rows[0],
                 "+",
@@ -218,7 +220,3 @@ def _insert_children(plan: _Plan, rows: list) -> None:
             cursor.execute(history, [*history_params, *ids])
     if not copy_history:
         history_create_bulk(rows)
-
-
-def _pg() -> bool:
-    return connection.vendor == "postgresql"

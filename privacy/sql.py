@@ -111,9 +111,9 @@ def _preparing_cursor_class():
 @cache
 def _statement(
     model, columns: tuple[str, ...], vendor: str, returning: str, expressions: tuple[tuple[str, str], ...] = ()
-) -> tuple[str, tuple]:
-    """The INSERT for `columns`, and the fields whose values it takes as parameters (the columns
-    in `expressions` take that SQL instead of a parameter)."""
+) -> tuple[str, tuple, tuple]:
+    """The INSERT for `columns`, the fields whose values it takes as parameters (the columns in
+    `expressions` take that SQL instead of a parameter), and their _unchanged kinds."""
     fields = tuple(model._meta.get_field(name) for name in columns)
     given = dict(expressions)
     quote = connection.ops.quote_name
@@ -121,7 +121,8 @@ def _statement(
     sql = f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(f.column) for f in fields)}) VALUES ({values})"  # noqa: S608
     if returning:
         sql += f" RETURNING {quote(model._meta.pk.column) if returning == 'pk' else returning}"
-    return sql, tuple(field for name, field in zip(columns, fields, strict=True) if name not in given)
+    taken = tuple(field for name, field in zip(columns, fields, strict=True) if name not in given)
+    return sql, taken, _unchanged(taken, vendor)
 
 
 def insert_statement(
@@ -142,16 +143,16 @@ def insert_statement(
     given = tuple(expressions.items()) if expressions else ()
     # The connection itself, not the proxy: every field asks it for its adapters.
     db = connections[DEFAULT_DB_ALIAS]
-    sql, fields = _statement(model, tuple(values), db.vendor, "pk" if returning_pk else returning, given)
+    sql, fields, kinds = _statement(model, tuple(values), db.vendor, "pk" if returning_pk else returning, given)
     taken = (value for name, value in values.items() if not expressions or name not in expressions)
-    return sql, _prepared(fields, taken, db)
+    return sql, _prepared(fields, taken, db, kinds)
 
 
-def _prepared(fields: tuple, values, db) -> list:
+def _prepared(fields: tuple, values, db, unchanged: tuple | None = None) -> list:
     """The values as the fields store them (Field.get_db_prep_save), skipping that chain of calls
     for the values it returns unchanged: None, and a str, int or bool given to a plain field of
     its own kind (see _unchanged)."""
-    unchanged = _unchanged(fields, db.vendor)
+    unchanged = unchanged or _unchanged(fields, db.vendor)
     return [
         value if value is None or type(value) in kinds else field.get_db_prep_save(value, db)
         for field, kinds, value in zip(fields, unchanged, values, strict=True)
@@ -199,13 +200,13 @@ def insert_rows_statement(model, rows: list[dict], *, returning: str = "") -> tu
     see insert_statement), as SQL and parameters; `returning` as in insert_statement."""
     columns = tuple(rows[0])
     db = connections[DEFAULT_DB_ALIAS]
-    sql, fields = _statement(model, columns, db.vendor, "")
+    sql, fields, kinds = _statement(model, columns, db.vendor, "")
     head, _, row_placeholders = sql.partition(" VALUES ")
     params = []
     for row in rows:
         if tuple(row) != columns:
             raise ValueError(f"insert_rows: every row of {model.__name__} must give the fields {columns}")
-        params.extend(_prepared(fields, row.values(), db))
+        params.extend(_prepared(fields, row.values(), db, kinds))
     sql = f"{head} VALUES {', '.join([row_placeholders] * len(rows))}"
     if returning:
         sql += f" RETURNING {db.ops.quote_name(model._meta.pk.column) if returning == 'pk' else returning}"
