@@ -55,6 +55,11 @@ def _plan(model) -> _Plan:
     for field in fields:
         if field.db_default is not NOT_PROVIDED:
             raise ValueError(f"{model.__name__}.{field.name}: record_create gives every field its value; no db_default")
+    from privacy.fields import EncryptedModel
+
+    if not issubclass(model, EncryptedModel) or model.save is not EncryptedModel.save:
+        # record_create does what EncryptedModel.save does; a save() of the model's own would be skipped.
+        raise ValueError(f"{model.__name__}: record_create stores EncryptedModels without a save() of their own")
     if model._meta.parents:
         raise ValueError(f"{model.__name__}: record_create writes one table; no multi-table inheritance")
     return _Plan(model=model, fields=fields, pk_column=pk.column, history_model=history_model_of(model))

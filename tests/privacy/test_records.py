@@ -232,3 +232,20 @@ def _comparable(value):
     if type(value).__module__.startswith("psycopg") and hasattr(value, "obj"):
         return (type(value).__name__, _comparable(value.obj))
     return value
+
+
+def test_a_model_with_a_save_of_its_own_is_refused(coordinator):
+    """record_create does not call save(); a model that does more there must keep using save()."""
+    from privacy.records import _plan
+
+    class Checked(Dossier):
+        class Meta:
+            proxy = True
+            app_label = "example"
+
+        def save(self, *args, **kwargs):  # pragma: no cover - never called
+            raise AssertionError
+
+    with pytest.raises(ValueError, match="without a save"):
+        _plan(Checked)
+    assert _plan(Dossier).model is Dossier
