@@ -5,10 +5,12 @@ the ORM and the encryption away and send the very statements the write sends, to
 (with their indexes), straight through the database driver:
 
 - floor: the plain insert (BEGIN, INSERT, COMMIT), as the baseline of the rows below;
-- floor: the aggregate write's six statements (data key, row, history row, chain claim, event,
-  chain head), values prepared once, only the new ids, the claimed link and its HMAC per run;
+- floor: the aggregate write's six statements (data key, row, history row copied from the row,
+  chain claim, event, chain head), values prepared once, only the new ids, the claimed link and
+  its HMAC per run;
 - on PostgreSQL, the same merged into two statements with data-modifying WITHs (the fewest the
-  hash chain allows: the next event's hash needs the claimed link back first).
+  hash chain allows: the next event's hash needs the claimed link back first), as
+  privacy.records.record_create sends them.
 
 Their ratio is the most the aggregate write's ratio could be with this schema, whatever the
 Python around it does: no target above it can be met by making the code faster, only by writing
@@ -84,6 +86,7 @@ def floor_plain(harness: Harness) -> Iterator[Operation]:
 def _aggregate_statements(harness: Harness) -> Iterator[dict]:
     """One real aggregate write supplies the values (ciphertexts, blind index, wrapped key); the
     statements are built from the models, as the write path builds them."""
+    from audit.history import history_copy_statement
     from audit.models import AuditChainHead, AuditEvent
     from privacy.keyring import keyring
     from privacy.models import DataKey
@@ -93,11 +96,11 @@ def _aggregate_statements(harness: Harness) -> Iterator[dict]:
 
     written = dossier_create(actor=harness.user, title=TITLE, details=DETAILS, kvk="1234 5678")
     row = Dossier.objects.select_related("data_key").get(pk=written.pk)
-    history = Dossier.history.model.objects.get(id=row.pk)
     AuditChainHead.objects.get_or_create(chain=CHAIN, defaults={"last_seq": 0, "last_hash": ""})
     now = timezone.now()
     dossier_values = _stored_values(row)
-    history_values = _stored_values(history)
+    quote = connection.ops.quote_name
+    row_source = f"{quote(Dossier._meta.db_table)} WHERE {quote('id')} = %s"
     event_values = {
         "chain": CHAIN,
         "seq": 0,  # the claimed link, its hash and the record id are set per run (_link)
@@ -120,8 +123,14 @@ def _aggregate_statements(harness: Harness) -> Iterator[dict]:
     }
     statements = {
         "key": insert_statement(DataKey, key_values),
-        "row": insert_statement(Dossier, {"data_key_id": None, **dossier_values}, returning_pk=True),
-        "history": insert_statement(Dossier.history.model, {"id": 0, "data_key_id": None, **history_values}),
+        # SQLite: the new id from lastrowid; PostgreSQL: RETURNING it (the whole row when merged)
+        "row": insert_statement(
+            Dossier, {"data_key_id": None, **dossier_values}, returning_pk=connection.vendor == "postgresql"
+        ),
+        "row_all": insert_statement(Dossier, {"data_key_id": None, **dossier_values}, returning="*"),
+        # The history row copied from the stored row (INSERT ... SELECT), as the write path does.
+        "history": history_copy_statement(row, "+", source=row_source),
+        "history_merged": history_copy_statement(row, "+", source="new_row"),
         "event": insert_statement(AuditEvent, event_values),
         "claim": (
             "UPDATE audit_auditchainhead SET last_seq = last_seq + 1 WHERE chain = %s RETURNING last_seq, last_hash",
@@ -170,8 +179,9 @@ def floor_aggregate(harness: Harness) -> Iterator[Operation]:
             key_id = _new_key_id(driver)
             driver.execute(driver.begin)
             driver.execute(key_sql, [key_id, *key_params[1:]])
-            pk = driver.execute(row_sql, [key_id, *row_params[1:]]).fetchone()[0]
-            driver.execute(history_sql, [pk, key_id, *history_params[2:]])
+            cursor = driver.execute(row_sql, [key_id, *row_params[1:]])
+            pk = cursor.lastrowid if driver.sqlite else cursor.fetchone()[0]
+            driver.execute(history_sql, [*history_params, pk])
             seq, prev_hash = driver.execute(*s["claim"]).fetchone()
             params, digest = _link(s, seq, prev_hash, pk)
             driver.execute(s["event"][0], params)
@@ -181,12 +191,6 @@ def floor_aggregate(harness: Harness) -> Iterator[Operation]:
         yield write
 
 
-def _values(sql: str) -> tuple[str, str]:
-    """Splits 'INSERT INTO t (cols) VALUES (...)' into 'INSERT INTO t (cols)' and the VALUES part."""
-    head, _, values = sql.partition(" VALUES ")
-    return head, values
-
-
 @contextlib.contextmanager
 def floor_merged(harness: Harness) -> Iterator[Operation]:
     if connection.vendor != "postgresql":
@@ -194,13 +198,10 @@ def floor_merged(harness: Harness) -> Iterator[Operation]:
     with _aggregate_statements(harness) as s:
         driver = _Driver()
         key_sql, key_params = s["key"]
-        row_sql, row_params = s["row"]
-        history_head, history_values = _values(s["history"][0])
-        # The history row takes the new row's id from the row's INSERT: its first value.
-        history_values = history_values.replace("(%s, ", "((SELECT id FROM new_row), ", 1)
+        row_sql, row_params = s["row_all"]
+        history_sql, history_params = s["history_merged"]
         first = (
-            f"WITH new_key AS ({key_sql}), new_row AS ({row_sql}), "  # noqa: S608
-            f"new_history AS ({history_head} VALUES {history_values}), "
+            f"WITH new_key AS ({key_sql}), new_row AS ({row_sql}), new_history AS ({history_sql}), "  # noqa: S608
             f"link AS ({s['claim'][0]}) SELECT (SELECT id FROM new_row), last_seq, last_hash FROM link"
         )
         event_sql = s["event"][0]
@@ -211,7 +212,7 @@ def floor_merged(harness: Harness) -> Iterator[Operation]:
             driver.execute(driver.begin)
             pk, seq, prev_hash = driver.execute(
                 first,
-                [key_id, *key_params[1:], key_id, *row_params[1:], key_id, *s["history"][1][2:], CHAIN],
+                [key_id, *key_params[1:], key_id, *row_params[1:], *history_params, CHAIN],
             ).fetchone()
             params, digest = _link(s, seq, prev_hash, pk)
             driver.execute(second, [*params, digest, CHAIN])
