@@ -1,24 +1,25 @@
 """Creating an aggregate: its data key, its row, its history row and its audit event, together.
 
-Every service that creates a signal, a case or an incident writes the same five things: a new
+Every service that creates a signal, a case or an incident writes the same four things: a new
 data key, the row (its fields encrypted with that key), the row's first history row, and an
-audit event linked into the organisation's hash chain. `record_create` writes them in as few
-statements as the database allows:
+audit event linked into the chain of the row's organisation (`organisation_id`). `record_create`
+writes them in as few statements as the database allows:
 
 - PostgreSQL: two. The data key, the row, its history row and the claim of the next chain link
   go in one statement (data-modifying WITHs); the event and the moved chain head in the second.
   The event's hash needs the claimed link back first, so two is the fewest.
-- SQLite (in-process, no round trips): the six plain statements, through one cursor.
+- SQLite (in-process, no round trips): six plain statements.
 
 It does what Model.save() does for a new row of a plain model (defaults, auto_now_add, the
 encrypted fields' ciphertexts; the history row simple-history would write, with the same
 ciphertexts and history user), without the ORM's insert path and signals: Model.save() with
 post_save costs several times these statements. The model's pre_save and post_save signals are
-therefore not sent; Weerbaar has no receivers on its aggregates (tests/privacy check it). Later
-changes go through save() as before.
+therefore not sent: it refuses a model that something listens to (besides simple-history) or
+that has a save() of its own. Later changes go through save() as before.
 
 `children` are rows of other models (subjects of a signal) created with the aggregate, under its
-key, with their history rows: one INSERT per model, after the root.
+key, with their history rows: one INSERT for the rows of each model and one for their history
+rows (one statement on PostgreSQL), after the root.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def _check_no_receivers(model) -> None:
 
     own = history_receiver(model)
     for signal in (pre_save, post_save):
+        # Django's own lookup of the receivers a send() would call (cached per sender).
         sync, asynchronous = signal._live_receivers(model)
         if any(receiver != own for receiver in (*sync, *asynchronous)):
             raise RuntimeError(
