@@ -58,7 +58,7 @@ def audit_event_fields(
     _check_plain(data)
     return {
         "chain": chain_for(organisation_id),
-        "at": timezone.now(),
+        "at": None,  # set by audit_event_append, once the link is claimed: `at` rises with `seq`
         "organisation_id": organisation_id,
         "actor_id": getattr(actor, "pk", None),
         "actor_role": getattr(actor, "role", "") or ("platform" if getattr(actor, "is_superuser", False) else ""),
@@ -72,7 +72,7 @@ def audit_event_fields(
 def audit_event_append(fields: dict, *, seq: int, prev_hash: str) -> dict:
     """Stores the event with the link claimed for it (claim_next_link or claim_statement) and
     moves the chain head on to it. Returns the stored values, the new id and hash included."""
-    values = {**fields, "seq": seq, "prev_hash": prev_hash}
+    values = {**fields, "seq": seq, "prev_hash": prev_hash, "at": timezone.now()}
     values["hash"] = event_hash(key=keyring().audit_key, **values)
     values["id"] = _insert_event_and_move_head({name: values[name] for name in _EVENT_FIELDS})
     return values

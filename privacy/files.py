@@ -20,9 +20,15 @@ from privacy.keyring import NONCE_BYTES
 FOLDER = "encrypted"
 
 
-def encrypted_file_save(*, instance, content: bytes) -> str:
-    """Encrypts `content` with the instance's data key and stores it; returns the storage name."""
-    key = instance_data_key(instance)
+def encrypted_file_save(*, instance=None, data_key=None, content: bytes) -> str:
+    """Encrypts `content` with the instance's data key (or `data_key`, a DataKey, e.g. one from
+    data_key_new that is stored with its aggregate later) and stores it; returns the storage name."""
+    if data_key is not None:
+        from privacy.crypto import data_key_bytes
+
+        key = (data_key.pk, data_key_bytes(data_key))
+    else:
+        key = instance_data_key(instance)
     if key is None:
         raise ValueError("geen datasleutel om mee te versleutelen")
     name = f"{FOLDER}/{key[0]}/{uuid.uuid4().hex}"

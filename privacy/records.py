@@ -82,25 +82,34 @@ def _check_no_receivers(model) -> None:
             )
 
 
-def record_create(instance, *, actor, action: str, data: dict | None = None, children=()):
+def record_create(instance, *, actor, action: str, data: dict | None = None, children=(), data_key=None):
     """Stores `instance` (a new aggregate root, an EncryptedModel without a data key yet) under a
     new data key, with its history row and the audit event `action` (with `data`: ids, codes
     and counts only) on its organisation's chain, in the caller's transaction. Then stores
     `children` (new rows pointing at the instance, of one or more models) under the same key.
-    Returns the instance, saved."""
+    Returns the instance, saved.
+
+    `data_key`: a key from privacy.crypto.data_key_new that the service used first (to encrypt
+    files before taking any lock); it is stored here, with the row."""
     db = connections[DEFAULT_DB_ALIAS]  # once: each use of the `connection` proxy looks it up
     if not db.in_atomic_block:
         raise RuntimeError("record_create runs inside the service's transaction")
     if not instance._state.adding or instance.pk is not None or instance.data_key_id is not None:
         raise ValueError("record_create stores a new aggregate; change an existing one with save()")
+    for value in vars(instance).values():
+        if hasattr(value, "resolve_expression"):
+            raise ValueError("record_create stores values, not expressions (F(), Now()); use save()")
     model = type(instance)
     plan = _plan(model)
     _check_no_receivers(model)
     if actor is not None and not hasattr(instance, "_history_user"):
         instance._history_user = actor
 
-    data_key = data_key_new()
+    data_key = data_key or data_key_new()
     instance.data_key = data_key
+    # As save() does: a related object assigned before it was saved gives its id now, and an
+    # unsaved one is refused.
+    instance._prepare_related_fields_for_save(operation_name="record_create")
     row = {field.attname: field.pre_save(instance, True) for field in plan.fields}
     # The history row is copied from the stored row by the database (audit.history); with
     # receivers on simple-history's create signals it is saved the ORM way after the row, so
@@ -187,9 +196,8 @@ def _create_children(instance, children) -> None:
             child.data_key = instance.data_key
             if hasattr(instance, "_history_user") and not hasattr(child, "_history_user"):
                 child._history_user = instance._history_user
-            for field in plan.fields:  # a parent saved just now: take its new id
-                if field.is_relation and field.is_cached(child) and field.get_cached_value(child) is instance:
-                    child.__dict__[field.attname] = instance.pk
+            # The parent saved just now gives its new id, as save() and bulk_create do.
+            child._prepare_related_fields_for_save(operation_name="record_create")
         for start in range(0, len(rows), CHILDREN_PER_STATEMENT):
             _insert_children(plan, rows[start : start + CHILDREN_PER_STATEMENT])
 

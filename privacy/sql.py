@@ -39,6 +39,10 @@ def write_cursor() -> Iterator:
             yield cursor
         return
     if db.vendor == "sqlite":
+        # The checks Django's cursor makes: no use from another thread, none in a transaction
+        # that an earlier error marked for rollback.
+        db.validate_thread_sharing()
+        db.validate_no_broken_transaction()
         db.ensure_connection()
         cursor = _SQLiteWriteCursor(db)
         try:

@@ -15,6 +15,7 @@ from django.utils import timezone
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
 from privacy.blind_index import blind_index, person_blind_index
+from privacy.crypto import data_key_new
 from privacy.files import encrypted_file_save
 from privacy.records import record_create
 from privacy.sql import increment
@@ -182,11 +183,22 @@ def signal_submit(
         raise PermissionDenied
     if data.phenomenon is not None and data.phenomenon.organisation_id != organisation_id:
         raise ValidationError({"phenomenon": "Kies een fenomeen uit de lijst."})
+    # The files first, before the transaction: encrypting and writing them takes longest, and the
+    # reference counter and the audit chain head stay locked from their first use to the commit.
+    # Files of a transaction that then fails are removed by the orphan sweep (privacy.files).
+    data_key = data_key_new()
+    stored = [encrypted_file_save(data_key=data_key, content=checked.content) for checked in data.files]
     for attempt in range(REFERENCE_ATTEMPTS):
         try:
             with transaction.atomic(durable=True):
                 signal = _create(
-                    actor=actor, organisation_id=organisation_id, channel=channel, key=submission_key, data=data
+                    actor=actor,
+                    organisation_id=organisation_id,
+                    channel=channel,
+                    key=submission_key,
+                    data=data,
+                    data_key=data_key,
+                    stored_files=stored,
                 )
                 if after_create is not None:
                     after_create(signal)  # in the same transaction: all or nothing
@@ -210,7 +222,9 @@ def signal_submit(
     raise AssertionError("unreachable")
 
 
-def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: SignalData) -> Signal:
+def _create(
+    *, actor, organisation_id: int, channel: str, key: uuid.UUID, data: SignalData, data_key, stored_files: list[str]
+) -> Signal:
     on_behalf = channel in ON_BEHALF_CHANNELS
     signal = Signal(
         organisation_id=organisation_id,
@@ -255,9 +269,10 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
             "acute_danger": data.acute_danger,
         },
         children=subjects,
+        data_key=data_key,
     )
     scan_later = []
-    for checked in data.files:  # checked and scanned before (signals.attachments)
+    for checked, storage_name in zip(data.files, stored_files, strict=True):  # checked and scanned before
         status = checked.scan_status
         attachment = Attachment(
             signal=signal,
@@ -266,8 +281,8 @@ def _create(*, actor, organisation_id: int, channel: str, key: uuid.UUID, data: 
             content_type=checked.content_type,
             size=len(checked.content),
             scan_status=status,
+            storage_name=storage_name,
         )
-        attachment.storage_name = encrypted_file_save(instance=signal, content=checked.content)
         attachment.save()
         if status == ScanStatus.PENDING:
             scan_later.append(attachment.pk)

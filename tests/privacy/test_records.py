@@ -59,6 +59,7 @@ def test_later_writes_link_on_and_the_chain_verifies(coordinator):
     events = list(AuditEvent.objects.order_by("seq"))
     assert [e.seq for e in events] == [1, 2, 3]
     assert [e.record_id for e in events] == [str(d.pk) for d in dossiers]
+    assert [e.at for e in events] == sorted(e.at for e in events)  # taken after the link is claimed
     assert events[1].prev_hash == events[0].hash and events[2].prev_hash == events[1].hash
     head = AuditChainHead.objects.get(chain=events[0].chain)
     assert (head.last_seq, head.last_hash) == (3, events[2].hash)
@@ -249,3 +250,39 @@ def test_a_model_with_a_save_of_its_own_is_refused(coordinator):
     with pytest.raises(ValueError, match="without a save"):
         _plan(Checked)
     assert _plan(Dossier).model is Dossier
+
+
+def test_a_transaction_broken_by_an_earlier_error_is_refused(coordinator):
+    """As Django's own cursor does: after an error caught without a savepoint, the transaction can
+    only be rolled back; writing on would be thrown away silently at its end."""
+    from django.db.transaction import TransactionManagementError
+
+    existing = _create(coordinator)
+    with transaction.atomic():
+        try:
+            with transaction.atomic(savepoint=False):
+                DataKey.objects.create(pk=existing.data_key_id, master_key_id="x", wrapped_key=b"x")
+        except IntegrityError:
+            pass
+        with pytest.raises(TransactionManagementError):
+            record_create(
+                Dossier(organisation_id=coordinator.organisation_id, title="na de fout", details={}),
+                actor=coordinator,
+                action="dossier.created",
+            )
+        transaction.set_rollback(True)
+
+
+def test_unsaved_related_objects_and_expressions_are_refused(coordinator):
+    from django.db.models.functions import Now
+
+    unsaved = Dossier(organisation_id=coordinator.organisation_id, title="ouder", details={})
+    root = Dossier(organisation_id=coordinator.organisation_id, title="x", details={})
+    with pytest.raises(ValueError, match="unsaved related object 'dossier'"), transaction.atomic():
+        record_create(
+            root, actor=coordinator, action="dossier.created", children=[DossierNote(dossier=unsaved, text="t")]
+        )
+    expression = Dossier(organisation_id=coordinator.organisation_id, title="x", details={}, created_at=Now())
+    with pytest.raises(ValueError, match="not expressions"), transaction.atomic():
+        record_create(expression, actor=coordinator, action="dossier.created")
+    assert not Dossier.objects.exists() and not AuditEvent.objects.exists()
