@@ -219,6 +219,7 @@ def _insert_children(plan: _Plan, rows: list) -> None:
             )
         else:
             cursor.execute(insert.replace("RETURNING *", f"RETURNING {pk}"), params)
+        # The ids come back in the order of the VALUES, as Django's bulk_create also relies on.
         ids = [row[0] for row in cursor.fetchall()]
         if len(ids) != len(rows):
             raise RuntimeError(f"{plan.model.__name__}: {len(rows)} rows inserted, {len(ids)} ids back")
