@@ -7,8 +7,9 @@
 - The history manager class is built once per model instead of on every save: in
   django-simple-history 3.13 `HistoryDescriptor.__get__` calls `Manager.from_queryset` on each
   access, and every save accesses it, which costs about as much as the insert itself.
-- History tables index only the record id, the data key and the history user (see
-  `copy_fields`; SIMPLE_HISTORY_DATE_INDEX is off): fewer index pages written per save.
+- History tables index only the record id and the data key (see `copy_fields` and
+  `_get_history_user_fields`; SIMPLE_HISTORY_DATE_INDEX is off): fewer index pages written per
+  save.
 - The history row is written with one plain INSERT (`privacy.sql.insert_row`) instead of the
   ORM's save, unless something listens to simple-history's pre/post-create signals; then the row
   is built and saved as simple-history does, so those receivers see and may change it.
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS, connections, models
 from django.utils import timezone
 from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
@@ -56,6 +57,15 @@ class WeerbaarHistoricalRecords(HistoricalRecords):
         for name, field in fields.items():
             if name not in {model._meta.pk.name, "data_key"}:
                 field.db_index = False
+        return fields
+
+    def _get_history_user_fields(self):
+        """The history user without an index of its own: "what did this person change" is asked of
+        the audit trail, and every save writes a history row, so every index costs each write."""
+        fields = super()._get_history_user_fields()
+        user = fields.get("history_user")
+        if isinstance(user, models.ForeignKey):
+            user.db_index = False
         return fields
 
     def finalize(self, sender, **kwargs):

@@ -11,7 +11,7 @@ from django_fsm import FSMField
 from accounts.scoping import OrganisationScopedQuerySet
 from audit.history import WeerbaarHistoricalRecords
 from privacy.fields import EncryptedModel, EncryptedTextField
-from privacy.models import RetainedRecord
+from privacy.models import RetainedRecord, retention_expiry_index
 
 
 class ReferenceCounter(models.Model):
@@ -100,12 +100,15 @@ class SignalQuerySet(OrganisationScopedQuerySet):
 class Signal(EncryptedModel, RetainedRecord):
     RETENTION_RECORD_TYPE = "signal_without_case"
 
-    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
+    # Organisation and reporter: indexed by Meta.indexes (they lead two of them).
+    organisation = models.ForeignKey(
+        "accounts.Organisation", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     reference = models.CharField("kenmerk", max_length=20)
     submission_key = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
     channel = models.CharField("kanaal", max_length=30, choices=Channel.choices)
     reporter = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -132,9 +135,12 @@ class Signal(EncryptedModel, RetainedRecord):
         verbose_name_plural = "signalen"
         ordering = ["-created_at"]
         constraints = [models.UniqueConstraint(fields=["organisation", "reference"], name="signal_reference_per_org")]
+        # These also serve every lookup by organisation or reporter alone (their first column),
+        # so the two foreign keys have no index of their own.
         indexes = [
             models.Index(fields=["organisation", "-created_at"]),
             models.Index(fields=["reporter", "-created_at"]),
+            retention_expiry_index(),
         ]
 
     def __str__(self) -> str:

@@ -6,7 +6,7 @@ from django.db import models
 from accounts.scoping import OrganisationScopedQuerySet
 from audit.history import WeerbaarHistoricalRecords
 from privacy.fields import EncryptedJSONField, EncryptedModel, EncryptedTextField
-from privacy.models import RetainedRecord
+from privacy.models import RetainedRecord, retention_expiry_index
 
 
 class Dossier(EncryptedModel, RetainedRecord):
@@ -21,6 +21,9 @@ class Dossier(EncryptedModel, RetainedRecord):
     history = WeerbaarHistoricalRecords()
 
     objects = OrganisationScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [retention_expiry_index()]
 
     def __str__(self) -> str:
         return f"dossier {self.pk}"

@@ -237,15 +237,19 @@ def _comparable(value):
 
 def test_a_model_with_a_save_of_its_own_is_refused(coordinator):
     """record_create does not call save(); a model that does more there must keep using save()."""
+    from django.test.utils import isolate_apps
+
     from privacy.records import _plan
 
-    class Checked(Dossier):
-        class Meta:
-            proxy = True
-            app_label = "example"
+    with isolate_apps("tests.example"):
 
-        def save(self, *args, **kwargs):  # pragma: no cover - never called
-            raise AssertionError
+        class Checked(Dossier):
+            class Meta:
+                proxy = True
+                app_label = "example"
+
+            def save(self, *args, **kwargs):  # pragma: no cover - never called
+                raise AssertionError
 
     with pytest.raises(ValueError, match="without a save"):
         _plan(Checked)

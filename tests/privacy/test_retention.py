@@ -237,3 +237,30 @@ def test_orphan_folders_are_removed_only_after_a_grace_period():
     assert default_storage.exists(name)
     assert orphan_file_folders_delete(now=timezone.now() + timedelta(hours=25)) == 1
     assert not default_storage.exists(name)
+
+
+def test_every_retained_model_indexes_its_expiry_date():
+    """A system check: purging finds expired records by this index (a partial one: records whose
+    clock has not started are not in it)."""
+    from django.db import models
+    from django.test.utils import isolate_apps
+
+    from privacy.apps import check_retention_expiry_index, expiry_index_errors
+    from privacy.models import RetainedRecord, retention_expiry_index
+
+    assert check_retention_expiry_index() == []
+
+    with isolate_apps("tests.example"):
+
+        class Forgotten(RetainedRecord):
+            class Meta:
+                app_label = "example"
+                indexes = [models.Index(fields=["retention_started_at"], name="forgotten_started")]
+
+        class Remembered(RetainedRecord):
+            class Meta:
+                app_label = "example"
+                indexes = [retention_expiry_index()]
+
+        errors = expiry_index_errors([Forgotten, Remembered])
+    assert [(e.id, e.obj) for e in errors] == [("privacy.E002", Forgotten)]
