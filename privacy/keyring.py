@@ -16,7 +16,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -46,12 +46,16 @@ def new_key_text() -> str:
     return encode_key(secrets.token_bytes(KEY_BYTES))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class KeyRing:
     master_keys: tuple[tuple[str, bytes], ...]  # newest first
     blind_index_key: bytes
     pseudonym_key: bytes
     audit_key: bytes
+
+    def __repr__(self) -> str:
+        # Names only: a traceback with local variables or a debug page must not show a key.
+        return f"KeyRing(master key ids {[key_id for key_id, _ in self.master_keys]})"
 
     @property
     def current_id(self) -> str:
@@ -63,14 +67,26 @@ class KeyRing:
                 return key
         raise MissingMasterKey(key_id)
 
+    @cached_property
+    def _ciphers(self) -> dict[str, AESGCM]:
+        """One AES-GCM object per master key, made once: a page of records unwraps a data key per
+        row, and setting up the cipher costs more than the unwrap itself."""
+        return {key_id: AESGCM(key) for key_id, key in self.master_keys}
+
+    def _cipher(self, key_id: str) -> AESGCM:
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise MissingMasterKey(key_id)
+        return cipher
+
     def wrap(self, data_key: bytes, *, context: bytes) -> tuple[str, bytes]:
         nonce = os.urandom(NONCE_BYTES)
-        wrapped = nonce + AESGCM(self.master_keys[0][1]).encrypt(nonce, data_key, context)
+        wrapped = nonce + self._cipher(self.current_id).encrypt(nonce, data_key, context)
         return self.current_id, wrapped
 
     def unwrap(self, key_id: str, wrapped: bytes, *, context: bytes) -> bytes:
         try:
-            return AESGCM(self.master(key_id)).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], context)
+            return self._cipher(key_id).decrypt(wrapped[:NONCE_BYTES], wrapped[NONCE_BYTES:], context)
         except InvalidTag:
             raise WrongMasterKey(key_id) from None
 

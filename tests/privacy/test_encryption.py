@@ -417,3 +417,17 @@ def test_keys_never_enter_the_database(coordinator):
     for _, key in ring.master_keys:
         assert encode_key(key).encode() not in raw
         assert key not in raw
+
+
+def test_the_key_ring_shows_key_ids_only(master_keys):
+    """A traceback with local variables, or a debug page, shows objects by their repr."""
+    from privacy.keyring import decode_key, keyring
+
+    key_text = new_key_text()
+    master_keys(f"k2:{key_text}", f"k1:{new_key_text()}")
+    ring = keyring()
+    shown = repr(ring) + str(ring)
+    assert "k2" in shown and "k1" in shown
+    for secret in (ring.master(ring.current_id), ring.blind_index_key, ring.pseudonym_key, ring.audit_key):
+        assert repr(secret) not in shown and secret.hex() not in shown
+    assert key_text not in shown and repr(decode_key("WEERBAAR_MASTER_KEYS", key_text)) not in shown
