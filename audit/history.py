@@ -45,6 +45,9 @@ class _CachedHistoryDescriptor(HistoryDescriptor):
 class WeerbaarHistoricalRecords(HistoricalRecords):
     def __init__(self, **kwargs):
         kwargs.setdefault("cascade_delete_history", True)
+        from privacy.fields import RawKeyFree
+
+        kwargs.setdefault("bases", (RawKeyFree,))  # history rows read encrypted fields too
         if kwargs.get("m2m_fields") or kwargs.get("related_name"):
             raise ValueError("WeerbaarHistoricalRecords does not support m2m_fields or related_name")
         super().__init__(**kwargs)

@@ -157,19 +157,27 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
         return json.loads(data)
 
 
-class EncryptedModel(models.Model):
+class RawKeyFree(models.Model):
+    """A model whose instances may hold a raw data key (read or written encrypted fields): it is
+    never pickled or copied along, and is loaded again when needed. EncryptedModel and the
+    history models of audit.history have it."""
+
+    class Meta:
+        abstract = True
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("_weerbaar_data_key", None)
+        return state
+
+
+class EncryptedModel(RawKeyFree):
     """An aggregate root (or a child sharing its root's key) with encrypted fields."""
 
     data_key = models.ForeignKey("privacy.DataKey", on_delete=models.PROTECT, related_name="+", editable=False)
 
     class Meta:
         abstract = True
-
-    def __getstate__(self):
-        # Never pickle or copy the raw data key; it is loaded again when needed.
-        state = super().__getstate__()
-        state.pop("_weerbaar_data_key", None)
-        return state
 
     def save(self, *args, **kwargs):
         if self.data_key_id is None:
