@@ -13,8 +13,9 @@
 - The history row is written with one plain INSERT (`privacy.sql.insert_row`) instead of the
   ORM's save, unless something listens to simple-history's pre/post-create signals; then the row
   is built and saved as simple-history does, so those receivers see and may change it.
-- Rows created together with `bulk_create` (which sends no post_save) get their history rows from
-  `history_create_bulk`, in one INSERT, with the same values a save would have written.
+- Rows created together (privacy.records, or `bulk_create`, which sends no post_save) get their
+  history rows from `history_create_bulk`: copied from the stored rows by the database, in one
+  INSERT.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-from privacy.sql import insert_row, insert_rows
+from privacy.sql import insert_row, write_cursor
 
 # The HistoricalRecords of each model that has one, for history_create_bulk.
 _RECORDS: dict[type, WeerbaarHistoricalRecords] = {}
@@ -205,8 +206,9 @@ def _copy_statement(model, source: str) -> tuple[str, tuple]:
 
 
 def history_create_bulk(instances: list, *, history_type: str = "+") -> None:
-    """History rows for `instances` (saved rows of one model, e.g. just made with bulk_create,
-    which writes no history), as their saves would have written them, in one INSERT."""
+    """History rows for `instances` (saved rows of one model with one history user, e.g. just
+    made with bulk_create, which writes no history), copied from their stored rows in one
+    statement (history_copy_statement), with one history date for all."""
     if not instances:
         return
     model = type(instances[0])
@@ -218,4 +220,12 @@ def history_create_bulk(instances: list, *, history_type: str = "+") -> None:
         for instance in instances:
             records.create_historical_record(instance, history_type)
         return
-    insert_rows(history_model, [records._history_values(instance, history_type, None)[0] for instance in instances])
+    users = {getattr(records.get_history_user(instance), "pk", None) for instance in instances}
+    if len(users) > 1:
+        raise ValueError("history_create_bulk takes rows with one history user")
+    db = connections[DEFAULT_DB_ALIAS]
+    pk = db.ops.quote_name(model._meta.pk.column)
+    source = f"{db.ops.quote_name(model._meta.db_table)} WHERE {pk} IN ({', '.join(['%s'] * len(instances))})"
+    sql, params = history_copy_statement(instances[0], history_type, source=source)
+    with write_cursor() as cursor:
+        cursor.execute(sql, [*params, *(instance.pk for instance in instances)])

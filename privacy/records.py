@@ -130,14 +130,14 @@ def record_create(instance, *, actor, action: str, data: dict | None = None, chi
         if db.vendor == "postgresql":
             pk, link = _insert_postgresql(cursor, plan, instance, key_insert, row, copy_history, event["chain"])
         else:
-            pk, link = _insert_sqlite(cursor, plan, instance, key_insert, row, copy_history, event["chain"])
+            pk, link = _insert_sqlite(cursor, key_insert, row, plan, event["chain"])
     instance.pk = pk
     instance._state.adding = False
     instance._state.db = db.alias
     data_key_stored(data_key)
     if link is None:  # the organisation's first event: its chain head is made now
         link = claim_next_link(event["chain"])
-    if not copy_history:
+    if not copy_history or db.vendor != "postgresql":  # else it went in with the row
         history_create_bulk([instance])
     event["record_id"] = str(pk)
     audit_event_append(event, seq=link[0], prev_hash=link[1])
@@ -162,22 +162,13 @@ def _insert_postgresql(cursor, plan: _Plan, instance, key_insert, row: dict, cop
     return pk, None if seq is None else (seq, last_hash)
 
 
-def _insert_sqlite(cursor, plan: _Plan, instance, key_insert, row: dict, copy_history: bool, chain: str):
+def _insert_sqlite(cursor, key_insert, row: dict, plan: _Plan, chain: str):
     cursor.execute(*key_insert)
     cursor.execute(*insert_statement(plan.model, row))
     pk = cursor.lastrowid  # the rowid is the id (an integer primary key); cheaper than RETURNING
-    if copy_history:
-        sql, params = history_copy_statement(instance, "+", source=_row_source(plan))
-        cursor.execute(sql, [*params, pk])
     cursor.execute(*claim_statement(chain))
     link = cursor.fetchone()
     return pk, None if link is None else tuple(link)
-
-
-@cache
-def _row_source(plan: _Plan) -> str:
-    quote = connection.ops.quote_name
-    return f"{quote(plan.model._meta.db_table)} WHERE {quote(plan.pk_column)} = %s"
 
 
 CHILDREN_PER_STATEMENT = 200  # well within the databases' limits on parameters per statement
@@ -227,12 +218,5 @@ def _insert_children(plan: _Plan, rows: list) -> None:
             child.pk = new_id
             child._state.adding = False
             child._state.db = connection.alias
-        if not postgresql and copy_history:
-            history, history_params = history_copy_statement(
-                rows[0],
-                "+",
-                source=f"{connection.ops.quote_name(plan.model._meta.db_table)} WHERE {pk} IN ({', '.join(['%s'] * len(ids))})",
-            )
-            cursor.execute(history, [*history_params, *ids])
-    if not copy_history:
+    if not (postgresql and copy_history):  # else it went in with the rows
         history_create_bulk(rows)

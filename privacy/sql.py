@@ -209,22 +209,12 @@ def insert_rows_statement(model, rows: list[dict], *, returning: str = "") -> tu
     params = []
     for row in rows:
         if tuple(row) != columns:
-            raise ValueError(f"insert_rows: every row of {model.__name__} must give the fields {columns}")
+            raise ValueError(f"insert_rows_statement: every row of {model.__name__} must give the fields {columns}")
         params.extend(_prepared(fields, row.values(), db, kinds))
     sql = f"{head} VALUES {', '.join([row_placeholders] * len(rows))}"
     if returning:
         sql += f" RETURNING {db.ops.quote_name(model._meta.pk.column) if returning == 'pk' else returning}"
     return sql, params
-
-
-def insert_rows(model, rows: list[dict], *, batch_size: int = 500) -> None:
-    """Inserts several rows of `model` with one INSERT per `batch_size` rows, in the caller's
-    transaction. Every row gives the same fields, in the same order (see insert_statement)."""
-    if not rows:
-        return
-    with write_cursor() as cursor:
-        for start in range(0, len(rows), batch_size):
-            cursor.execute(*insert_rows_statement(model, rows[start : start + batch_size]))
 
 
 def increment(model, *, keys: dict, counter: str, initial: dict | None = None, returning: tuple[str, ...] = ()):

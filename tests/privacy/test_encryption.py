@@ -270,9 +270,9 @@ def test_bulk_history_refuses_what_it_cannot_copy(coordinator):
 
 
 @pytest.mark.django_db
-def test_insert_rows_sends_one_statement_per_batch_and_wants_the_same_fields(coordinator):
+def test_insert_rows_statement_writes_all_rows_at_once_and_wants_the_same_fields(coordinator):
     from audit.models import AccessLog
-    from privacy.sql import insert_rows
+    from privacy.sql import insert_rows_statement
 
     now = timezone.now()
 
@@ -286,12 +286,15 @@ def test_insert_rows_sends_one_statement_per_batch_and_wants_the_same_fields(coo
             "page": "p",
         }
 
-    with CaptureQueriesContext(connection) as queries:
-        insert_rows(AccessLog, [row(n) for n in range(1, 6)], batch_size=2)
-    assert len(queries) == 3
-    assert sorted(AccessLog.objects.filter(record_type="test").values_list("record_id", flat=True)) == list("12345")
+    sql, params = insert_rows_statement(AccessLog, [row(n) for n in range(1, 6)], returning="pk")
+    with CaptureQueriesContext(connection) as queries, connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        ids = [r[0] for r in cursor.fetchall()]
+    assert len(queries) == 1 and len(ids) == 5
+    stored = dict(AccessLog.objects.filter(record_type="test").values_list("pk", "record_id"))
+    assert [stored[pk] for pk in ids] == list("12345")
     with pytest.raises(ValueError, match="must give the fields"):
-        insert_rows(AccessLog, [row(6), {**row(7), "organisation_id": None}])
+        insert_rows_statement(AccessLog, [row(6), {**row(7), "organisation_id": None}])
     assert AccessLog.objects.filter(record_type="test").count() == 5
 
 
@@ -447,3 +450,17 @@ def test_the_key_ring_shows_key_ids_only(master_keys):
     for secret in (ring.master(ring.current_id), ring.blind_index_key, ring.pseudonym_key, ring.audit_key):
         assert repr(secret) not in shown and secret.hex() not in shown
     assert key_text not in shown and repr(decode_key("WEERBAAR_MASTER_KEYS", key_text)) not in shown
+
+
+@pytest.mark.django_db
+def test_bulk_history_takes_rows_of_one_history_user(coordinator, make_user, organisation):
+    from audit.history import history_create_bulk
+
+    other = make_user(role=Role.COORDINATOR, organisation=organisation)
+    dossier = dossier_create(actor=coordinator, title="dossier", details={})
+    notes = [DossierNote(dossier=dossier, data_key_id=dossier.data_key_id, text=f"n{n}") for n in range(2)]
+    notes[0]._history_user, notes[1]._history_user = coordinator, other
+    DossierNote.objects.bulk_create(notes)
+    with pytest.raises(ValueError, match="one history user"):
+        history_create_bulk(notes)
+    assert not DossierNote.history.exists()
