@@ -28,7 +28,7 @@ from simple_history.manager import HistoryDescriptor
 from simple_history.models import HistoricalRecords
 from simple_history.signals import post_create_historical_record, pre_create_historical_record
 
-from privacy.sql import insert_row, write_cursor
+from privacy.sql import insert_row, prepared_values, write_cursor
 
 # The HistoricalRecords of each model that has one, for history_create_bulk.
 _RECORDS: dict[type, WeerbaarHistoricalRecords] = {}
@@ -186,8 +186,7 @@ def history_copy_statement(instance, history_type: str, *, source: str) -> tuple
         getattr(user, "pk", None),
         records.get_change_reason_for_object(instance, history_type, None),
     )
-    db = connections[DEFAULT_DB_ALIAS]
-    return sql, [field.get_db_prep_save(value, db) for field, value in zip(meta_fields, values, strict=True)]
+    return sql, prepared_values(meta_fields, values, connections[DEFAULT_DB_ALIAS])
 
 
 @cache
@@ -205,10 +204,11 @@ def _copy_statement(model, source: str) -> tuple[str, tuple]:
     return sql, meta_fields
 
 
-def history_create_bulk(instances: list, *, history_type: str = "+") -> None:
+def history_create_bulk(instances: list, *, history_type: str = "+", cursor=None) -> None:
     """History rows for `instances` (saved rows of one model with one history user, e.g. just
     made with bulk_create, which writes no history), copied from their stored rows in one
-    statement (history_copy_statement), with one history date for all."""
+    statement (history_copy_statement), with one history date for all. `cursor`: a write_cursor
+    the caller has open already (privacy.records), else one is opened."""
     if not instances:
         return
     model = type(instances[0])
@@ -223,9 +223,18 @@ def history_create_bulk(instances: list, *, history_type: str = "+") -> None:
     users = {getattr(records.get_history_user(instance), "pk", None) for instance in instances}
     if len(users) > 1:
         raise ValueError("history_create_bulk takes rows with one history user")
-    db = connections[DEFAULT_DB_ALIAS]
-    pk = db.ops.quote_name(model._meta.pk.column)
-    source = f"{db.ops.quote_name(model._meta.db_table)} WHERE {pk} IN ({', '.join(['%s'] * len(instances))})"
-    sql, params = history_copy_statement(instances[0], history_type, source=source)
+    sql, params = history_copy_statement(instances[0], history_type, source=_rows_by_pk(model, len(instances)))
+    params.extend(instance.pk for instance in instances)
+    if cursor is not None:
+        cursor.execute(sql, params)
+        return
     with write_cursor() as cursor:
-        cursor.execute(sql, [*params, *(instance.pk for instance in instances)])
+        cursor.execute(sql, params)
+
+
+@cache
+def _rows_by_pk(model, count: int) -> str:
+    """The source of history_copy_statement for `count` stored rows of `model`, by primary key."""
+    quote = connections[DEFAULT_DB_ALIAS].ops.quote_name
+    keys = "= %s" if count == 1 else f"IN ({', '.join(['%s'] * count)})"
+    return f"{quote(model._meta.db_table)} WHERE {quote(model._meta.pk.column)} {keys}"

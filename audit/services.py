@@ -69,19 +69,20 @@ def audit_event_fields(
     }
 
 
-def audit_event_append(fields: dict, *, seq: int, prev_hash: str) -> dict:
+def audit_event_append(fields: dict, *, seq: int, prev_hash: str, cursor=None) -> dict:
     """Stores the event with the link claimed for it (claim_next_link or claim_statement) and
-    moves the chain head on to it. Returns the stored values, the new id and hash included."""
+    moves the chain head on to it. Returns the stored values, the new id and hash included.
+    `cursor`: a privacy.sql.write_cursor the caller has open already, else one is opened."""
     values = {**fields, "seq": seq, "prev_hash": prev_hash, "at": timezone.now()}
     values["hash"] = event_hash(key=keyring().audit_key, **values)
-    values["id"] = _insert_event_and_move_head({name: values[name] for name in _EVENT_FIELDS})
+    values["id"] = _insert_event_and_move_head({name: values[name] for name in _EVENT_FIELDS}, cursor)
     return values
 
 
 _EVENT_FIELDS = [f.attname for f in AuditEvent._meta.concrete_fields if not f.primary_key]
 
 
-def _insert_event_and_move_head(values: dict) -> int:
+def _insert_event_and_move_head(values: dict, cursor=None) -> int:
     """Stores the event (`values`: every column but the id) and moves the chain head's hash on
     to it; returns the event's id.
 
@@ -90,21 +91,27 @@ def _insert_event_and_move_head(values: dict) -> int:
     round trip less per write; SQLite, in-process, runs the two statements."""
     postgresql = connection.vendor == "postgresql"
     insert, params = insert_statement(AuditEvent, values, returning_pk=postgresql)
+    if cursor is None:
+        with write_cursor() as cursor:
+            return _send_event(cursor, insert, params, values, postgresql)
+    return _send_event(cursor, insert, params, values, postgresql)
+
+
+def _send_event(cursor, insert: str, params: list, values: dict, postgresql: bool) -> int:
     move_head = f"UPDATE {_HEAD} SET last_hash = %s WHERE chain = %s"  # noqa: S608
-    with write_cursor() as cursor:
-        if postgresql:
-            cursor.execute(
-                f"WITH new_event AS ({insert}) {move_head} RETURNING (SELECT id FROM new_event)",  # noqa: S608
-                [*params, values["hash"], values["chain"]],
-            )
-            row = cursor.fetchone()
-            if row is None:  # the head row was claimed in this transaction; it cannot be missing
-                raise RuntimeError(f"audit chain head {values['chain']} disappeared while writing an event")
-            return row[0]
-        cursor.execute(insert, params)
-        pk = cursor.lastrowid  # SQLite: the rowid is the id; cheaper than RETURNING
-        cursor.execute(move_head, [values["hash"], values["chain"]])
-        return pk
+    if postgresql:
+        cursor.execute(
+            f"WITH new_event AS ({insert}) {move_head} RETURNING (SELECT id FROM new_event)",  # noqa: S608
+            [*params, values["hash"], values["chain"]],
+        )
+        row = cursor.fetchone()
+        if row is None:  # the head row was claimed in this transaction; it cannot be missing
+            raise RuntimeError(f"audit chain head {values['chain']} disappeared while writing an event")
+        return row[0]
+    cursor.execute(insert, params)
+    pk = cursor.lastrowid  # SQLite: the rowid is the id; cheaper than RETURNING
+    cursor.execute(move_head, [values["hash"], values["chain"]])
+    return pk
 
 
 def _check_plain(value) -> None:

@@ -126,21 +126,21 @@ def record_create(instance, *, actor, action: str, data: dict | None = None, chi
     from privacy.models import DataKey
 
     key_insert = insert_statement(DataKey, data_key_values(data_key))
-    with write_cursor() as cursor:
+    with write_cursor() as cursor:  # one cursor for every statement of the aggregate
         if db.vendor == "postgresql":
             pk, link = _insert_postgresql(cursor, plan, instance, key_insert, row, copy_history, event["chain"])
         else:
             pk, link = _insert_sqlite(cursor, key_insert, row, plan, event["chain"])
-    instance.pk = pk
-    instance._state.adding = False
-    instance._state.db = db.alias
-    data_key_stored(data_key)
-    if link is None:  # the organisation's first event: its chain head is made now
-        link = claim_next_link(event["chain"])
-    if not copy_history or db.vendor != "postgresql":  # else it went in with the row
-        history_create_bulk([instance])
-    event["record_id"] = str(pk)
-    audit_event_append(event, seq=link[0], prev_hash=link[1])
+        instance.pk = pk
+        instance._state.adding = False
+        instance._state.db = db.alias
+        data_key_stored(data_key)
+        if link is None:  # the organisation's first event: its chain head is made now
+            link = claim_next_link(event["chain"])
+        if not copy_history or db.vendor != "postgresql":  # else it went in with the row
+            history_create_bulk([instance], cursor=cursor)
+        event["record_id"] = str(pk)
+        audit_event_append(event, seq=link[0], prev_hash=link[1], cursor=cursor)
     _create_children(instance, children)
     return instance
 

@@ -2,15 +2,18 @@
 
 Every service write stores a data key, one or more history rows and an audit event besides its
 own rows. Through the ORM each of those costs several times the statement itself (compiling,
-per-field preparation, RETURNING). `insert_row` builds the statement once per model and column
-set, adapts the values with the fields' own `get_db_prep_save`, and sends one statement, without
-RETURNING unless the caller needs the new primary key.
+per-field preparation, RETURNING). `insert_statement` builds the statement once per model and
+column set and prepares the values as the fields' own `get_db_prep_save` would, taking a
+shortcut for the common values whose result is known (`prepared_values`); `write_cursor` sends
+it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import cache, lru_cache
 
 from django.conf import settings
@@ -117,7 +120,7 @@ def _statement(
     model, columns: tuple[str, ...], vendor: str, returning: str, expressions: tuple[tuple[str, str], ...] = ()
 ) -> tuple[str, tuple, tuple]:
     """The INSERT for `columns`, the fields whose values it takes as parameters (the columns in
-    `expressions` take that SQL instead of a parameter), and their _unchanged kinds."""
+    `expressions` take that SQL instead of a parameter), and their shortcuts (_shortcuts)."""
     fields = tuple(model._meta.get_field(name) for name in columns)
     given = dict(expressions)
     quote = connection.ops.quote_name
@@ -126,7 +129,7 @@ def _statement(
     if returning:
         sql += f" RETURNING {quote(model._meta.pk.column) if returning == 'pk' else returning}"
     taken = tuple(field for name, field in zip(columns, fields, strict=True) if name not in given)
-    return sql, taken, _unchanged(taken, vendor)
+    return sql, taken, _shortcuts(taken, vendor)
 
 
 def insert_statement(
@@ -147,45 +150,93 @@ def insert_statement(
     given = tuple(expressions.items()) if expressions else ()
     # The connection itself, not the proxy: every field asks it for its adapters.
     db = connections[DEFAULT_DB_ALIAS]
-    sql, fields, kinds = _statement(model, tuple(values), db.vendor, "pk" if returning_pk else returning, given)
+    sql, fields, shortcuts = _statement(model, tuple(values), db.vendor, "pk" if returning_pk else returning, given)
     taken = (value for name, value in values.items() if not expressions or name not in expressions)
-    return sql, _prepared(fields, taken, db, kinds)
+    return sql, prepared_values(fields, taken, db, shortcuts)
 
 
-def _prepared(fields: tuple, values, db, unchanged: tuple | None = None) -> list:
-    """The values as the fields store them (Field.get_db_prep_save), skipping that chain of calls
-    for the values it returns unchanged: None, and a str, int or bool given to a plain field of
-    its own kind (see _unchanged)."""
-    unchanged = unchanged or _unchanged(fields, db.vendor)
-    return [
-        value if value is None or type(value) in kinds else field.get_db_prep_save(value, db)
-        for field, kinds, value in zip(fields, unchanged, values, strict=True)
-    ]
+def prepared_values(fields: tuple, values, db, shortcuts: tuple | None = None) -> list:
+    """The values as the fields store them (Field.get_db_prep_save) on the connection `db`, taking a
+    shortcut where the result is known without that chain of calls (see _shortcuts): None, a
+    value the field stores as it is (a str for a CharField), or one made directly (the wrapper
+    PostgreSQL's integer columns get, the text SQLite stores for a UTC moment)."""
+    shortcuts = shortcuts or _shortcuts(fields, db.vendor)
+    prepared = []
+    for field, (kinds, make), value in zip(fields, shortcuts, values, strict=True):
+        if value is None or type(value) in kinds:
+            prepared.append(value)
+        elif make is not None and (made := make(value, db)) is not None:
+            prepared.append(made)
+        else:
+            prepared.append(field.get_db_prep_save(value, db))
+    return prepared
+
+
+def _utc_text(value, db) -> str | None:
+    """SQLite: what Django stores for a UTC moment when the connection's time zone is UTC (made
+    naive in UTC, then str(); DatabaseOperations.adapt_datetimefield_value)."""
+    if type(value) is datetime and value.tzinfo is UTC and db.timezone is UTC:
+        return str(value.replace(tzinfo=None))
+    return None
+
+
+def _aware_moment(value, db):
+    """PostgreSQL: an aware moment is stored as it is (a naive one gets Django's warning)."""
+    return value if type(value) is datetime and value.tzinfo is not None else None
+
+
+def _uuid_hex(value, db) -> str | None:
+    """SQLite stores a UUID as its 32 hex digits."""
+    return value.hex if type(value) is uuid.UUID else None
+
+
+def _integer_as(wrapper):
+    def make(value, db):
+        return wrapper(value) if type(value) is int else None
+
+    return make
 
 
 @cache
-def _unchanged(fields: tuple, vendor: str) -> tuple[tuple[type, ...], ...]:
-    """Per field, the value types get_db_prep_save returns as they are: str for a CharField or
-    TextField, bool for a BooleanField, int for an integer field or a foreign key to one (not on
-    PostgreSQL, where Django wraps integers in their exact column type). Exact classes only: a
-    subclass (an encrypted field, say) may prepare differently. Every other field goes through
-    get_db_prep_save."""
+def _shortcuts(fields: tuple, vendor: str) -> tuple:
+    """Per field (exact classes only: a subclass, an encrypted field say, may prepare
+    differently), the value types get_db_prep_save returns as they are, and a function that
+    makes the stored value directly (or returns None to leave it to get_db_prep_save):
+
+    - str for a CharField or TextField, bool for a BooleanField;
+    - an integer field, or a foreign key to one: int as it is, or in the wrapper Django gives that
+      column type on PostgreSQL (psycopg's Int8, ...), found by asking the field once;
+    - a DateTimeField: on SQLite the text of a UTC moment, on PostgreSQL an aware moment as it is;
+    - a UUIDField, or a foreign key to one: on PostgreSQL as it is, on SQLite its hex digits.
+
+    A test compares every shortcut with get_db_prep_save for every field written this way."""
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != vendor:
+        raise ValueError(f"privacy.sql writes to the default database ({db.vendor}), not {vendor}")
     integers = (models.IntegerField, models.BigIntegerField, models.SmallIntegerField, models.AutoField)
     integers += (models.BigAutoField, models.PositiveIntegerField, models.PositiveBigIntegerField)
+    postgresql = vendor == "postgresql"
 
-    def kinds(field) -> tuple[type, ...]:
+    def shortcut(field) -> tuple[tuple[type, ...], object]:
         kind = type(field)
+        target = type(field.target_field) if kind is models.ForeignKey else kind
         if kind in (models.CharField, models.TextField):
-            return (str,)
+            return (str,), None
         if kind is models.BooleanField:
-            return (bool,)
-        if vendor == "postgresql":
-            return ()
-        if kind in integers or (kind is models.ForeignKey and type(field.target_field) in integers):
-            return (int,)
-        return ()
+            return (bool,), None
+        if kind is models.DateTimeField:
+            return (), _aware_moment if postgresql else _utc_text
+        if target is models.UUIDField:
+            return ((uuid.UUID,), None) if postgresql else ((), _uuid_hex)
+        if target in integers:
+            probe = field.get_db_prep_save(1, db)
+            if type(probe) is int:
+                return (int,), None
+            if isinstance(probe, int) and type(probe)(1) == probe:
+                return (), _integer_as(type(probe))
+        return (), None
 
-    return tuple(kinds(field) for field in fields)
+    return tuple(shortcut(field) for field in fields)
 
 
 def insert_row(model, values: dict, *, returning_pk: bool = False):
@@ -204,13 +255,13 @@ def insert_rows_statement(model, rows: list[dict], *, returning: str = "") -> tu
     see insert_statement), as SQL and parameters; `returning` as in insert_statement."""
     columns = tuple(rows[0])
     db = connections[DEFAULT_DB_ALIAS]
-    sql, fields, kinds = _statement(model, columns, db.vendor, "")
+    sql, fields, shortcuts = _statement(model, columns, db.vendor, "")
     head, _, row_placeholders = sql.partition(" VALUES ")
     params = []
     for row in rows:
         if tuple(row) != columns:
             raise ValueError(f"insert_rows_statement: every row of {model.__name__} must give the fields {columns}")
-        params.extend(_prepared(fields, row.values(), db, kinds))
+        params.extend(prepared_values(fields, row.values(), db, shortcuts))
     sql = f"{head} VALUES {', '.join([row_placeholders] * len(rows))}"
     if returning:
         sql += f" RETURNING {db.ops.quote_name(model._meta.pk.column) if returning == 'pk' else returning}"

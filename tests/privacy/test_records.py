@@ -205,12 +205,18 @@ def test_values_skipped_by_the_shortcut_are_what_the_fields_would_have_made(coor
     models written this way, and values of every kind they hold, the result is the same."""
     import datetime
     import uuid
+    import zoneinfo
 
-    from privacy.sql import _prepared
+    from django.utils import timezone
+
+    from privacy.sql import prepared_values
     from signals.models import Signal, Subject
 
-    samples = [None, "tekst", "", 7, 2**40, True, False, uuid.uuid4(), b"\x00\x01", {"a": [1, "b"]}]
+    samples = [None, "tekst", "", 7, 0, -3, 2**40, True, False, uuid.uuid4(), b"\x00\x01", {"a": [1, "b"]}]
     samples += [datetime.date(2026, 3, 14), datetime.datetime(2026, 3, 14, 9, 30, tzinfo=datetime.UTC)]
+    samples += [datetime.datetime(2026, 3, 14, 9, 30, 5, 123456, tzinfo=datetime.UTC), timezone.now()]
+    samples += [datetime.datetime(2026, 3, 14, 10, 30, tzinfo=datetime.timezone(datetime.timedelta(hours=1)))]
+    samples += [datetime.datetime(2026, 3, 14, 10, 30, tzinfo=zoneinfo.ZoneInfo("Europe/Amsterdam"))]
     for model in (Dossier, DossierNote, Signal, Subject, AuditEvent, DataKey, Dossier.history.model):
         for field in model._meta.concrete_fields:
             for value in samples:
@@ -218,7 +224,9 @@ def test_values_skipped_by_the_shortcut_are_what_the_fields_would_have_made(coor
                     expected = field.get_db_prep_save(value, connection)
                 except (TypeError, ValueError, AttributeError, ValidationError, RuntimeWarning):
                     continue  # a value this field does not take at all
-                assert [_comparable(v) for v in _prepared((field,), [value], connection)] == [_comparable(expected)], (
+                assert [_comparable(v) for v in prepared_values((field,), [value], connection)] == [
+                    _comparable(expected)
+                ], (
                     model,
                     field.name,
                     value,
@@ -226,13 +234,13 @@ def test_values_skipped_by_the_shortcut_are_what_the_fields_would_have_made(coor
 
 
 def _comparable(value):
-    """Adapted values that do not compare by content themselves (memoryview; psycopg's Jsonb and
-    Binary wrappers)."""
+    """An adapted value with its type (an int and psycopg's Int8 compare equal, but are sent as
+    different types); memoryview and psycopg's Jsonb and Binary wrappers by content."""
     if isinstance(value, memoryview):
         return bytes(value)
     if type(value).__module__.startswith("psycopg") and hasattr(value, "obj"):
         return (type(value).__name__, _comparable(value.obj))
-    return value
+    return (type(value).__name__, value)
 
 
 def test_a_model_with_a_save_of_its_own_is_refused(coordinator):
