@@ -18,7 +18,7 @@ from privacy.blind_index import blind_index, person_blind_index
 from privacy.crypto import data_key_new
 from privacy.files import encrypted_file_save
 from privacy.records import record_create
-from privacy.sql import increment
+from privacy.sql import increment, insert_row
 from signals.attachments import CheckedFile, clamd_scan
 from signals.models import (
     ON_BEHALF_CHANNELS,
@@ -286,10 +286,15 @@ def _create(
         attachment.save()
         if status == ScanStatus.PENDING:
             scan_later.append(attachment.pk)
-    notification = CoordinatorNotification.objects.create(signal=signal)
+    # The outbox row (a plain model without signals): one INSERT, not the ORM's insert path.
+    notification_id = insert_row(
+        CoordinatorNotification,
+        {"signal_id": signal.pk, "created_at": timezone.now(), "sent_at": None},
+        returning_pk=True,
+    )
     from signals.tasks import queue_notification, scan_attachment
 
-    transaction.on_commit(lambda: queue_notification(notification.pk))
+    transaction.on_commit(lambda: queue_notification(notification_id))
     for attachment_id in scan_later:
         transaction.on_commit(lambda attachment_id=attachment_id: _queue_scan(scan_attachment, attachment_id))
     return signal
