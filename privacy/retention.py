@@ -79,9 +79,14 @@ def register_record_type(record_type: RecordType) -> None:
 
 
 def register_model(model: type[models.Model]) -> None:
+    """Names `model` as the holder of its record type. One model per type: the retention pages
+    and purge_expired find a record by its type and id."""
     key = model.RETENTION_RECORD_TYPE
     if key not in RECORD_TYPES:
         raise ValueError(f"unknown retention record type {key!r}")
+    holder = _MODELS.get(key)
+    if holder is not None and holder is not model:
+        raise ValueError(f"retention record type {key!r} is held by {holder.__name__} already, not {model.__name__}")
     _MODELS[key] = model
 
 

@@ -298,3 +298,33 @@ class IdentifierSearchForm(forms.Form):
                 "Dit herkennen we niet als KvK-nummer, adres, kenteken, e-mailadres of telefoonnummer."
             )
         return indexes
+
+
+class CloseSignalForm(forms.Form):
+    """Closing a signal without a case: a reason from the list, and a note ("anders" needs one)."""
+
+    reden = forms.ChoiceField(
+        label="Reden van afsluiten", error_messages={"required": "Kies een reden.", "invalid_choice": "Kies een reden."}
+    )
+    toelichting = forms.CharField(
+        label="Toelichting",
+        help_text="Verplicht bij 'Anders'. Alleen voor coördinatoren te zien; wordt versleuteld bewaard.",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": "Gebruik hoogstens %(limit_value)d tekens."},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from signals.models import ClosureReason
+
+        self.fields["reden"].choices = [("", "Kies een reden"), *ClosureReason.choices]
+
+    def clean(self):
+        from signals.models import ClosureReason
+
+        data = super().clean()
+        if data.get("reden") == ClosureReason.OTHER and not data.get("toelichting", "").strip():
+            self.add_error("toelichting", "Licht toe waarom u het signaal afsluit als u 'Anders' kiest.")
+        return data

@@ -6,7 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
-from django_fsm import FSMField
+from django_fsm import FSMField, transition
 
 from accounts.scoping import OrganisationScopedQuerySet
 from audit.history import WeerbaarHistoricalRecords
@@ -86,6 +86,24 @@ class SignalStatus(models.TextChoices):
     CLOSED = "closed", "Afgerond"
 
 
+class ClosureReason(models.TextChoices):
+    """Why a signal is closed without a case (the weighing steps of the Modelprotocol ondermijning)."""
+
+    NOT_UNDERMINING = "not_undermining", "Geen ondermijning"
+    NO_TASK = "no_task", "Geen taak of bevoegdheid van de gemeente"
+    REFERRED = "referred", "Doorverwezen (politie, andere gemeente, RIEC of andere instantie)"
+    INSUFFICIENT = "insufficient", "Te weinig informatie om mee verder te gaan"
+    DUPLICATE = "duplicate", "Al eerder gemeld"
+    OTHER = "other", "Anders"
+
+
+def _may_handle(signal: Signal, user) -> bool:
+    """The transitions' permission: a coordinator of the signal's own organisation."""
+    from accounts.roles import Action, user_can
+
+    return user_can(user, Action.HANDLE_SIGNALS) and user.organisation_id == signal.organisation_id
+
+
 COARSE_STATUS = {
     SignalStatus.RECEIVED: "ontvangen",
     SignalStatus.IN_TRIAGE: "in behandeling",
@@ -124,6 +142,9 @@ class Signal(EncryptedModel, RetainedRecord):
     location = EncryptedTextField("plaats (omschrijving)", blank=True, null=True)
     observed_on = models.DateField("wanneer", null=True, blank=True)
     noticed_how = models.CharField("hoe opgemerkt", max_length=20, choices=NoticedHow.choices, blank=True)
+    closed_at = models.DateTimeField("afgesloten op", null=True, blank=True)
+    closure_reason = models.CharField("reden van afsluiten", max_length=30, choices=ClosureReason.choices, blank=True)
+    closure_note = EncryptedTextField("toelichting bij afsluiten", blank=True, null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = WeerbaarHistoricalRecords(excluded_fields=["submission_key"])
@@ -149,6 +170,25 @@ class Signal(EncryptedModel, RetainedRecord):
     @property
     def coarse_status(self) -> str:
         return COARSE_STATUS.get(self.status, "ontvangen")
+
+    # Transitions change the state and stamp fields only; signals.services calls them (with the
+    # permission check, the retention clock, history and the audit event).
+
+    @transition(field=status, source=SignalStatus.RECEIVED, target=SignalStatus.IN_TRIAGE, permission=_may_handle)
+    def start_triage(self) -> None:
+        """A coordinator takes the signal into handling."""
+
+    @transition(
+        field=status,
+        source=[SignalStatus.RECEIVED, SignalStatus.IN_TRIAGE],
+        target=SignalStatus.CLOSED,
+        permission=_may_handle,
+    )
+    def close(self, *, reason: str, note: str, at) -> None:
+        """Closed without a case: why, and when (from then on the retention term runs)."""
+        self.closure_reason = reason
+        self.closure_note = note or None
+        self.closed_at = at
 
 
 class SubjectKind(models.TextChoices):

@@ -11,6 +11,7 @@ from datetime import date
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_fsm import can_proceed, has_transition_perm
 
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
@@ -18,12 +19,14 @@ from privacy.blind_index import blind_index, person_blind_index
 from privacy.crypto import data_key_new
 from privacy.files import encrypted_file_save
 from privacy.records import record_create
+from privacy.services import retention_start
 from privacy.sql import increment, insert_row
 from signals.attachments import CheckedFile, clamd_scan
 from signals.models import (
     ON_BEHALF_CHANNELS,
     Attachment,
     Channel,
+    ClosureReason,
     CoordinatorNotification,
     Phenomenon,
     ReferenceCounter,
@@ -335,3 +338,90 @@ def attachment_scan(*, attachment_id: int) -> str:
             name = attachment.storage_name
             transaction.on_commit(lambda: default_storage.delete(name))
     return attachment.scan_status
+
+
+# --- Handling: the coordinator takes a signal into handling or closes it without a case ---------
+
+ALREADY_HANDLED = {
+    "start_triage": "Dit signaal is al in behandeling genomen of afgesloten, misschien door een collega. "
+    "Er is niets gewijzigd; hieronder ziet u de stand van nu.",
+    "close": "Dit signaal is al afgesloten, misschien door een collega. Er is niets gewijzigd; "
+    "hieronder ziet u de stand van nu.",
+}
+CLOSURE_NOTE_MAX = 2000
+
+
+def signal_start_triage(*, actor, signal_id: int) -> Signal:
+    """The coordinator takes a received signal into handling (the reporter then sees "in
+    behandeling")."""
+    with transaction.atomic(durable=True):
+        signal = _locked_for(actor, signal_id, "start_triage")
+        previous = signal.status
+        signal.start_triage()
+        signal._history_user = actor
+        signal.save(update_fields=["status", "updated_at"])
+        audit_event_record(
+            actor=actor,
+            action="signal.triage_started",
+            organisation_id=signal.organisation_id,
+            record=signal,
+            data={"from": previous},
+        )
+    return signal
+
+
+def signal_close(*, actor, signal_id: int, reason: str, note: str = "") -> Signal:
+    """Closes a signal that does not lead to a case, with a reason (and a note, required for
+    "anders"). Its retention term starts now (record type signal_without_case); the note is
+    stored encrypted and is not in the audit event, which holds the reason's code only."""
+    if reason not in ClosureReason.values:
+        raise ValidationError({"reden": "Kies een reden uit de lijst."})
+    note = note.strip()
+    if reason == ClosureReason.OTHER and not note:
+        raise ValidationError({"toelichting": "Licht toe waarom u het signaal afsluit als u 'Anders' kiest."})
+    if len(note) > CLOSURE_NOTE_MAX:
+        raise ValidationError({"toelichting": f"Gebruik hoogstens {CLOSURE_NOTE_MAX} tekens."})
+    with transaction.atomic(durable=True):
+        signal = _locked_for(actor, signal_id, "close")
+        previous = signal.status
+        now = timezone.now()
+        signal.close(reason=reason, note=note, at=now)
+        retention_start(record=signal, started_at=now)
+        signal._history_user = actor
+        signal.save(
+            update_fields=[
+                "status",
+                "closure_reason",
+                "closure_note",
+                "closed_at",
+                "retention_started_at",
+                "retention_expires_at",
+                "retention_reminded_at",
+                "updated_at",
+            ]
+        )
+        audit_event_record(
+            actor=actor,
+            action="signal.closed",
+            organisation_id=signal.organisation_id,
+            record=signal,
+            data={"from": previous, "reason": reason},
+        )
+    return signal
+
+
+def _locked_for(actor, signal_id: int, transition_name: str) -> Signal:
+    """The signal, read again and locked for the rest of the transaction, so two coordinators
+    acting at once are handled one after the other: the second sees the first one's result and
+    gets ALREADY_HANDLED instead of undoing it."""
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    signal = Signal.objects.select_for_update(of=("self",)).select_related("data_key").filter(pk=signal_id).first()
+    if signal is None or signal.organisation_id != actor.organisation_id:
+        raise Signal.DoesNotExist
+    transition = getattr(signal, transition_name)
+    if not can_proceed(transition):
+        raise ValidationError(ALREADY_HANDLED[transition_name], code="already_handled")
+    if not has_transition_perm(transition, actor):
+        raise PermissionDenied
+    return signal

@@ -13,6 +13,8 @@ urlpatterns = [
     path("signalen/fenomenen/", views.phenomena, name="phenomena"),
     path("signalen/fenomenen/<int:pk>/actief/", views.phenomenon_toggle, name="phenomenon_toggle"),
     path("signalen/<int:pk>/", views.detail, name="detail"),
+    path("signalen/<int:pk>/in-behandeling/", views.start_triage, name="start_triage"),
+    path("signalen/<int:pk>/afsluiten/", views.close, name="close"),
     path("signalen/<int:pk>/bijlagen/<int:attachment_pk>/", views.attachment_download, name="attachment"),
     # Confidential reporting without an account: public pages, then the coordinator's.
     path("melden/", confidential_views.confidential_index, name="confidential_index"),

@@ -18,6 +18,7 @@ from privacy.files import encrypted_file_read
 from signals import selectors, services
 from signals.forms import (
     AcuteDangerForm,
+    CloseSignalForm,
     IdentifierSearchForm,
     InboxFilterForm,
     OnBehalfSignalForm,
@@ -143,6 +144,10 @@ def inbox(request):
 @require_action(Action.HANDLE_SIGNALS)
 def detail(request, pk: int):
     signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    return _detail_page(request, signal, close_form=CloseSignalForm())
+
+
+def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status: int = 200):
     access_log_record(user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:detail")
     return render(
         request,
@@ -152,8 +157,52 @@ def detail(request, pk: int):
             "subjects": list(signal.subjects.select_related("data_key")),
             "attachments": list(signal.attachments.select_related("data_key")),
             "related": selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20],
+            "close_form": close_form,
         },
+        status=status,
     )
+
+
+@require_POST
+@require_action(Action.HANDLE_SIGNALS)
+def start_triage(request, pk: int):
+    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    try:
+        services.signal_start_triage(actor=request.user, signal_id=signal.pk)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except Signal.DoesNotExist:
+        raise Http404 from None
+    else:
+        messages.success(request, "U heeft het signaal in behandeling genomen.")
+    return redirect("signals:detail", pk=signal.pk)
+
+
+@require_POST
+@require_action(Action.HANDLE_SIGNALS)
+def close(request, pk: int):
+    """Closes the signal without a case; on errors the detail page again, with what was typed."""
+    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    form = CloseSignalForm(request.POST)
+    if form.is_valid():
+        try:
+            services.signal_close(
+                actor=request.user,
+                signal_id=signal.pk,
+                reason=form.cleaned_data["reden"],
+                note=form.cleaned_data["toelichting"],
+            )
+        except ValidationError as error:
+            if getattr(error, "code", None) != "already_handled":
+                add_service_errors(form, error)
+                return _detail_page(request, signal, close_form=form, status=200)
+            messages.error(request, " ".join(error.messages))
+        except Signal.DoesNotExist:
+            raise Http404 from None
+        else:
+            messages.success(request, "Het signaal is afgesloten. De bewaartermijn loopt vanaf nu.")
+        return redirect("signals:detail", pk=signal.pk)
+    return _detail_page(request, signal, close_form=form, status=200)
 
 
 @require_action(Action.HANDLE_SIGNALS)

@@ -13,7 +13,7 @@ from accounts.roles import Action, Role, user_can
 from audit.models import AccessLog, AuditEvent
 from privacy.models import RetentionPolicy, RetentionPostponement
 from privacy.services import retention_policy_for
-from signals.models import ReporterIdentityRequest, SignalMessage
+from signals.models import ReporterIdentityRequest, Signal, SignalMessage, SignalStatus
 from tests.conftest import verified_client
 from tests.example.models import Dossier
 from tests.example.services import dossier_close, dossier_create
@@ -32,6 +32,8 @@ OBJECT_URLS = {
     "privacy:policy_edit": ("POST", "retention_policy", Action.MANAGE_RETENTION_POLICY),
     "audit:retention_postpone": ("POST", "dossier_retention", Action.POSTPONE_RETENTION),
     "signals:detail": ("GET", "signal", Action.HANDLE_SIGNALS),
+    "signals:start_triage": ("POST", "signal", Action.HANDLE_SIGNALS),
+    "signals:close": ("POST", "signal", Action.HANDLE_SIGNALS),
     "signals:submitted": ("GET", "signal", Action.SUBMIT_SIGNAL),
     "signals:attachment": ("GET", "signal_attachment", Action.HANDLE_SIGNALS),
     "signals:phenomenon_toggle": ("POST", "phenomenon", Action.HANDLE_SIGNALS),
@@ -45,6 +47,7 @@ POST_DATA = {
     "retention_policy": {"term_months": "1", "starts_at": "x", "selectielijst_category": "", "reminder_days": "1"},
     "dossier_retention": {"until": "2099-12-31", "reason": "Er loopt een bezwaarprocedure."},
     "phenomenon": {},
+    "signal": {"reden": "duplicate"},
     "signal_question": {"text": "Welke kleur had het busje?"},
     "signal_identity": {"reason": "Wij willen de melder bellen over het kenteken."},
 }
@@ -149,9 +152,12 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
             "phenomenon.deactivated",
             "signal.question_sent",
             "signal.reporter_identity_disclosed",
+            "signal.triage_started",
+            "signal.closed",
         ]
     ).exists()
     assert not SignalMessage.objects.exists() and not ReporterIdentityRequest.objects.exists()
+    assert not Signal.objects.exclude(status=SignalStatus.RECEIVED).exists()
     assert not AccessLog.objects.filter(user_id=actor.pk, record_id__gt="").exists()
 
 

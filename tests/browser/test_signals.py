@@ -271,7 +271,7 @@ def test_double_click_on_submit_stores_one_signal(page, logged_in_employee, slow
     assert list(Signal.objects.values_list("reference", flat=True)) == [reference]
 
 
-def test_coordinator_finds_the_signal_in_the_inbox_and_reads_it(page, employee, coordinator, log_in, axe_check):
+def test_coordinator_finds_the_signal_reads_it_and_closes_it(page, employee, coordinator, log_in, axe_check):
     signal = make_signal(
         employee[0],
         description=DESCRIPTION,
@@ -294,6 +294,23 @@ def test_coordinator_finds_the_signal_in_the_inbox_and_reads_it(page, employee, 
     expect(subjects.get_by_role("row", name=re.compile("^Persoon Piet Jansen"))).to_have_count(1)
     expect(subjects.get_by_role("row", name=re.compile("^Bedrijf Snackbar De Hoek BV — 12345678"))).to_have_count(1)
     axe_check(page)
+
+    # The coordinator takes it into handling, then closes it without a case; "Anders" needs a note.
+    page.get_by_role("button", name="In behandeling nemen").click()
+    expect(page.get_by_role("status")).to_contain_text("U heeft het signaal in behandeling genomen.")
+    expect(page.get_by_role("definition").filter(has_text="In behandeling")).to_have_count(1)
+    page.get_by_label("Reden van afsluiten").select_option(label="Anders")
+    page.get_by_role("button", name="Signaal afsluiten").click()
+    expect(page.get_by_role("alert")).to_contain_text("Licht toe waarom u het signaal afsluit")
+    axe_check(page)
+    page.get_by_label("Toelichting").fill("Zelfde adres als een lopende casus.")
+    page.get_by_role("button", name="Signaal afsluiten").click()
+    expect(page.get_by_role("status")).to_contain_text("Het signaal is afgesloten.")
+    expect(page.get_by_role("main")).to_contain_text("Zelfde adres als een lopende casus.")
+    expect(page.get_by_role("main")).to_contain_text("Bewaard tot")
+    expect(page.get_by_role("button", name="Signaal afsluiten")).to_have_count(0)
+    axe_check(page)
+    assert Signal.objects.get(pk=signal.pk).status == "closed"
 
 
 def test_keyboard_only_reporting(page, logged_in_employee):

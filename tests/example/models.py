@@ -10,7 +10,7 @@ from privacy.models import RetainedRecord, retention_expiry_index
 
 
 class Dossier(EncryptedModel, RetainedRecord):
-    RETENTION_RECORD_TYPE = "signal_without_case"
+    RETENTION_RECORD_TYPE = "example_dossier"
 
     organisation = models.ForeignKey("accounts.Organisation", on_delete=models.PROTECT, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)

@@ -47,7 +47,7 @@ def test_expiry_is_computed_once_when_the_clock_starts(coordinator, make_user):
     assert dossier.retention_expires_at == dossier.retention_started_at + relativedelta(months=6)
 
     admin = make_user(role=Role.ADMIN, organisation=coordinator.organisation)
-    policy = RetentionPolicy.objects.get(organisation=coordinator.organisation, record_type="signal_without_case")
+    policy = RetentionPolicy.objects.get(organisation=coordinator.organisation, record_type="example_dossier")
     services.retention_policy_update(
         actor=admin,
         policy=policy,
@@ -67,7 +67,7 @@ def test_policy_is_per_organisation(coordinator, make_user, other_organisation):
     admin_elsewhere = make_user(role=Role.ADMIN, organisation=other_organisation)
     _closed_dossier(coordinator)
     _closed_dossier(stranger)
-    policy = RetentionPolicy.objects.get(organisation=coordinator.organisation, record_type="signal_without_case")
+    policy = RetentionPolicy.objects.get(organisation=coordinator.organisation, record_type="example_dossier")
 
     with pytest.raises(PermissionDenied):
         services.retention_policy_update(
@@ -112,7 +112,7 @@ def test_dry_run_lists_and_changes_nothing(coordinator):
     out = StringIO()
     with time_machine.travel(dossier.retention_expires_at + timedelta(days=1)):
         call_command("purge_expired", "--dry-run", stdout=out)
-    assert f"zou vernietigen: signal_without_case {dossier.pk}" in out.getvalue()
+    assert f"zou vernietigen: example_dossier {dossier.pk}" in out.getvalue()
     assert Dossier.objects.filter(pk=dossier.pk).exists()
     assert not Tombstone.objects.exists()
 
@@ -142,7 +142,7 @@ def test_purge_destroys_record_children_history_files_and_key_and_leaves_a_tombs
     assert not DataKey.objects.filter(pk=key_id).exists()
     assert not file_folder.exists()
     tombstone = Tombstone.objects.get(record_id=str(dossier.pk))
-    assert tombstone.record_type == "signal_without_case"
+    assert tombstone.record_type == "example_dossier"
     assert tombstone.organisation_id == coordinator.organisation_id
     assert tombstone.term_months == 6
     assert tombstone.purged_by == "commando purge_expired"

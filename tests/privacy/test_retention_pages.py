@@ -47,7 +47,7 @@ def _closed_dossier(actor, at: datetime = CLOSED_AT) -> Dossier:
 
 
 def _postpone_url(dossier) -> str:
-    return reverse("audit:retention_postpone", kwargs={"record_type": "signal_without_case", "pk": dossier.pk})
+    return reverse("audit:retention_postpone", kwargs={"record_type": "example_dossier", "pk": dossier.pk})
 
 
 # --- the overview --------------------------------------------------------------------------------
@@ -67,8 +67,8 @@ def test_overview_shows_every_policy_and_what_is_due_of_the_own_organisation(
 
     assert response.status_code == 200
     assert [(r.record_type, r.pk, r.overdue) for r in response.context["due"]] == [
-        ("signal_without_case", overdue.pk, True),
-        ("signal_without_case", due.pk, False),
+        ("example_dossier", overdue.pk, True),
+        ("example_dossier", due.pk, False),
     ]
     assert later.pk not in [r.pk for r in response.context["due"]]
     assert foreign.pk not in [r.pk for r in response.context["due"]]
@@ -193,7 +193,7 @@ def test_postpone_of_an_unknown_record_type_or_record_is_404(privacy_officer, co
         {"until": "2099-01-31", "reason": REASON},
     )
     unknown_record = client.post(
-        reverse("audit:retention_postpone", kwargs={"record_type": "signal_without_case", "pk": dossier.pk + 1000}),
+        reverse("audit:retention_postpone", kwargs={"record_type": "example_dossier", "pk": dossier.pk + 1000}),
         {"until": "2099-01-31", "reason": REASON},
     )
 

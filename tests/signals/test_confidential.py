@@ -306,6 +306,21 @@ def test_the_right_code_shows_the_status_and_the_coordinators_question(organisat
     assert "in behandeling" in reporter.get(entered["Location"]).content.decode()
 
 
+def test_the_reporter_sees_afgerond_once_the_coordinator_closed_the_signal(organisation, coordinator):
+    from signals.models import ClosureReason
+    from signals.services import signal_close
+
+    reporter, signal, code = _report(organisation)
+    page = _enter_code(reporter, code)["Location"]
+    assert "ontvangen" in reporter.get(page).content.decode()
+
+    signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.NO_TASK, note="Intern: geen taak.")
+
+    html = reporter.get(page).content.decode()
+    assert "afgerond" in html
+    assert "Intern: geen taak." not in html and "Geen taak of bevoegdheid" not in html  # nothing internal
+
+
 def test_the_answer_is_stored_encrypted_and_reaches_the_coordinator(
     organisation, coordinator, django_capture_on_commit_callbacks, eager_tasks
 ):

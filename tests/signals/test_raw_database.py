@@ -8,7 +8,8 @@ import pytest
 from django.core.files.storage import default_storage
 
 from accounts.roles import Role
-from signals.services import SubjectData
+from signals.models import ClosureReason
+from signals.services import SubjectData, signal_close
 from tests.factories import make_signal
 from tests.privacy.test_encryption import _raw_database_bytes
 
@@ -20,6 +21,7 @@ CANARIES = {
     "company": "Kanarie Handelsonderneming Qzx",
     "filename": "kanarie-bestand-5151.pdf",
     "file": "KANARIE-bestandsinhoud-9e9e",
+    "closure_note": "KANARIE-afsluitnotitie-3c3c",
 }
 
 
@@ -27,7 +29,7 @@ CANARIES = {
 def test_no_plaintext_of_a_signal_in_the_raw_database_or_files(make_user, organisation):
     employee = make_user(role=Role.EMPLOYEE, organisation=organisation, username="melder.kanarie")
     pdf = b"%PDF-1.4\n" + CANARIES["file"].encode() + b"\n%%EOF\n"
-    make_signal(
+    signal = make_signal(
         employee,
         description=CANARIES["description"],
         location=CANARIES["location"],
@@ -39,6 +41,9 @@ def test_no_plaintext_of_a_signal_in_the_raw_database_or_files(make_user, organi
         ],
         files=[(CANARIES["filename"], pdf)],
     )
+
+    coordinator = make_user(role=Role.COORDINATOR, organisation=organisation)
+    signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.OTHER, note=CANARIES["closure_note"])
 
     raw = _raw_database_bytes()
 

@@ -1,0 +1,278 @@
+"""The coordinator takes a signal into handling or closes it without a case: the transitions, who
+may, what is recorded, what the reporter sees, and two coordinators acting at once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection
+from django.template.defaultfilters import date as date_filter
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import Role
+from audit.models import AccessLog, AuditEvent
+from privacy.services import retention_policy_for
+from signals.models import ClosureReason, Signal, SignalStatus
+from signals.services import signal_close, signal_start_triage
+from tests.conftest import verified_client
+from tests.factories import make_signal
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def employee(make_user, organisation):
+    return make_user(role=Role.EMPLOYEE, organisation=organisation)
+
+
+@pytest.fixture
+def coordinator(make_user, organisation):
+    return make_user(role=Role.COORDINATOR, organisation=organisation)
+
+
+@pytest.fixture
+def signal(employee):
+    return make_signal(employee)
+
+
+def _state(signal) -> tuple:
+    """What a transition changes, and what it writes besides: to show that nothing changed."""
+    stored = Signal.objects.get(pk=signal.pk)
+    return (
+        stored.status,
+        stored.closure_reason,
+        stored.closed_at,
+        stored.retention_expires_at,
+        Signal.history.filter(id=signal.pk).count(),
+        AuditEvent.objects.filter(record_type="signals.signal", record_id=str(signal.pk)).count(),
+    )
+
+
+def test_coordinator_takes_a_signal_into_handling_and_the_reporter_sees_it(coordinator, employee, signal):
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    assert "In behandeling nemen" in page
+
+    response = client.post(reverse("signals:start_triage", args=[signal.pk]), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("signals:detail", args=[signal.pk])
+    assert "U heeft het signaal in behandeling genomen." in response.content.decode()
+    assert "In behandeling nemen" not in response.content.decode()
+    assert Signal.objects.get(pk=signal.pk).status == SignalStatus.IN_TRIAGE
+    event = AuditEvent.objects.filter(action="signal.triage_started").get()
+    assert (event.record_id, event.actor_id, event.data) == (str(signal.pk), coordinator.pk, {"from": "received"})
+    latest = Signal.history.filter(id=signal.pk).latest("history_date")
+    assert (latest.status, latest.history_user_id) == (SignalStatus.IN_TRIAGE, coordinator.pk)
+    mine = verified_client(employee).get(reverse("signals:mine")).content.decode()
+    assert "in behandeling" in mine
+
+
+def test_coordinator_closes_a_signal_the_retention_term_starts_and_the_reporter_sees_afgerond(
+    coordinator, employee, signal
+):
+    policy = retention_policy_for(organisation_id=coordinator.organisation_id, record_type="signal_without_case")
+    client = verified_client(coordinator)
+    note = "Eigenaar sprak het vermoeden zelf tegen; geen aanwijzingen voor lokale verankering."
+
+    before = timezone.now()
+    response = client.post(
+        reverse("signals:close", args=[signal.pk]),
+        {"reden": ClosureReason.NOT_UNDERMINING, "toelichting": note},
+        follow=True,
+    )
+
+    page = response.content.decode()
+    assert "Het signaal is afgesloten. De bewaartermijn loopt vanaf nu." in page
+    assert "Geen ondermijning" in page and note in page
+    assert "Signaal afsluiten" not in page  # nothing left to do
+    stored = Signal.objects.get(pk=signal.pk)
+    assert stored.status == SignalStatus.CLOSED
+    assert (stored.closure_reason, stored.closure_note) == (ClosureReason.NOT_UNDERMINING, note)
+    assert before <= stored.closed_at <= timezone.now()
+    assert stored.retention_started_at == stored.closed_at
+    assert stored.retention_expires_at == stored.closed_at + relativedelta(months=policy.term_months)
+    assert f"Bewaard tot</dt><dd>{date_filter(timezone.localtime(stored.retention_expires_at), 'j F Y')}" in page
+    event = AuditEvent.objects.filter(action="signal.closed").get()
+    # Codes only: the note may name people and stays out of the audit trail.
+    assert event.data == {"from": "received", "reason": "not_undermining"}
+    assert note not in str(event.data)
+    latest = Signal.history.filter(id=signal.pk).latest("history_date")
+    assert (latest.status, latest.closure_note, latest.history_user_id) == ("closed", note, coordinator.pk)
+    mine = verified_client(employee).get(reverse("signals:mine")).content.decode()
+    assert "afgerond" in mine and note not in mine
+
+
+def test_a_closed_signal_is_destroyed_when_its_term_ends(coordinator, signal):
+    from privacy.services import purge_expired
+
+    closed = signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+
+    assert purge_expired(now=closed.retention_expires_at - timedelta(days=1), removed_by="test") == []
+    purged = purge_expired(now=closed.retention_expires_at + timedelta(seconds=1), removed_by="test")
+    assert purged == [("signal_without_case", str(signal.pk))]
+    assert not Signal.objects.filter(pk=signal.pk).exists()
+    assert not Signal.history.filter(id=signal.pk).exists()
+
+
+def test_a_signal_in_handling_can_be_closed_too(coordinator, signal):
+    signal_start_triage(actor=coordinator, signal_id=signal.pk)
+    closed = signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.REFERRED)
+    assert closed.status == SignalStatus.CLOSED
+    assert AuditEvent.objects.get(action="signal.closed").data == {"from": "in_triage", "reason": "referred"}
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"),
+    [
+        ({"reden": "", "toelichting": "x"}, "reden", "Kies een reden."),
+        ({"reden": "verzonnen", "toelichting": ""}, "reden", "Kies een reden."),
+        ({"reden": "other", "toelichting": "   "}, "toelichting", "Licht toe waarom u het signaal afsluit"),
+        ({"reden": "other", "toelichting": "x" * 2001}, "toelichting", "Gebruik hoogstens 2000 tekens."),
+    ],
+)
+def test_a_bad_closing_form_gets_its_message_keeps_the_input_and_changes_nothing(
+    coordinator, signal, data, field, message
+):
+    before = _state(signal)
+    response = verified_client(coordinator).post(reverse("signals:close", args=[signal.pk]), data)
+
+    assert response.status_code == 200
+    form = response.context["close_form"]
+    assert any(message in error for error in form.errors[field])
+    assert form["toelichting"].value() == data["toelichting"]
+    assert "Er is iets niet goed ingevuld" in response.content.decode()
+    assert _state(signal) == before
+
+
+def test_the_service_refuses_bad_input_too(coordinator, signal):
+    before = _state(signal)
+    with pytest.raises(ValidationError):
+        signal_close(actor=coordinator, signal_id=signal.pk, reason="verzonnen")
+    with pytest.raises(ValidationError):
+        signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.OTHER, note=" ")
+    assert _state(signal) == before
+
+
+def test_transitions_that_are_not_allowed_get_a_clear_message_and_change_nothing(coordinator, signal):
+    client = verified_client(coordinator)
+    signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+    before = _state(signal)
+
+    again = client.post(reverse("signals:close", args=[signal.pk]), {"reden": "insufficient"}, follow=True)
+    triage = client.post(reverse("signals:start_triage", args=[signal.pk]), follow=True)
+
+    assert "Dit signaal is al afgesloten, misschien door een collega." in again.content.decode()
+    assert "al in behandeling genomen of afgesloten" in triage.content.decode()
+    assert _state(signal) == before
+    assert Signal.objects.get(pk=signal.pk).closure_reason == ClosureReason.DUPLICATE
+
+
+def test_two_coordinators_on_the_same_signal_one_succeeds_the_other_is_told(make_user, organisation, signal):
+    """Both opened the page while the signal was new; the second click arrives after the first
+    one's transaction: the first decision stands, the second gets a clear message."""
+    first, second = (make_user(role=Role.COORDINATOR, organisation=organisation) for _ in range(2))
+    first_client, second_client = verified_client(first), verified_client(second)
+    for client in (first_client, second_client):
+        assert "Signaal afsluiten" in client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+
+    first_client.post(reverse("signals:close", args=[signal.pk]), {"reden": "referred"})
+    response = second_client.post(
+        reverse("signals:close", args=[signal.pk]), {"reden": "other", "toelichting": "Anders"}, follow=True
+    )
+
+    assert "Dit signaal is al afgesloten, misschien door een collega." in response.content.decode()
+    stored = Signal.objects.get(pk=signal.pk)
+    assert (stored.closure_reason, stored.closure_note) == (ClosureReason.REFERRED, None)
+    assert list(AuditEvent.objects.filter(action="signal.closed").values_list("actor_id", flat=True)) == [first.pk]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite lets one writer in at a time")
+@pytest.mark.django_db(transaction=True)
+def test_coordinators_closing_at_the_same_moment_give_one_success_and_clear_errors(make_user, organisation):
+    import threading
+
+    from django.db import connections
+
+    signal = make_signal(make_user(role=Role.EMPLOYEE, organisation=organisation))
+    coordinators = [make_user(role=Role.COORDINATOR, organisation=organisation) for _ in range(6)]
+    barrier = threading.Barrier(len(coordinators))
+    outcomes = []
+
+    def close(user):
+        try:
+            barrier.wait(timeout=30)
+            signal_close(actor=user, signal_id=signal.pk, reason=ClosureReason.INSUFFICIENT)
+            outcomes.append("closed")
+        except ValidationError as error:
+            outcomes.append(error.code)
+        except Exception as error:  # asserted below: nothing else may happen
+            outcomes.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=close, args=(user,)) for user in coordinators]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["already_handled"] * 5 + ["closed"]
+    assert AuditEvent.objects.filter(action="signal.closed").count() == 1
+    assert Signal.history.filter(id=signal.pk, status="closed").count() == 1
+
+
+@pytest.mark.parametrize(
+    "role", [Role.EMPLOYEE, Role.OFFICE_HOLDER, Role.MANAGER, Role.PRIVACY_OFFICER, Role.ADMIN, Role.NORM_OWNER]
+)
+def test_only_coordinators_may_handle_signals(make_user, organisation, signal, role):
+    client = verified_client(make_user(role=role, organisation=organisation))
+    before = _state(signal)
+
+    assert client.get(reverse("signals:detail", args=[signal.pk])).status_code == 403
+    assert client.post(reverse("signals:start_triage", args=[signal.pk])).status_code == 403
+    assert client.post(reverse("signals:close", args=[signal.pk]), {"reden": "duplicate"}).status_code == 403
+    assert _state(signal) == before
+
+
+def test_a_coordinator_of_another_organisation_gets_not_found_and_changes_nothing(
+    make_user, other_organisation, coordinator, signal
+):
+    outsider = make_user(role=Role.COORDINATOR, organisation=other_organisation)
+    client = verified_client(outsider)
+    before = _state(signal)
+
+    assert client.post(reverse("signals:start_triage", args=[signal.pk])).status_code == 404
+    assert client.post(reverse("signals:close", args=[signal.pk]), {"reden": "duplicate"}).status_code == 404
+    with pytest.raises(Signal.DoesNotExist):
+        signal_close(actor=outsider, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+    with pytest.raises(PermissionDenied):
+        signal_start_triage(actor=make_user(role=Role.EMPLOYEE, organisation=signal.organisation), signal_id=signal.pk)
+    assert _state(signal) == before
+
+
+def test_without_login_or_csrf_token_nothing_happens(coordinator, signal):
+    before = _state(signal)
+    anonymous = Client().post(reverse("signals:close", args=[signal.pk]), {"reden": "duplicate"})
+    assert anonymous.status_code == 302 and anonymous["Location"].startswith(reverse("accounts:login"))
+
+    strict = verified_client(coordinator)
+    strict.handler.enforce_csrf_checks = True
+    assert strict.post(reverse("signals:start_triage", args=[signal.pk])).status_code == 403
+    assert _state(signal) == before
+
+
+def test_handling_pages_are_post_only(coordinator, signal):
+    client = verified_client(coordinator)
+    assert client.get(reverse("signals:start_triage", args=[signal.pk])).status_code == 405
+    assert client.get(reverse("signals:close", args=[signal.pk])).status_code == 405
+
+
+def test_showing_the_form_again_logs_the_read(coordinator, signal):
+    client = verified_client(coordinator)
+    client.post(reverse("signals:close", args=[signal.pk]), {"reden": ""})
+    assert AccessLog.objects.filter(user_id=coordinator.pk, record_id=str(signal.pk), page="signals:detail").exists()
