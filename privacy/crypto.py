@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import uuid
+from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -116,26 +117,47 @@ def verify_master_keys() -> None:
             data_key_bytes(sample)
 
 
-def encrypt(key: bytes, plaintext: bytes, *, aad: bytes) -> str:
+def encrypt(key: bytes | AESGCM, plaintext: bytes, *, aad: bytes) -> str:
+    """`key`: the raw key, or the AES-GCM object made from it (instance_data_key keeps one)."""
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     nonce = os.urandom(NONCE_BYTES)
-    return "wb1:" + base64.b64encode(nonce + AESGCM(key).encrypt(nonce, plaintext, aad)).decode()
+    return "wb1:" + base64.b64encode(nonce + cipher.encrypt(nonce, plaintext, aad)).decode()
 
 
-def decrypt(key: bytes, token: str, *, aad: bytes) -> bytes:
+def decrypt(key: bytes | AESGCM, token: str, *, aad: bytes) -> bytes:
     if not token.startswith("wb1:"):
         raise ValueError("unknown ciphertext format")
+    cipher = key if isinstance(key, AESGCM) else AESGCM(key)
     blob = base64.b64decode(token[4:])
-    return AESGCM(key).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
+    return cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
 
 
-def instance_data_key(instance: models.Model) -> tuple[uuid.UUID, bytes] | None:
-    """The (id, raw key) of the aggregate an instance belongs to; None once it was destroyed.
+class KeyInUse(NamedTuple):
+    """An aggregate's data key while an instance uses it: its id, the raw key, and the AES-GCM
+    object made from it once (setting one up costs more than decrypting a field)."""
+
+    id: uuid.UUID
+    raw: bytes
+    cipher: AESGCM
+
+    def __repr__(self) -> str:  # never the key itself: tracebacks and debug pages show reprs
+        return f"KeyInUse(id={self.id})"
+
+
+def key_in_use(data_key) -> KeyInUse:
+    """`data_key` (a DataKey row, or one from data_key_new) unwrapped, ready to encrypt with."""
+    raw = data_key_bytes(data_key)
+    return KeyInUse(data_key.pk, raw, AESGCM(raw))
+
+
+def instance_data_key(instance: models.Model) -> KeyInUse | None:
+    """The data key of the aggregate an instance belongs to; None once it was destroyed.
 
     Uses the data key loaded with select_related when there is one, so a list page costs no
-    query per row; the raw key is kept on the instance for its lifetime only."""
+    query per row; the raw key is kept on the instance for its lifetime only (RawKeyFree)."""
     cached = instance.__dict__.get("_weerbaar_data_key")
     key_id = getattr(instance, "data_key_id", None)
-    if cached is not None and cached[0] == key_id:
+    if cached is not None and cached.id == key_id:
         return cached
     if key_id is None:
         return None
@@ -148,13 +170,12 @@ def instance_data_key(instance: models.Model) -> tuple[uuid.UUID, bytes] | None:
         data_key = DataKey.objects.filter(pk=key_id).first()
     if data_key is None:
         return None
-    result = (data_key.pk, data_key_bytes(data_key))
-    instance.__dict__["_weerbaar_data_key"] = result
+    result = instance.__dict__["_weerbaar_data_key"] = key_in_use(data_key)
     return result
 
 
-def data_key_for_id(key_id) -> tuple[uuid.UUID, bytes] | None:
+def data_key_for_id(key_id) -> KeyInUse | None:
     from privacy.models import DataKey
 
     data_key = DataKey.objects.filter(pk=key_id).first()
-    return None if data_key is None else (data_key.pk, data_key_bytes(data_key))
+    return None if data_key is None else key_in_use(data_key)

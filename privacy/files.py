@@ -9,7 +9,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
@@ -24,28 +23,28 @@ def encrypted_file_save(*, instance=None, data_key=None, content: bytes) -> str:
     """Encrypts `content` with the instance's data key (or `data_key`, a DataKey, e.g. one from
     data_key_new that is stored with its aggregate later) and stores it; returns the storage name."""
     if data_key is not None:
-        from privacy.crypto import data_key_bytes
+        from privacy.crypto import key_in_use
 
-        key = (data_key.pk, data_key_bytes(data_key))
+        key = key_in_use(data_key)
     else:
         key = instance_data_key(instance)
     if key is None:
         raise ValueError("geen datasleutel om mee te versleutelen")
-    name = f"{FOLDER}/{key[0]}/{uuid.uuid4().hex}"
+    name = f"{FOLDER}/{key.id}/{uuid.uuid4().hex}"
     nonce = os.urandom(NONCE_BYTES)
-    blob = nonce + AESGCM(key[1]).encrypt(nonce, content, name.encode())
+    blob = nonce + key.cipher.encrypt(nonce, content, name.encode())
     return default_storage.save(name, ContentFile(blob))
 
 
 def encrypted_file_read(*, instance, name: str) -> bytes | None:
     """The plaintext, or None when the record's key was destroyed or the file is gone."""
     key = instance_data_key(instance)
-    if key is None or not name.startswith(f"{FOLDER}/{key[0]}/") or not default_storage.exists(name):
+    if key is None or not name.startswith(f"{FOLDER}/{key.id}/") or not default_storage.exists(name):
         return None
     with default_storage.open(name, "rb") as handle:
         blob = handle.read()
     try:
-        return AESGCM(key[1]).decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], name.encode())
+        return key.cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], name.encode())
     except InvalidTag:
         return None
 

@@ -453,6 +453,18 @@ def test_the_key_ring_shows_key_ids_only(master_keys):
 
 
 @pytest.mark.django_db
+def test_a_data_key_in_use_shows_its_id_only(coordinator):
+    """The unwrapped key an instance keeps while it reads or writes is not in its repr either."""
+    from privacy.crypto import instance_data_key
+
+    dossier = dossier_create(actor=coordinator, title="x", details={})
+    key = instance_data_key(Dossier.objects.select_related("data_key").get(pk=dossier.pk))
+    shown = repr(key) + str(key) + repr((key,)) + repr({"key": key})
+    assert str(dossier.data_key_id) in shown
+    assert repr(key.raw) not in shown and key.raw.hex() not in shown
+
+
+@pytest.mark.django_db
 def test_bulk_history_takes_rows_of_one_history_user(coordinator, make_user, organisation):
     from audit.history import history_create_bulk
 
