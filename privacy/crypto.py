@@ -5,12 +5,12 @@ from __future__ import annotations
 import base64
 import os
 import uuid
-from typing import NamedTuple
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, models
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from privacy.keyring import KEY_BYTES, NONCE_BYTES, WrongMasterKey, checked_key_ids, keyring
 
@@ -21,6 +21,7 @@ def _wrap_context(data_key_id: uuid.UUID) -> bytes:
     return b"weerbaar-datakey:" + data_key_id.bytes
 
 
+@sensitive_variables("raw")
 def data_key_new():
     """A new data key, wrapped by the newest master key, not stored yet: the caller inserts it
     (`data_key_values`) in the statement that writes the aggregate. The raw key stays on the
@@ -132,22 +133,28 @@ def decrypt(key: bytes | AESGCM, token: str, *, aad: bytes) -> bytes:
     return cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
 
 
-class KeyInUse(NamedTuple):
-    """An aggregate's data key while an instance uses it: its id, the raw key, and the AES-GCM
-    object made from it once (setting one up costs more than decrypting a field)."""
+class KeyInUse:
+    """An aggregate's data key while an instance uses it: its id (and that id as text, for the
+    fields' associated data) and the AES-GCM object made from the raw key once (setting one up
+    costs more than decrypting a field). The raw key itself is not kept; the repr shows the id
+    only, since tracebacks and debug pages show reprs."""
 
-    id: uuid.UUID
-    raw: bytes
-    cipher: AESGCM
+    __slots__ = ("cipher", "id", "id_text")
 
-    def __repr__(self) -> str:  # never the key itself: tracebacks and debug pages show reprs
+    def __init__(self, key_id: uuid.UUID, cipher: AESGCM):
+        self.id = key_id
+        self.id_text = str(key_id)
+        self.cipher = cipher
+
+    def __repr__(self) -> str:
         return f"KeyInUse(id={self.id})"
 
 
+@sensitive_variables("raw")
 def key_in_use(data_key) -> KeyInUse:
     """`data_key` (a DataKey row, or one from data_key_new) unwrapped, ready to encrypt with."""
     raw = data_key_bytes(data_key)
-    return KeyInUse(data_key.pk, raw, AESGCM(raw))
+    return KeyInUse(data_key.pk, AESGCM(raw))
 
 
 def instance_data_key(instance: models.Model) -> KeyInUse | None:

@@ -9,7 +9,6 @@ Filtering on an encrypted field is refused: search goes through blind indexes.
 from __future__ import annotations
 
 import json
-from functools import lru_cache
 
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
@@ -30,13 +29,6 @@ def _token(value: str, key_id) -> Ciphertext:
     token = Ciphertext(value)
     token.key_id = key_id
     return token
-
-
-@lru_cache(maxsize=4096)
-def _aad(field_name: str, key_id) -> bytes:
-    """The associated data of a field's ciphertext: the field and the data key it is under (a page
-    of records asks it for every field of every row)."""
-    return f"{field_name}|{key_id}".encode()
 
 
 class _EncryptedAttribute(DeferredAttribute):
@@ -88,7 +80,7 @@ class _EncryptedMixin:
         return REDACTED
 
     def _aad(self, key_id) -> bytes:
-        return _aad(self.name, key_id)
+        return f"{self.name}|{key_id}".encode()
 
     def decrypt_for(self, instance, token: Ciphertext):
         current = getattr(instance, "data_key_id", None)
@@ -98,7 +90,7 @@ class _EncryptedMixin:
             key = instance_data_key(instance)
         if key is None:
             return self.redacted()
-        return self.from_bytes(decrypt(key.cipher, token, aad=self._aad(key.id)))
+        return self.from_bytes(decrypt(key.cipher, token, aad=self._aad(key.id_text)))
 
     def ciphertext_for(self, instance):
         """The ciphertext to store for the instance's current value: the stored one while the value
@@ -117,7 +109,7 @@ class _EncryptedMixin:
         key = instance_data_key(instance)
         if key is None:
             raise ValueError(f"{type(instance).__name__}.{self.name}: geen datasleutel om mee te versleutelen")
-        token = _token(encrypt(key.cipher, self.to_bytes(value), aad=self._aad(key.id)), key.id)
+        token = _token(encrypt(key.cipher, self.to_bytes(value), aad=self._aad(key.id_text)), key.id)
         instance.__dict__.setdefault("_weerbaar_ciphertexts", {})[self.attname] = (value, token)
         return token
 

@@ -18,6 +18,7 @@ from functools import cache, lru_cache
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
+from django.db.models.signals import post_save, pre_save
 
 
 @contextlib.contextmanager
@@ -241,7 +242,13 @@ def _shortcuts(fields: tuple, vendor: str) -> tuple:
 
 def insert_row(model, values: dict, *, returning_pk: bool = False):
     """Inserts one row of `model` (see insert_statement) in the caller's transaction, on the
-    default database (Weerbaar has one). Returns the new primary key when `returning_pk`."""
+    default database (Weerbaar has one). Returns the new primary key when `returning_pk`.
+
+    It sends no pre_save/post_save, so it refuses a model that something listens to."""
+    if pre_save.has_listeners(model) or post_save.has_listeners(model):
+        raise RuntimeError(
+            f"{model.__name__} has pre_save/post_save receivers, which insert_row does not call; use save()"
+        )
     sql, params = insert_statement(model, values, returning_pk=returning_pk)
     with write_cursor() as cursor:
         cursor.execute(sql, params)

@@ -300,13 +300,22 @@ class IdentifierSearchForm(forms.Form):
         return indexes
 
 
+class _Note(forms.CharField):
+    """Free text whose line breaks count as one character, as the browser counts them for the
+    textarea's maxlength (it sends each as CR LF)."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 class CloseSignalForm(forms.Form):
     """Closing a signal without a case: a reason from the list, and a note ("anders" needs one)."""
 
     reden = forms.ChoiceField(
         label="Reden van afsluiten", error_messages={"required": "Kies een reden.", "invalid_choice": "Kies een reden."}
     )
-    toelichting = forms.CharField(
+    toelichting = _Note(
         label="Toelichting",
         help_text="Verplicht bij 'Anders'. Alleen voor coördinatoren te zien; wordt versleuteld bewaard.",
         required=False,

@@ -27,7 +27,7 @@ from signals.forms import (
     add_service_errors,
     signal_data,
 )
-from signals.models import Channel, Phenomenon, Signal
+from signals.models import Channel, Phenomenon, Signal, SignalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -201,6 +201,11 @@ def close(request, pk: int):
             raise Http404 from None
         else:
             messages.success(request, "Het signaal is afgesloten. De bewaartermijn loopt vanaf nu.")
+        return redirect("signals:detail", pk=signal.pk)
+    if signal.status == SignalStatus.CLOSED:
+        # Closed meanwhile (a colleague, another tab): the form is gone from the page, so its
+        # errors would show nowhere; say what happened instead.
+        messages.error(request, services.ALREADY_HANDLED["close"])
         return redirect("signals:detail", pk=signal.pk)
     return _detail_page(request, signal, close_form=form, status=200)
 

@@ -298,3 +298,23 @@ def test_unsaved_related_objects_and_expressions_are_refused(coordinator):
     with pytest.raises(ValueError, match="not expressions"), transaction.atomic():
         record_create(expression, actor=coordinator, action="dossier.created")
     assert not Dossier.objects.exists() and not AuditEvent.objects.exists()
+
+
+def test_insert_row_refuses_a_model_that_something_listens_to(coordinator):
+    """insert_row (the outbox row of a signal, data keys, history rows) sends no pre_save or
+    post_save; a receiver added later must not be skipped silently."""
+    from django.db.models.signals import post_save
+
+    from privacy.sql import insert_row
+    from signals.models import CoordinatorNotification
+
+    def receiver(**kwargs):
+        pass  # only its presence matters
+
+    post_save.connect(receiver, sender=CoordinatorNotification)
+    try:
+        with transaction.atomic(), pytest.raises(RuntimeError, match="receivers"):
+            insert_row(CoordinatorNotification, {"signal_id": 1, "created_at": None, "sent_at": None})
+    finally:
+        post_save.disconnect(receiver, sender=CoordinatorNotification)
+    assert not CoordinatorNotification.objects.exists()

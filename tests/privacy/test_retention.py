@@ -264,3 +264,27 @@ def test_every_retained_model_indexes_its_expiry_date():
 
         errors = expiry_index_errors([Forgotten, Remembered])
     assert [(e.id, e.obj) for e in errors] == [("privacy.E002", Forgotten)]
+
+
+def test_a_record_type_has_one_holder():
+    """The retention pages and purge_expired find a record by its type and id."""
+    from django.test.utils import isolate_apps
+
+    from privacy.models import RetainedRecord
+    from privacy.retention import register_model, retained_models
+    from signals.models import Signal
+
+    assert retained_models()["signal_without_case"] is Signal
+    assert retained_models()["example_dossier"] is Dossier
+    register_model(Signal)  # the same model again: nothing changes
+    with isolate_apps("tests.example"):
+
+        class Impostor(RetainedRecord):
+            RETENTION_RECORD_TYPE = "signal_without_case"
+
+            class Meta:
+                app_label = "example"
+
+        with pytest.raises(ValueError, match="held by Signal already, not Impostor"):
+            register_model(Impostor)
+    assert retained_models()["signal_without_case"] is Signal
