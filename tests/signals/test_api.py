@@ -30,16 +30,6 @@ REPORTER_LIST_QUERIES = 5
 COORDINATOR_LIST_QUERIES = 8
 
 
-@pytest.fixture
-def employee(make_user, organisation):
-    return make_user(role=Role.EMPLOYEE, organisation=organisation)
-
-
-@pytest.fixture
-def coordinator(make_user, organisation):
-    return make_user(role=Role.COORDINATOR, organisation=organisation)
-
-
 def token_client(user) -> Client:
     raw = verified_client(user).post("/account/tokens/", {"name": "koppeling"}).context["token"]
     return Client(HTTP_AUTHORIZATION=f"Token {raw}")

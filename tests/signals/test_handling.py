@@ -26,16 +26,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def employee(make_user, organisation):
-    return make_user(role=Role.EMPLOYEE, organisation=organisation)
-
-
-@pytest.fixture
-def coordinator(make_user, organisation):
-    return make_user(role=Role.COORDINATOR, organisation=organisation)
-
-
-@pytest.fixture
 def signal(employee):
     return make_signal(employee)
 

@@ -21,16 +21,6 @@ from tests.factories import PDF_BYTES, make_signal
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def employee(make_user, organisation):
-    return make_user(role=Role.EMPLOYEE, organisation=organisation)
-
-
-@pytest.fixture
-def coordinator(make_user, organisation):
-    return make_user(role=Role.COORDINATOR, organisation=organisation, email="coordinator@example.org")
-
-
 def _form_page(client, acute="nee"):
     return client.get(reverse("signals:submit"), {"acuut": acute})
 
