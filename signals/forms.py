@@ -274,8 +274,13 @@ class InboxFilterForm(forms.Form):
     def __init__(self, *args, organisation_id: int, **kwargs):
         super().__init__(*args, **kwargs)
         from signals.models import Phenomenon, SignalStatus
+        from signals.selectors import OPEN
 
-        self.fields["status"].choices = [("", "Alle"), *SignalStatus.choices]
+        self.fields["status"].choices = [
+            ("", "Alle"),
+            (OPEN, "Nog open (ontvangen of in behandeling)"),
+            *SignalStatus.choices,
+        ]
         self.fields["fenomeen"].queryset = Phenomenon.objects.filter(organisation_id=organisation_id)
 
 

@@ -5,7 +5,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.roles import Action, user_can
 from accounts.scoping import get_for_user_or_404
-from signals.models import Phenomenon, Signal, Subject
+from signals.models import Phenomenon, Signal, SignalStatus, Subject
 
 
 def phenomenon_choices(*, organisation_id: int) -> QuerySet[Phenomenon]:
@@ -35,6 +35,10 @@ def signal_get_for_reporter(*, user, pk: int) -> Signal:
     return get_for_user_or_404(Signal.objects.filter(reporter=user), user, pk=pk)
 
 
+#: The inbox filter for signals still to be handled: received or in handling.
+OPEN = "open"
+
+
 def signal_inbox(
     *,
     actor,
@@ -48,7 +52,9 @@ def signal_inbox(
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     signals = Signal.objects.for_user(actor)
-    if status:
+    if status == OPEN:
+        signals = signals.exclude(status=SignalStatus.CLOSED)
+    elif status:
         signals = signals.filter(status=status)
     if phenomenon_id:
         signals = signals.filter(phenomenon_id=phenomenon_id)

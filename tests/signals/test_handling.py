@@ -116,6 +116,21 @@ def test_a_signal_in_handling_can_be_closed_too(coordinator, signal):
     assert AuditEvent.objects.get(action="signal.closed").data == {"from": "in_triage", "reason": "referred"}
 
 
+def test_the_inbox_filters_the_signals_still_open(coordinator, employee):
+    new, in_handling, closed = (make_signal(employee) for _ in range(3))
+    signal_start_triage(actor=coordinator, signal_id=in_handling.pk)
+    signal_close(actor=coordinator, signal_id=closed.pk, reason=ClosureReason.DUPLICATE)
+    client = verified_client(coordinator)
+
+    def shown(**query):
+        return {s.pk for s in client.get(reverse("signals:inbox"), query).context["signals"]}
+
+    assert shown(status="open") == {new.pk, in_handling.pk}
+    assert shown(status="closed") == {closed.pk}
+    assert shown() == {new.pk, in_handling.pk, closed.pk}
+    assert "Nog open (ontvangen of in behandeling)" in client.get(reverse("signals:inbox")).content.decode()
+
+
 @pytest.mark.parametrize(
     ("data", "field", "message"),
     [
