@@ -190,6 +190,14 @@ class Signal(EncryptedModel, RetainedRecord):
         self.closure_note = note or None
         self.closed_at = at
 
+    @transition(field=status, source=SignalStatus.CLOSED, target=SignalStatus.IN_TRIAGE, permission=_may_handle)
+    def reopen(self) -> None:
+        """Closed by mistake, or new information came in: back in handling. The closure stays in
+        the history rows and the audit trail; the service stops the retention clock."""
+        self.closure_reason = ""
+        self.closure_note = None
+        self.closed_at = None
+
 
 class SubjectKind(models.TextChoices):
     PERSON = "person", "Persoon"

@@ -343,6 +343,8 @@ def attachment_scan(*, attachment_id: int) -> str:
 # --- Handling: the coordinator takes a signal into handling or closes it without a case ---------
 
 ALREADY_HANDLED = {
+    "reopen": "Dit signaal is al heropend, misschien door een collega. Er is niets gewijzigd; "
+    "hieronder ziet u de stand van nu.",
     "start_triage": "Dit signaal is al in behandeling genomen of afgesloten, misschien door een collega. "
     "Er is niets gewijzigd; hieronder ziet u de stand van nu.",
     "close": "Dit signaal is al afgesloten, misschien door een collega. Er is niets gewijzigd; "
@@ -406,6 +408,37 @@ def signal_close(*, actor, signal_id: int, reason: str, note: str = "") -> Signa
             organisation_id=signal.organisation_id,
             record=signal,
             data={"from": previous, "reason": reason},
+        )
+    return signal
+
+
+def signal_reopen(*, actor, signal_id: int) -> Signal:
+    """A closed signal back in handling (closed by mistake, or new information). Its retention
+    clock stops until it is closed again; the closure stays in the history and the audit trail."""
+    with transaction.atomic(durable=True):
+        signal = _locked_for(actor, signal_id, "reopen")
+        reason = signal.closure_reason
+        signal.reopen()
+        signal.retention_started_at = signal.retention_expires_at = signal.retention_reminded_at = None
+        signal._history_user = actor
+        signal.save(
+            update_fields=[
+                "status",
+                "closure_reason",
+                "closure_note",
+                "closed_at",
+                "retention_started_at",
+                "retention_expires_at",
+                "retention_reminded_at",
+                "updated_at",
+            ]
+        )
+        audit_event_record(
+            actor=actor,
+            action="signal.reopened",
+            organisation_id=signal.organisation_id,
+            record=signal,
+            data={"closure_reason": reason},
         )
     return signal
 

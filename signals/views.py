@@ -180,6 +180,21 @@ def start_triage(request, pk: int):
 
 @require_POST
 @require_action(Action.HANDLE_SIGNALS)
+def reopen(request, pk: int):
+    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    try:
+        services.signal_reopen(actor=request.user, signal_id=signal.pk)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    except Signal.DoesNotExist:
+        raise Http404 from None
+    else:
+        messages.success(request, "Het signaal is heropend en weer in behandeling. De bewaartermijn is gestopt.")
+    return redirect("signals:detail", pk=signal.pk)
+
+
+@require_POST
+@require_action(Action.HANDLE_SIGNALS)
 def close(request, pk: int):
     """Closes the signal without a case; on errors the detail page again, with what was typed."""
     signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)

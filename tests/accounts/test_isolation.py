@@ -34,6 +34,7 @@ OBJECT_URLS = {
     "signals:detail": ("GET", "signal", Action.HANDLE_SIGNALS),
     "signals:start_triage": ("POST", "signal", Action.HANDLE_SIGNALS),
     "signals:close": ("POST", "signal", Action.HANDLE_SIGNALS),
+    "signals:reopen": ("POST", "signal", Action.HANDLE_SIGNALS),
     "signals:submitted": ("GET", "signal", Action.SUBMIT_SIGNAL),
     "signals:attachment": ("GET", "signal_attachment", Action.HANDLE_SIGNALS),
     "signals:phenomenon_toggle": ("POST", "phenomenon", Action.HANDLE_SIGNALS),
@@ -154,6 +155,7 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
             "signal.reporter_identity_disclosed",
             "signal.triage_started",
             "signal.closed",
+            "signal.reopened",
         ]
     ).exists()
     assert not SignalMessage.objects.exists() and not ReporterIdentityRequest.objects.exists()

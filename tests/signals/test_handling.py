@@ -18,7 +18,7 @@ from accounts.roles import Role
 from audit.models import AccessLog, AuditEvent
 from privacy.services import retention_policy_for
 from signals.models import ClosureReason, Signal, SignalStatus
-from signals.services import signal_close, signal_start_triage
+from signals.services import signal_close, signal_reopen, signal_start_triage
 from tests.conftest import verified_client
 from tests.factories import UserFactory, make_signal
 
@@ -114,6 +114,43 @@ def test_a_signal_in_handling_can_be_closed_too(coordinator, signal):
     closed = signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.REFERRED)
     assert closed.status == SignalStatus.CLOSED
     assert AuditEvent.objects.get(action="signal.closed").data == {"from": "in_triage", "reason": "referred"}
+
+
+def test_a_closed_signal_is_reopened_its_clock_stops_and_its_closure_stays_in_the_history(
+    coordinator, employee, signal
+):
+    from privacy.services import purge_expired
+
+    closed = signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.OTHER, note="Vergissing.")
+    client = verified_client(coordinator)
+    assert "Signaal heropenen" in client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+
+    response = client.post(reverse("signals:reopen", args=[signal.pk]), follow=True)
+
+    page = response.content.decode()
+    assert "Het signaal is heropend en weer in behandeling." in page and "Signaal afsluiten" in page
+    stored = Signal.objects.get(pk=signal.pk)
+    assert stored.status == SignalStatus.IN_TRIAGE
+    assert (stored.closure_reason, stored.closure_note, stored.closed_at) == ("", None, None)
+    assert (stored.retention_started_at, stored.retention_expires_at) == (None, None)
+    assert AuditEvent.objects.get(action="signal.reopened").data == {"closure_reason": "other"}
+    versions = list(Signal.history.filter(id=signal.pk).order_by("history_date").values_list("status", flat=True))
+    assert versions == ["received", "closed", "in_triage"]
+    assert Signal.history.get(id=signal.pk, status="closed").closure_note == "Vergissing."
+    assert "in behandeling" in verified_client(employee).get(reverse("signals:mine")).content.decode()
+    assert purge_expired(now=closed.retention_expires_at + timedelta(days=1), removed_by="test") == []
+
+    again = signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+    assert again.retention_started_at == again.closed_at > closed.closed_at  # a new term from the new closure
+
+
+def test_only_a_closed_signal_can_be_reopened(coordinator, signal):
+    before = _state(signal)
+    response = verified_client(coordinator).post(reverse("signals:reopen", args=[signal.pk]), follow=True)
+    assert "Dit signaal is al heropend, misschien door een collega." in response.content.decode()
+    with pytest.raises(ValidationError):
+        signal_reopen(actor=coordinator, signal_id=signal.pk)
+    assert _state(signal) == before
 
 
 def test_the_inbox_filters_the_signals_still_open(coordinator, employee):
@@ -277,6 +314,7 @@ def test_only_coordinators_may_handle_signals(make_user, organisation, signal, r
     assert client.get(reverse("signals:detail", args=[signal.pk])).status_code == 403
     assert client.post(reverse("signals:start_triage", args=[signal.pk])).status_code == 403
     assert client.post(reverse("signals:close", args=[signal.pk]), {"reden": "duplicate"}).status_code == 403
+    assert client.post(reverse("signals:reopen", args=[signal.pk])).status_code == 403
     assert _state(signal) == before
 
 
@@ -289,6 +327,7 @@ def test_a_coordinator_of_another_organisation_gets_not_found_and_changes_nothin
 
     assert client.post(reverse("signals:start_triage", args=[signal.pk])).status_code == 404
     assert client.post(reverse("signals:close", args=[signal.pk]), {"reden": "duplicate"}).status_code == 404
+    assert client.post(reverse("signals:reopen", args=[signal.pk])).status_code == 404
     with pytest.raises(Signal.DoesNotExist):
         signal_close(actor=outsider, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
     with pytest.raises(PermissionDenied):
@@ -305,6 +344,7 @@ def test_without_login_or_csrf_token_nothing_happens(coordinator, signal):
     strict.handler.enforce_csrf_checks = True
     assert strict.post(reverse("signals:start_triage", args=[signal.pk])).status_code == 403
     assert strict.post(reverse("signals:close", args=[signal.pk]), {"reden": "duplicate"}).status_code == 403
+    assert strict.post(reverse("signals:reopen", args=[signal.pk])).status_code == 403
     assert _state(signal) == before
 
 
@@ -312,6 +352,7 @@ def test_handling_pages_are_post_only(coordinator, signal):
     client = verified_client(coordinator)
     assert client.get(reverse("signals:start_triage", args=[signal.pk])).status_code == 405
     assert client.get(reverse("signals:close", args=[signal.pk])).status_code == 405
+    assert client.get(reverse("signals:reopen", args=[signal.pk])).status_code == 405
 
 
 def test_showing_the_form_again_logs_the_read(coordinator, signal):
