@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import os
 import uuid
 
@@ -129,7 +130,7 @@ def decrypt(key: bytes | AESGCM, token: str, *, aad: bytes) -> bytes:
     if not token.startswith("wb1:"):
         raise ValueError("unknown ciphertext format")
     cipher = key if isinstance(key, AESGCM) else AESGCM(key)
-    blob = base64.b64decode(token[4:])
+    blob = binascii.a2b_base64(token[4:])  # what base64.b64decode does, without its wrapping
     return cipher.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], aad)
 
 

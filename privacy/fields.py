@@ -9,6 +9,7 @@ Filtering on an encrypted field is refused: search goes through blind indexes.
 from __future__ import annotations
 
 import json
+from functools import cache
 
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
@@ -154,7 +155,7 @@ class EncryptedJSONField(_EncryptedMixin, models.TextField):
         return json.dumps(value, ensure_ascii=False, sort_keys=True).encode()
 
     def from_bytes(self, data: bytes):
-        return json.loads(data)
+        return json.loads(data.decode())  # written as UTF-8 by to_bytes
 
 
 class RawKeyFree(models.Model):
@@ -188,8 +189,18 @@ class EncryptedModel(RawKeyFree):
 
     @classmethod
     def from_db(cls, db, field_names, values):
+        """Stamps each loaded ciphertext with the data key it was loaded under (from_db_value made
+        it, for this row only), so it is never decrypted with a key the instance moves to later."""
         instance = super().from_db(db, field_names, values)
-        for name, value in instance.__dict__.items():
-            if isinstance(value, Ciphertext) and value.key_id is None:
-                instance.__dict__[name] = _token(value, instance.__dict__.get("data_key_id"))
+        state = instance.__dict__
+        key_id = state.get("data_key_id")
+        for name in _encrypted_attnames(cls):
+            value = state.get(name)
+            if type(value) is Ciphertext and value.key_id is None:
+                value.key_id = key_id
         return instance
+
+
+@cache
+def _encrypted_attnames(model) -> tuple[str, ...]:
+    return tuple(f.attname for f in model._meta.concrete_fields if isinstance(f, _EncryptedMixin))
