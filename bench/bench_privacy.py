@@ -103,8 +103,10 @@ def decrypt_page(harness: Harness) -> Iterator[Operation]:
     for _ in range(50 - Dossier.objects.count()):
         dossier_create(actor=harness.user, title=TITLE, details=DETAILS)
 
+    from privacy.crypto import with_data_keys
+
     def read() -> None:
-        rows = list(Dossier.objects.select_related("data_key").order_by("pk")[:50])
+        rows = list(with_data_keys(Dossier.objects.order_by("pk"))[:50])
         assert len(rows) == 50 and all(r.title == TITLE and r.details == DETAILS for r in rows)
 
     yield read

@@ -22,6 +22,7 @@ from django.utils import timezone
 from accounts.models import Organisation
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
+from privacy.crypto import with_data_keys
 from signals.models import (
     Channel,
     MessageDirection,
@@ -280,7 +281,7 @@ def reporter_identity_disclose(*, actor, signal: Signal, reason: str) -> Reporte
         raise ValidationError(
             {"reason": f"Geef een reden van minstens {REASON_MIN_LENGTH} tekens waarom u de gegevens nodig heeft."}
         )
-    contact = ReporterContact.objects.select_related("data_key").filter(signal=signal).first()
+    contact = with_data_keys(ReporterContact.objects.filter(signal=signal)).first()
     if contact is None:
         raise ValidationError("De melder heeft geen naam of contactgegevens achtergelaten.")
     with transaction.atomic(durable=True):
@@ -302,7 +303,7 @@ def reporter_identity_disclose(*, actor, signal: Signal, reason: str) -> Reporte
 
 
 def signal_messages(*, signal: Signal) -> list[SignalMessage]:
-    return list(SignalMessage.objects.filter(signal=signal).select_related("data_key", "sent_by"))
+    return list(with_data_keys(SignalMessage.objects.filter(signal=signal).select_related("sent_by")))
 
 
 def reporter_signal_get(*, signal_id: int) -> Signal | None:
@@ -317,4 +318,4 @@ def reporter_contact_exists(*, signal: Signal) -> bool:
 def identity_request_list(*, actor, signal: Signal) -> list[ReporterIdentityRequest]:
     if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
         raise PermissionDenied
-    return list(ReporterIdentityRequest.objects.filter(signal=signal).select_related("data_key", "requested_by"))
+    return list(with_data_keys(ReporterIdentityRequest.objects.filter(signal=signal).select_related("requested_by")))

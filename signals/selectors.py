@@ -5,6 +5,7 @@ from django.db.models import Count, Q, QuerySet
 
 from accounts.roles import Action, user_can
 from accounts.scoping import get_for_user_or_404
+from privacy.crypto import with_data_keys
 from signals.models import Phenomenon, Signal, SignalStatus, Subject
 
 
@@ -64,7 +65,7 @@ def signal_inbox(
         matching = Subject.objects.filter(blind_index__in=subject_indexes).values("signal_id")
         signals = signals.filter(Q(pk__in=matching) | Q(address_index__in=subject_indexes))
     return (
-        signals.select_related("phenomenon", "data_key")
+        with_data_keys(signals.select_related("phenomenon"))
         .annotate(subject_count=Count("subjects", distinct=True), attachment_count=Count("attachments", distinct=True))
         .order_by("-created_at")
     )
@@ -90,7 +91,7 @@ def signal_get_for_coordinator(*, actor, pk: int) -> Signal:
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     return get_for_user_or_404(
-        Signal.objects.select_related("phenomenon", "data_key", "reporter", "registered_by"), actor, pk=pk
+        with_data_keys(Signal.objects.select_related("phenomenon", "reporter", "registered_by")), actor, pk=pk
     )
 
 

@@ -16,7 +16,7 @@ from django_fsm import can_proceed, has_transition_perm
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
 from privacy.blind_index import blind_index, person_blind_index
-from privacy.crypto import data_key_new
+from privacy.crypto import data_key_new, with_data_keys
 from privacy.files import encrypted_file_save
 from privacy.records import record_create
 from privacy.services import retention_start
@@ -449,7 +449,7 @@ def _locked_for(actor, signal_id: int, transition_name: str) -> Signal:
     gets ALREADY_HANDLED instead of undoing it."""
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
-    signal = Signal.objects.select_for_update(of=("self",)).select_related("data_key").filter(pk=signal_id).first()
+    signal = with_data_keys(Signal.objects.select_for_update(of=("self",))).filter(pk=signal_id).first()
     if signal is None or signal.organisation_id != actor.organisation_id:
         raise Signal.DoesNotExist
     transition = getattr(signal, transition_name)

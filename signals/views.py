@@ -14,6 +14,7 @@ from accounts.decorators import require_action
 from accounts.roles import Action
 from accounts.scoping import get_for_user_or_404
 from audit.services import access_log_record
+from privacy.crypto import with_data_keys
 from privacy.files import encrypted_file_read
 from signals import selectors, services
 from signals.forms import (
@@ -154,8 +155,8 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
         "signals/detail.html",
         {
             "signal": signal,
-            "subjects": list(signal.subjects.select_related("data_key")),
-            "attachments": list(signal.attachments.select_related("data_key")),
+            "subjects": list(with_data_keys(signal.subjects.all())),
+            "attachments": list(with_data_keys(signal.attachments.all())),
             "related": selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20],
             "close_form": close_form,
         },
