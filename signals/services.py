@@ -351,6 +351,17 @@ ALREADY_HANDLED = {
     "hieronder ziet u de stand van nu.",
 }
 CLOSURE_NOTE_MAX = 2000
+# What closing and reopening change: the state, the closure and the retention clock.
+_CLOSURE_FIELDS = [
+    "status",
+    "closure_reason",
+    "closure_note",
+    "closed_at",
+    "retention_started_at",
+    "retention_expires_at",
+    "retention_reminded_at",
+    "updated_at",
+]
 
 
 def signal_start_triage(*, actor, signal_id: int) -> Signal:
@@ -390,18 +401,7 @@ def signal_close(*, actor, signal_id: int, reason: str, note: str = "") -> Signa
         signal.close(reason=reason, note=note, at=now)
         retention_start(record=signal, started_at=now)
         signal._history_user = actor
-        signal.save(
-            update_fields=[
-                "status",
-                "closure_reason",
-                "closure_note",
-                "closed_at",
-                "retention_started_at",
-                "retention_expires_at",
-                "retention_reminded_at",
-                "updated_at",
-            ]
-        )
+        signal.save(update_fields=_CLOSURE_FIELDS)
         audit_event_record(
             actor=actor,
             action="signal.closed",
@@ -421,18 +421,7 @@ def signal_reopen(*, actor, signal_id: int) -> Signal:
         signal.reopen()
         signal.retention_started_at = signal.retention_expires_at = signal.retention_reminded_at = None
         signal._history_user = actor
-        signal.save(
-            update_fields=[
-                "status",
-                "closure_reason",
-                "closure_note",
-                "closed_at",
-                "retention_started_at",
-                "retention_expires_at",
-                "retention_reminded_at",
-                "updated_at",
-            ]
-        )
+        signal.save(update_fields=_CLOSURE_FIELDS)
         audit_event_record(
             actor=actor,
             action="signal.reopened",

@@ -167,30 +167,27 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
 @require_POST
 @require_action(Action.HANDLE_SIGNALS)
 def start_triage(request, pk: int):
-    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
-    try:
-        services.signal_start_triage(actor=request.user, signal_id=signal.pk)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-    except Signal.DoesNotExist:
-        raise Http404 from None
-    else:
-        messages.success(request, "U heeft het signaal in behandeling genomen.")
-    return redirect("signals:detail", pk=signal.pk)
+    return _transition(request, pk, services.signal_start_triage, "U heeft het signaal in behandeling genomen.")
 
 
 @require_POST
 @require_action(Action.HANDLE_SIGNALS)
 def reopen(request, pk: int):
+    done = "Het signaal is heropend en weer in behandeling. De bewaartermijn is gestopt."
+    return _transition(request, pk, services.signal_reopen, done)
+
+
+def _transition(request, pk: int, service, done: str):
+    """A transition without a form: the service, then the signal's page with what happened."""
     signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
     try:
-        services.signal_reopen(actor=request.user, signal_id=signal.pk)
+        service(actor=request.user, signal_id=signal.pk)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except Signal.DoesNotExist:
         raise Http404 from None
     else:
-        messages.success(request, "Het signaal is heropend en weer in behandeling. De bewaartermijn is gestopt.")
+        messages.success(request, done)
     return redirect("signals:detail", pk=signal.pk)
 
 
