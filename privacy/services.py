@@ -66,6 +66,10 @@ def retention_policy_update(
     return locked
 
 
+#: The fields retention_start and retention_stop change, for the caller's save(update_fields=...).
+RETENTION_FIELDS = ("retention_started_at", "retention_expires_at", "retention_reminded_at")
+
+
 def retention_start(*, record, started_at: datetime | None = None) -> None:
     """Starts the clock on `record` (unsaved change; the calling service saves and audits).
 
@@ -74,6 +78,14 @@ def retention_start(*, record, started_at: datetime | None = None) -> None:
     started_at = started_at or timezone.now()
     record.retention_started_at = started_at
     record.retention_expires_at = started_at + relativedelta(months=policy.term_months)
+    record.retention_reminded_at = None
+
+
+def retention_stop(*, record) -> None:
+    """Stops the clock on `record` (reopened: its term starts again when it is closed again).
+    Unsaved change; the calling service saves and audits."""
+    record.retention_started_at = None
+    record.retention_expires_at = None
     record.retention_reminded_at = None
 
 

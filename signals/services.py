@@ -19,7 +19,7 @@ from privacy.blind_index import blind_index, person_blind_index
 from privacy.crypto import data_key_new, with_data_keys
 from privacy.files import encrypted_file_save
 from privacy.records import record_create
-from privacy.services import retention_start
+from privacy.services import RETENTION_FIELDS, retention_start, retention_stop
 from privacy.sql import increment, insert_row
 from signals.attachments import CheckedFile, clamd_scan
 from signals.models import (
@@ -352,16 +352,7 @@ ALREADY_HANDLED = {
 }
 CLOSURE_NOTE_MAX = 2000
 # What closing and reopening change: the state, the closure and the retention clock.
-_CLOSURE_FIELDS = [
-    "status",
-    "closure_reason",
-    "closure_note",
-    "closed_at",
-    "retention_started_at",
-    "retention_expires_at",
-    "retention_reminded_at",
-    "updated_at",
-]
+_CLOSURE_FIELDS = ["status", "closure_reason", "closure_note", "closed_at", *RETENTION_FIELDS, "updated_at"]
 
 
 def signal_start_triage(*, actor, signal_id: int) -> Signal:
@@ -419,7 +410,7 @@ def signal_reopen(*, actor, signal_id: int) -> Signal:
         signal = _locked_for(actor, signal_id, "reopen")
         reason = signal.closure_reason
         signal.reopen()
-        signal.retention_started_at = signal.retention_expires_at = signal.retention_reminded_at = None
+        retention_stop(record=signal)
         signal._history_user = actor
         signal.save(update_fields=_CLOSURE_FIELDS)
         audit_event_record(
