@@ -294,6 +294,18 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("WEERBAAR_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("WEERBAAR_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Tasks are queued from the web request, on commit. A broker that is down or stops answering must
+# not hold that request: what the task does is in an outbox row or a sweep (nothing is lost), so
+# the publish gives up after a bounded wait instead of retrying (and, on Redis, reading) forever.
+WEERBAAR_BROKER_TIMEOUT = env_int("WEERBAAR_BROKER_TIMEOUT", 2)
+CELERY_BROKER_CONNECTION_TIMEOUT = WEERBAAR_BROKER_TIMEOUT
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # The worker's BRPOP waits 1 s per poll, within these.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "socket_connect_timeout": WEERBAAR_BROKER_TIMEOUT,
+        "socket_timeout": max(WEERBAAR_BROKER_TIMEOUT, 2),
+    }
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE

@@ -110,3 +110,42 @@ def test_without_a_coordinator_the_notification_waits_for_one(
     with time_machine.travel(timezone.now() + timedelta(minutes=2)):
         assert send_pending_notifications() == 1
     assert [m.to for m in mail.outbox] == [["nieuw@example.org"]]
+
+
+@pytest.mark.parametrize("answers", [False, True], ids=["broker-hangs", "broker-refuses"])
+def test_queuing_gives_up_on_a_broker_that_hangs_or_refuses(tmp_path, answers):
+    """The product's own broker settings (not the fixture's): a Redis that accepts the connection
+    but never answers must not hold the reporter's request; the outbox sweep sends later. Run in a
+    fresh process so the settings are read as in production; the subprocess timeout only bounds a
+    hang, it measures nothing."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    if answers:
+        listener.close()  # nothing listens: the connection is refused
+    else:
+        listener.listen(16)  # connections complete in the backlog, nothing ever replies
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DJANGO_ENV": "development",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "WEERBAAR_VAR_DIR": str(tmp_path / "var"),
+        "CELERY_BROKER_URL": f"redis://127.0.0.1:{port}/0",
+    }
+    code = "import django; django.setup(); from signals.tasks import queue_notification; queue_notification(1)"
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+        )
+    finally:
+        listener.close()
+    assert result.returncode == 0, result.stderr
+    assert "notification 1 not queued (broker unreachable)" in result.stderr
