@@ -38,7 +38,9 @@ def chain_for(organisation_id: int | None) -> str:
 
 def utc_text(at: datetime) -> str:
     """The moment as the hash covers it: UTC, microseconds, e.g. 2026-03-14T09:30:00.000000Z."""
-    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    # isoformat gives the same text as strftime("%Y-%m-%dT%H:%M:%S.%f") for years 1000 and on,
+    # at a fraction of the cost (tested against it).
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def event_hash(*, key: bytes, at: datetime, **fields) -> str:

@@ -302,3 +302,21 @@ def test_the_nightly_check_logs_the_anchor(events, caplog):
     with caplog.at_level(logging.INFO, logger="audit.tasks"):
         assert verify_audit_chain_nightly() is True
     assert events[-1].hash in caplog.text
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        "2026-03-14T09:30:00+01:00",  # a whole second: microseconds are still written
+        "2026-12-31T23:59:59.999999+00:00",
+        "2027-01-01T00:30:00.000001+01:00",  # another day and year in UTC
+        "2026-03-29T03:15:00.5+02:00",  # summer time
+    ],
+)
+def test_the_hashed_moment_is_the_utc_text_it_always_was(moment):
+    from datetime import UTC, datetime
+
+    from audit.chain import utc_text
+
+    at = datetime.fromisoformat(moment)
+    assert utc_text(at) == at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
