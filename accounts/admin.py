@@ -25,3 +25,8 @@ class WeerbaarUserAdmin(UserAdmin):
         *UserAdmin.fieldsets,
         ("Organisatie en rol", {"fields": ("organisation", "role")}),
     )
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Accounts are deactivated, never deleted: deleting one would blank "who did it" in every
+        # history row it wrote (simple-history's SET_NULL), and the audit trail may not change.
+        return False

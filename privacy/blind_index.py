@@ -20,16 +20,16 @@ from privacy.keyring import keyring
 
 def normalise_kvk(value: str) -> str:
     digits = re.sub(r"[\s.\-]", "", value or "")
-    if not re.fullmatch(r"\d{8}", digits):
+    if not re.fullmatch(r"[0-9]{8}", digits):
         raise ValidationError("Een KvK-nummer bestaat uit 8 cijfers.")
     return digits
 
 
 def normalise_bsn(value: str) -> str:
     digits = re.sub(r"[\s.\-]", "", value or "")
-    if re.fullmatch(r"\d{8}", digits):
+    if re.fullmatch(r"[0-9]{8}", digits):
         digits = "0" + digits
-    if not re.fullmatch(r"\d{9}", digits):
+    if not re.fullmatch(r"[0-9]{9}", digits):
         raise ValidationError("Een BSN bestaat uit 9 cijfers.")
     total = sum(int(d) * w for d, w in zip(digits[:8], range(9, 1, -1), strict=True)) - int(digits[8])
     if total % 11 != 0 or digits == "000000000":
@@ -37,7 +37,7 @@ def normalise_bsn(value: str) -> str:
     return digits
 
 
-_POSTCODE = re.compile(r"^([1-9]\d{3})\s*([A-Z]{2})$")
+_POSTCODE = re.compile(r"^([1-9][0-9]{3})\s*([A-Z]{2})$")
 
 
 def normalise_postcode(value: str) -> str:
@@ -49,7 +49,7 @@ def normalise_postcode(value: str) -> str:
 
 def normalise_address(postcode: str, house_number: str | int, addition: str = "") -> str:
     number = str(house_number).strip()
-    if not re.fullmatch(r"[1-9]\d{0,4}", number):
+    if not re.fullmatch(r"[1-9][0-9]{0,4}", number):
         raise ValidationError("Vul een huisnummer in (alleen cijfers).")
     extra = re.sub(r"[\s\-]", "", addition or "").upper()
     if len(extra) > 6:
@@ -57,7 +57,7 @@ def normalise_address(postcode: str, house_number: str | int, addition: str = ""
     return f"{normalise_postcode(postcode)}|{number}|{extra}"
 
 
-_ADDRESS_IN_ONE = re.compile(r"^\s*([1-9]\d{3}\s*[A-Za-z]{2})\s*,?\s*(\d{1,5})\s*[-\s]?\s*([A-Za-z0-9]{0,6})\s*$")
+_ADDRESS_IN_ONE = re.compile(r"^\s*([1-9][0-9]{3}\s*[A-Za-z]{2})\s*,?\s*([0-9]{1,5})\s*[-\s]?\s*([A-Za-z0-9]{0,6})\s*$")
 
 
 def normalise_address_text(value: str) -> str:
@@ -69,9 +69,11 @@ def normalise_address_text(value: str) -> str:
 
 
 def normalise_kenteken(value: str) -> str:
-    plate = re.sub(r"[\s\-]", "", value or "").upper()
-    if not re.fullmatch(r"[A-Z0-9]{6}", plate) or not re.search(r"\d", plate):
-        raise ValidationError("Een kenteken bestaat uit 6 letters en cijfers, zoals AB-123-C.")
+    """Dutch plates (6 characters) and foreign ones (a Belgian 1-ABC-123, a German B-AB 1234):
+    letters and digits without the separators, upper case."""
+    plate = re.sub(r"[\s\-.]", "", value or "").upper()
+    if not re.fullmatch(r"[A-Z0-9]{2,10}", plate) or not re.search(r"[0-9]", plate):
+        raise ValidationError("Een kenteken bestaat uit letters en cijfers, zoals AB-123-C.")
     return plate
 
 
@@ -94,15 +96,37 @@ def normalise_phone(value: str) -> str:
         number = "31" + digits[1:]
     else:
         raise ValidationError("Vul een telefoonnummer in, zoals 06-12345678 of +31 6 12345678.")
-    if not number.isdigit() or not 8 <= len(number) <= 15 or (number.startswith("31") and len(number) != 11):
+    if (
+        not re.fullmatch(r"[0-9]+", number)
+        or not 8 <= len(number) <= 15
+        or (number.startswith("31") and len(number) != 11)
+    ):
         raise ValidationError("Dit telefoonnummer heeft niet het juiste aantal cijfers.")
     return "+" + number
 
 
+# Latin letters that have no decomposition into a base letter and an accent.
+_UNACCENTED = str.maketrans(
+    {
+        "ø": "o",
+        "ł": "l",
+        "đ": "d",
+        "ð": "d",
+        "ħ": "h",
+        "\u0131": "i",
+        "þ": "th",
+        "æ": "ae",
+        "œ": "oe",
+    }  # \u0131: dotless i
+)
+
+
 def normalise_name(value: str) -> str:
+    """Case, accents, punctuation and spacing do not count: 'José de Vries-Bakker' is 'jose de
+    vries bakker'. Names in any script are kept (Cyrillic, Arabic, Chinese), letter for letter."""
     decomposed = unicodedata.normalize("NFKD", value or "")
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    words = re.sub(r"[^a-z0-9]+", " ", plain).split()
+    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold().translate(_UNACCENTED)
+    words = "".join(ch if ch.isalnum() else " " for ch in plain).split()
     if not words:
         raise ValidationError("Vul een naam in.")
     return " ".join(words)

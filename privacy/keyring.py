@@ -14,6 +14,7 @@ import base64
 import binascii
 import json
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from functools import cache, cached_property
@@ -25,6 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
 KEY_BYTES = 32
+MASTER_KEY_ID_MAX = 50  # DataKey.master_key_id
 NONCE_BYTES = 12
 
 
@@ -115,6 +117,13 @@ def _parse_master_keys(text: str) -> tuple[tuple[str, bytes], ...]:
         key_id, sep, key_text = item.partition(":")
         if not sep or not key_id:
             raise ImproperlyConfigured("WEERBAAR_MASTER_KEYS moet de vorm 'id:sleutel,id:sleutel' hebben.")
+        if not re.fullmatch(rf"[A-Za-z0-9_-]{{1,{MASTER_KEY_ID_MAX}}}", key_id):
+            # The id is stored with every data key (DataKey.master_key_id): refuse at start-up what
+            # every write would otherwise refuse later.
+            raise ImproperlyConfigured(
+                f"Een sleutel-id in WEERBAAR_MASTER_KEYS bestaat uit hooguit {MASTER_KEY_ID_MAX} letters, "
+                "cijfers, - of _."
+            )
         keys.append((key_id, decode_key("WEERBAAR_MASTER_KEYS", key_text)))
     if not keys:
         raise ImproperlyConfigured("De instelling WEERBAAR_MASTER_KEYS ontbreekt.")

@@ -6,6 +6,7 @@ from django.db import models
 
 from accounts.scoping import OrganisationScopedQuerySet
 from privacy.fields import EncryptedTextField
+from privacy.keyring import MASTER_KEY_ID_MAX
 
 
 class DataKey(models.Model):
@@ -15,7 +16,7 @@ class DataKey(models.Model):
     it; deleting this row makes all of them unreadable at once (crypto-shredding)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    master_key_id = models.CharField(max_length=50)
+    master_key_id = models.CharField(max_length=MASTER_KEY_ID_MAX)
     wrapped_key = models.BinaryField()
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -73,11 +73,26 @@ RETENTION_FIELDS = ("retention_started_at", "retention_expires_at", "retention_r
 def retention_start(*, record, started_at: datetime | None = None) -> None:
     """Starts the clock on `record` (unsaved change; the calling service saves and audits).
 
-    The expiry date is computed once, now, from the organisation's policy."""
-    policy = retention_policy_for(organisation_id=record.organisation_id, record_type=record.RETENTION_RECORD_TYPE)
+    The expiry date is computed once, now, from the organisation's policy. A postponement made
+    while the clock ran before (the record was reopened since) still holds: a legal hold is not
+    undone by closing the record again."""
+    record_type = record.RETENTION_RECORD_TYPE
+    policy = retention_policy_for(organisation_id=record.organisation_id, record_type=record_type)
     started_at = started_at or timezone.now()
+    expires_at = started_at + relativedelta(months=policy.term_months)
+    if record.pk is not None:
+        held_until = (
+            RetentionPostponement.objects.filter(
+                organisation_id=record.organisation_id, record_type=record_type, record_id=str(record.pk)
+            )
+            .order_by("-new_expiry")
+            .values_list("new_expiry", flat=True)
+            .first()
+        )
+        if held_until is not None and held_until > expires_at:
+            expires_at = held_until
     record.retention_started_at = started_at
-    record.retention_expires_at = started_at + relativedelta(months=policy.term_months)
+    record.retention_expires_at = expires_at
     record.retention_reminded_at = None
 
 
@@ -177,9 +192,11 @@ def record_purge(*, record, removed_by: str, now: datetime | None = None) -> Tom
             actor=None,
             action="retention.purged",
             organisation_id=tombstone.organisation_id,
-            record_type=record_type,
+            # The model's label, as every other event and access-log entry of the record has, so
+            # filtering the audit trail by record shows its destruction too.
+            record_type=model._meta.label_lower,
             record_id=tombstone.record_id,
-            data={"tombstone_id": tombstone.pk, "removed_by": removed_by},
+            data={"tombstone_id": tombstone.pk, "retention_type": record_type, "removed_by": removed_by},
         )
         # The files are unreadable from here on (their key is gone); remove them after commit.
         transaction.on_commit(lambda: data_key_files_delete(key_id))

@@ -6,6 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import User
 from accounts.roles import Role
 from privacy.services import retention_policy_for
 from tests.conftest import verified_client
@@ -185,3 +186,20 @@ def test_django_admin_only_for_verified_superusers(make_user, db):
 
     assert verified_client(admin_role).get("/admin/").status_code == 302
     assert verified_client(superuser).get("/admin/").status_code == 200
+
+
+def test_the_django_admin_deactivates_accounts_but_cannot_delete_them(make_user, db):
+    from tests.factories import UserFactory
+
+    superuser = UserFactory(role="", organisation=None, is_superuser=True, is_staff=True)
+    coordinator = make_user(role=Role.COORDINATOR)
+    client = verified_client(superuser)
+
+    assert client.get(reverse("admin:accounts_user_delete", args=[coordinator.pk])).status_code == 403
+    assert client.post(reverse("admin:accounts_user_delete", args=[coordinator.pk]), {"post": "yes"}).status_code == 403
+    bulk = client.post(
+        reverse("admin:accounts_user_changelist"),
+        {"action": "delete_selected", "_selected_action": [coordinator.pk], "post": "yes"},
+    )
+    assert bulk.status_code in (200, 302)
+    assert User.objects.filter(pk=coordinator.pk).exists()

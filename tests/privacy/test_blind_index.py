@@ -47,6 +47,42 @@ def test_person_matches_on_name_and_date_of_birth_ignoring_accents_and_case():
     assert one != person_blind_index("jose de vries bakker", date(1980, 5, 18))
 
 
+def test_names_in_any_script_are_kept_letter_for_letter():
+    from privacy.blind_index import normalise_name
+
+    assert normalise_name("Иван  Петров") == "иван петров"
+    assert normalise_name("محمد العلي") == "محمد العلي"
+    assert normalise_name("王伟") == "王伟"
+    assert person_blind_index("Иван Петров", None) != person_blind_index("Иван Сидоров", None)
+    # Letters without a decomposition still lose only their stroke, not the whole letter.
+    assert normalise_name("Łukasz Żak") == "lukasz zak" != normalise_name("ukasz zak")
+    assert normalise_name("Søren Ærø") == "soren aero"
+    assert normalise_name("Müller-Lüdenscheidt") == "muller ludenscheidt"
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("1-ABC-123", "1abc123"), ("B-AB 1234", "bab1234"), ("WX 12345", "wx-12345")],
+)
+def test_foreign_number_plates_match_too(a, b):
+    assert blind_index("kenteken", a) == blind_index("kenteken", b)
+    assert blind_index("kenteken", a) != blind_index("kenteken", "AB123C")
+
+
+@pytest.mark.parametrize(
+    ("kind", "value"),
+    [
+        ("kvk", "١٢٣٤٥٦٧٨"),
+        ("kvk", "\uff11\uff12\uff13\uff14\uff15\uff16\uff17\uff18"),
+        ("address", "١٢٣٤ AB 12"),
+        ("phone", "+٣١٦١٢٣٤٥٦٧٨"),
+    ],
+)
+def test_digits_of_other_scripts_are_refused_rather_than_indexed_apart(kind, value):
+    with pytest.raises(ValidationError):
+        blind_index(kind, value)
+
+
 def test_kinds_are_separate_domains():
     assert blind_index("kvk", "12345678") != blind_index("bsn", "123456782")
 

@@ -149,7 +149,14 @@ def test_purge_destroys_record_children_history_files_and_key_and_leaves_a_tombs
     # The other record is untouched and readable.
     assert Dossier.objects.get(pk=keep.pk).title == "te vernietigen"
     # Audit events outlive the record, the chain stays intact, and they hold no content.
-    assert AuditEvent.objects.filter(action="retention.purged", record_id=str(dossier.pk)).exists()
+    # Under the record's own label, as its other events are, so a filter by record finds it.
+    purged = AuditEvent.objects.get(action="retention.purged", record_id=str(dossier.pk))
+    assert purged.record_type == "example.dossier"
+    assert purged.data == {
+        "tombstone_id": tombstone.pk,
+        "retention_type": "example_dossier",
+        "removed_by": "commando purge_expired",
+    }
     assert audit_chain_verify().ok
 
 
@@ -288,3 +295,34 @@ def test_a_record_type_has_one_holder():
         with pytest.raises(ValueError, match="held by Signal already, not Impostor"):
             register_model(Impostor)
     assert retained_models()["signal_without_case"] is Signal
+
+
+@pytest.mark.django_db(transaction=True)
+def test_purged_keys_and_ciphertexts_do_not_linger_in_the_sqlite_file(coordinator):
+    """Crypto-shredding on the embedded database: SQLite keeps deleted rows in free pages unless
+    secure_delete is on, and some builds have it off by default."""
+    from django.db import connection
+
+    from config.embedded import SQLITE_OPTIONS
+    from tests.privacy.test_encryption import _raw_database_bytes
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL removes dead rows with VACUUM (docs/privacy-and-audit.md)")
+    # Set by the product, not left to the build's default (on in Debian's, off in upstream's).
+    assert "PRAGMA secure_delete=ON" in SQLITE_OPTIONS["init_command"].split(";")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA secure_delete")
+        assert cursor.fetchone()[0] == 1
+    dossier = _closed_dossier(coordinator)
+    key = DataKey.objects.get(pk=dossier.data_key_id)
+    wrapped = bytes(key.wrapped_key)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT title FROM example_dossier WHERE id = %s", [dossier.pk])
+        (ciphertext,) = cursor.fetchone()
+    assert wrapped in _raw_database_bytes() and ciphertext.encode() in _raw_database_bytes()
+
+    services.purge_expired(now=dossier.retention_expires_at + timedelta(days=1), removed_by="test")
+
+    raw = _raw_database_bytes()
+    assert wrapped not in raw
+    assert ciphertext.encode() not in raw

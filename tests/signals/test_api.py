@@ -161,7 +161,7 @@ def test_the_intake_is_json_only(employee):
         ({"subjects": [{"kenteken": "AB-123-C"}]}, {"subjects": {"0": {"kind": ["Kies wat voor betrokkene dit is."]}}}),
         (
             {"subjects": [{"kind": "vehicle", "kenteken": "ABCDEF"}]},
-            {"subjects": {"0": {"kenteken": ["Een kenteken bestaat uit 6 letters en cijfers, zoals AB-123-C."]}}},
+            {"subjects": {"0": {"kenteken": ["Een kenteken bestaat uit letters en cijfers, zoals AB-123-C."]}}},
         ),
         ({"subjects": [{"kind": "address"}]}, {"subjects": {"0": {"address": ["Vul postcode en huisnummer in."]}}}),
     ],

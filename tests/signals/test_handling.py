@@ -144,6 +144,25 @@ def test_a_closed_signal_is_reopened_its_clock_stops_and_its_closure_stays_in_th
     assert again.retention_started_at == again.closed_at > closed.closed_at  # a new term from the new closure
 
 
+def test_a_postponement_still_holds_after_the_signal_is_reopened_and_closed_again(make_user, coordinator, signal):
+    from privacy.services import purge_expired, retention_postpone
+
+    officer = make_user(role=Role.PRIVACY_OFFICER, organisation=coordinator.organisation)
+    closed = signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+    hold = closed.retention_expires_at + relativedelta(years=3)
+    retention_postpone(actor=officer, record=closed, until=hold, reason="Bezwaarprocedure loopt nog bij de rechter.")
+    signal_reopen(actor=coordinator, signal_id=signal.pk)
+
+    again = signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+
+    assert again.retention_expires_at == hold > again.retention_started_at + relativedelta(months=6)
+    assert Signal.objects.get(pk=signal.pk).retention_expires_at == hold
+    assert purge_expired(now=hold - timedelta(days=1), removed_by="test") == []
+    assert purge_expired(now=hold + timedelta(seconds=1), removed_by="test") == [
+        ("signal_without_case", str(signal.pk))
+    ]
+
+
 def test_only_a_closed_signal_can_be_reopened(coordinator, signal):
     before = _state(signal)
     response = verified_client(coordinator).post(reverse("signals:reopen", args=[signal.pk]), follow=True)

@@ -11,5 +11,7 @@ class Command(BaseCommand):
         count = rotate_keys()
         self.stdout.write(
             f"{count} datasleutels opnieuw versleuteld met hoofdsleutel '{keyring().current_id}'. "
-            "Oudere hoofdsleutels zijn nu niet meer nodig."
+            "Processen die vóór het wijzigen van WEERBAAR_MASTER_KEYS zijn gestart, versleutelen nieuwe "
+            "gegevens nog met de oude hoofdsleutel: herstart de web-, worker- en beatprocessen, draai dit "
+            "commando daarna nog een keer en verwijder pas dan de oude hoofdsleutel."
         )
