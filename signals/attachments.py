@@ -98,9 +98,9 @@ def _looks_whole(mime: str, content: bytes) -> bool:
     if mime == "application/pdf":
         return b"%%EOF" in content[-2048:]
     if mime == "image/png":
-        return content.rstrip(b"\x00").endswith(b"IEND\xaeB`\x82")
+        return _png_whole(content)
     if mime == "image/jpeg":
-        return content.rstrip(b"\x00").endswith(b"\xff\xd9")
+        return _jpeg_whole(content)
     if mime.startswith("application/vnd.openxmlformats") or mime.startswith("application/vnd.oasis"):
         try:
             with zipfile.ZipFile(io.BytesIO(content)) as archive:
@@ -111,6 +111,46 @@ def _looks_whole(mime: str, content: bytes) -> bool:
         except (zipfile.BadZipFile, OSError, RuntimeError, EOFError):
             return False
     return True
+
+
+def _jpeg_whole(content: bytes) -> bool:
+    """Walks the segments from the start-of-image marker to the start of the scan, then looks for
+    the end-of-image marker after it. Not simply "ends with FFD9": phones append data after the
+    image (Samsung's trailer, the video of a motion photo), and an embedded thumbnail has an FFD9
+    of its own before the scan."""
+    position, size = 2, len(content)
+    while position + 4 <= size:
+        if content[position] != 0xFF:
+            return False
+        marker = content[position + 1]
+        if marker == 0xFF:  # fill byte
+            position += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            position += 2
+            continue
+        if marker == 0xD9:  # end of image before any scan
+            return False
+        length = int.from_bytes(content[position + 2 : position + 4], "big")
+        if length < 2:
+            return False
+        if marker == 0xDA:  # start of scan: in the coded data an FF is followed by 00 or a restart marker
+            return content.find(b"\xff\xd9", position + 2 + length) != -1
+        position += 2 + length
+    return False
+
+
+def _png_whole(content: bytes) -> bool:
+    """Walks the chunks to the end chunk (IEND), which must be there whole; data after it (some
+    programs append their own) does not matter."""
+    position, size = 8, len(content)
+    while position + 12 <= size:
+        length = int.from_bytes(content[position : position + 4], "big")
+        kind = content[position + 4 : position + 8]
+        position += 12 + length
+        if kind == b"IEND":
+            return position <= size
+    return False
 
 
 def check_upload(name: str, content: bytes) -> CheckedFile:

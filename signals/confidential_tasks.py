@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from signals.models import MessageDirection, SignalMessage
 from signals.selectors import coordinator_emails
+from signals.tasks import send_each_pending
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,11 @@ def send_reporter_message_notification(message_id: int) -> bool:
 def send_pending_reporter_message_notifications() -> int:
     """Every few minutes: notifications whose task was never queued (broker was down)."""
     cutoff = timezone.now() - timedelta(minutes=1)
-    pending = SignalMessage.objects.filter(
-        direction=MessageDirection.FROM_REPORTER, notified_at__isnull=True, created_at__lte=cutoff
-    ).values_list("pk", flat=True)
-    return sum(1 for pk in list(pending) if send_reporter_message_notification(pk))
+    pending = (
+        SignalMessage.objects.filter(
+            direction=MessageDirection.FROM_REPORTER, notified_at__isnull=True, created_at__lte=cutoff
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return send_each_pending(list(pending), send_reporter_message_notification, what="reporter message notification")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
@@ -56,14 +57,31 @@ def send_coordinator_notification(notification_id: int) -> bool:
     return True
 
 
+def send_each_pending(ids, send: Callable[[int], bool], *, what: str) -> int:
+    """Sends pending notifications one by one, for the sweeps. One that fails (an address the mail
+    server refuses, a mail server that is briefly away) is logged by id and left for the next
+    sweep; the others, of every organisation, still go. Returns how many were sent."""
+    sent = 0
+    for pk in ids:
+        try:
+            sent += bool(send(pk))
+        except Exception as error:
+            # The type only: a mail error can quote the addresses.
+            logger.warning("%s %s not sent (%s); the next sweep tries again", what, pk, type(error).__name__)
+    return sent
+
+
 @shared_task(acks_late=True)
 def send_pending_notifications() -> int:
-    """Every few minutes: sends notifications whose task was never queued (broker was down)."""
+    """Every few minutes: sends notifications whose task was never queued (broker was down) or
+    whose task failed."""
     cutoff = timezone.now() - timedelta(minutes=1)
-    pending = CoordinatorNotification.objects.filter(sent_at__isnull=True, created_at__lte=cutoff).values_list(
-        "pk", flat=True
+    pending = (
+        CoordinatorNotification.objects.filter(sent_at__isnull=True, created_at__lte=cutoff)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    return sum(1 for pk in list(pending) if send_coordinator_notification(pk))
+    return send_each_pending(list(pending), send_coordinator_notification, what="notification")
 
 
 @shared_task(acks_late=True, autoretry_for=(ScannerUnavailable,), retry_backoff=True, max_retries=10)

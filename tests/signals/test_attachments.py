@@ -17,9 +17,9 @@ from signals.models import Attachment, ScanStatus
 from tests.factories import PDF_BYTES
 
 EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
-PNG = (
+PNG = (  # one pixel: signature, IHDR, IDAT and IEND chunks with their lengths and checksums
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89"
-    b"\x00\x00\x00\rIDATx\x9cc\xf8\x0f\x00\x00\x01\x01\x00\x05\x18\xd8N\x00\x00\x00\x00IEND\xaeB`\x82"
+    b"\x00\x00\x00\rIDATx\x9cc\xf8\xcf\xc0\xf0\x1f\x00\x05\x00\x01\xff\x89\x99=\x1d\x00\x00\x00\x00IEND\xaeB`\x82"
 )
 
 
@@ -63,6 +63,54 @@ def test_refused_files_get_their_reason(name, content, message):
     with pytest.raises(ValidationError) as error:
         check_upload(name, content)
     assert message in error.value.messages[0]
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return bytes([0xFF, marker]) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+
+def _jpeg(*, thumbnail: bool = False) -> bytes:
+    """A baseline JPEG's structure: JFIF header, an EXIF block (with a thumbnail, itself a JPEG that
+    ends in FFD9), tables, frame, scan with stuffed FF bytes, end of image."""
+    exif = b"Exif\x00\x00" + (b"\xff\xd8\xff\xdb\x00\x04\x00\x00\xff\xd9" if thumbnail else b"MM\x00*")
+    return (
+        b"\xff\xd8"
+        + _segment(0xE0, b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00")
+        + _segment(0xE1, exif)
+        + _segment(0xDB, b"\x00" + bytes(range(64)))
+        + _segment(0xC0, b"\x08\x00\x10\x00\x10\x01\x01\x11\x00")
+        + _segment(0xC4, b"\x00" + b"\x01" + b"\x00" * 15 + b"\x00")
+        + _segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+        + b"\x12\x34\xff\x00\x56" * 40  # coded data: FF is always followed by 00 here
+        + b"\xff\xd9"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("foto.jpg", _jpeg()),
+        ("samsung.jpg", _jpeg() + b"SEFH\x00\x00\x00\x01" + b"\x00" * 40 + b"SEFT"),  # the phone's trailer
+        ("bewegend.jpg", _jpeg(thumbnail=True) + b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64),  # a motion photo
+        ("schermafdruk.png", PNG + b"extra data van een tekenprogramma"),
+    ],
+)
+def test_photos_with_data_after_the_image_are_accepted(name, content):
+    assert check_upload(name, content).content_type.startswith("image/")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("afgebroken.jpg", _jpeg(thumbnail=True)[:-60]),  # cut in the scan: only the thumbnail's FFD9 is left
+        ("zonder-scan.jpg", _jpeg()[:40]),
+        ("afgebroken.png", PNG[:-8]),
+        ("zonder-einde.png", PNG[:-12]),
+    ],
+)
+def test_cut_off_photos_are_refused(name, content):
+    with pytest.raises(ValidationError, match="beschadigd of onvolledig"):
+        check_upload(name, content)
 
 
 def test_per_file_limit(settings):

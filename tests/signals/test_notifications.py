@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import smtplib
 from datetime import timedelta
 
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail.backends import locmem
+from django.test import override_settings
 from django.utils import timezone
 
 from accounts.roles import Role
@@ -149,3 +152,32 @@ def test_queuing_gives_up_on_a_broker_that_hangs_or_refuses(tmp_path, answers):
         listener.close()
     assert result.returncode == 0, result.stderr
     assert "notification 1 not queued (broker unreachable)" in result.stderr
+
+
+class RefusingMailServer(locmem.EmailBackend):
+    """The mail server refuses one address, as a real one refuses an unknown mailbox."""
+
+    def send_messages(self, messages):
+        for message in messages:
+            if "weigert@example.org" in message.recipients():
+                raise smtplib.SMTPRecipientsRefused({"weigert@example.org": (550, b"no such user")})
+        return super().send_messages(messages)
+
+
+@override_settings(EMAIL_BACKEND=f"{__name__}.RefusingMailServer")
+def test_a_notification_the_mail_server_refuses_does_not_hold_up_the_others(
+    make_user, organisation, other_organisation, django_capture_on_commit_callbacks, caplog
+):
+    make_user(role=Role.COORDINATOR, organisation=organisation, email="weigert@example.org")
+    make_user(role=Role.COORDINATOR, organisation=other_organisation, email="elders@example.org")
+    with django_capture_on_commit_callbacks(execute=False):
+        refused = make_signal(make_user(role=Role.EMPLOYEE, organisation=organisation))
+        fine = make_signal(make_user(role=Role.EMPLOYEE, organisation=other_organisation))
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=10)):
+        assert send_pending_notifications() == 1
+
+    assert [m.to for m in mail.outbox] == [["elders@example.org"]]
+    assert CoordinatorNotification.objects.get(signal=fine).sent_at is not None
+    assert CoordinatorNotification.objects.get(signal=refused).sent_at is None  # the next sweep tries again
+    assert "not sent (SMTPRecipientsRefused)" in caplog.text and "weigert@" not in caplog.text
