@@ -390,8 +390,12 @@ WEERBAAR_ATTACHMENTS_TOTAL_MB = env_int("WEERBAAR_ATTACHMENTS_TOTAL_MB", 50)
 # clamd for virus scanning: "host:port" or a Unix socket path; empty = no scanning
 WEERBAAR_CLAMD_ADDRESS = env_str("WEERBAAR_CLAMD_ADDRESS")
 WEERBAAR_CLAMD_TIMEOUT = env_int("WEERBAAR_CLAMD_TIMEOUT", 30)
+# Files per signal; the form says so next to the field when more are chosen.
+WEERBAAR_ATTACHMENTS_MAX_FILES = env_int("WEERBAAR_ATTACHMENTS_MAX_FILES", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-DATA_UPLOAD_MAX_NUMBER_FILES = 10
+# Django's own guard against a request with very many files (a generic 400 page): well above the
+# product's limit, so a reporter who picks a few too many gets the form's message instead.
+DATA_UPLOAD_MAX_NUMBER_FILES = max(50, WEERBAAR_ATTACHMENTS_MAX_FILES * 2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # Confidential reporting without an account (signals/confidential_*.py). The counters below live in
 # Django's cache: in production that must be one cache shared by every process (Redis), or each

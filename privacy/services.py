@@ -218,8 +218,24 @@ def purge_expired(*, now: datetime | None = None, dry_run: bool = False, removed
         if dry_run or record_purge(record=record, removed_by=removed_by, now=now) is not None:
             done.append((record_type, str(record.pk)))
     if not dry_run and done:
+        _checkpoint_sqlite()
         logger.info("purge_expired: %d records destroyed", len(done))
     return done
+
+
+def _checkpoint_sqlite() -> None:
+    """On the embedded SQLite, the write-ahead log still holds the pages as they were before the
+    purge (the data keys included) until a checkpoint copies the overwritten pages back: do it now
+    and empty the log."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite" or connection.in_atomic_block:  # a checkpoint cannot run inside a transaction
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        busy, _, _ = cursor.fetchone()
+    if busy:
+        logger.warning("purge_expired: the database was busy; old pages stay in the log until its next checkpoint")
 
 
 def records_due_for_reminder(*, now: datetime | None = None):

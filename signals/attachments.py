@@ -68,6 +68,10 @@ def max_total_bytes() -> int:
     return settings.WEERBAAR_ATTACHMENTS_TOTAL_MB * MB
 
 
+def max_files() -> int:
+    return settings.WEERBAAR_ATTACHMENTS_MAX_FILES
+
+
 def safe_filename(name: str) -> str:
     base = os.path.basename((name or "").replace("\\", "/")).strip()
     base = re.sub(r"[\x00-\x1f]", "", base)

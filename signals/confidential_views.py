@@ -44,8 +44,9 @@ from signals.confidential_forms import (
     ReporterMessageForm,
     ReporterQuestionForm,
 )
-from signals.forms import AcuteDangerForm, SubjectFormSet, add_service_errors, signal_data
+from signals.forms import ADD_SUBJECT, AcuteDangerForm, SubjectFormSet, add_service_errors, signal_data
 from signals.models import Channel
+from signals.views import files_dropped, with_another_subject
 
 logger = logging.getLogger(__name__)
 
@@ -181,9 +182,17 @@ def confidential_submit(request, organisation_id: int):
     organisation = _organisation_or_404(organisation_id)
     context = {"organisation": organisation}
     if request.method == "POST":
+        context["acute"] = request.POST.get("acute_danger") in {"True", "true", "on", "1"}
+        if ADD_SUBJECT in request.POST:  # not a submission: nothing is counted, checked or stored
+            return with_another_subject(
+                request,
+                ConfidentialSignalForm,
+                template="signals/confidential_submit.html",
+                context=context,
+                organisation_id=organisation.pk,
+            )
         form = ConfidentialSignalForm(request.POST, request.FILES, organisation_id=organisation.pk)
         subjects = SubjectFormSet(request.POST, prefix="betrokkene")
-        context["acute"] = request.POST.get("acute_danger") in {"True", "true", "on", "1"}
         if not _submission_counter(request).take():
             form.add_error(None, TOO_MANY_SUBMISSIONS)
             return render(
@@ -209,7 +218,11 @@ def confidential_submit(request, organisation_id: int):
                     {"code": code, "organisation": organisation.name, "acute": signal.acute_danger}
                 )
                 return redirect("signals:confidential_submitted")
-        return render(request, "signals/confidential_submit.html", {**context, "form": form, "subjects": subjects})
+        return render(
+            request,
+            "signals/confidential_submit.html",
+            {**context, "form": form, "subjects": subjects, "files_dropped": files_dropped(request, form)},
+        )
     danger = AcuteDangerForm(request.GET or None)
     if not danger.is_bound or not danger.is_valid():
         return render(request, "signals/confidential_start.html", {**context, "danger_form": danger})

@@ -7,7 +7,15 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from privacy.blind_index import normalise_address_text, normalise_kenteken, normalise_kvk, normalise_name
-from signals.attachments import check_upload, max_file_bytes, max_total_bytes, safe_filename, scan_checked
+from signals.attachments import (
+    MB,
+    check_upload,
+    max_file_bytes,
+    max_files,
+    max_total_bytes,
+    safe_filename,
+    scan_checked,
+)
 from signals.models import ON_BEHALF_CHANNELS, NoticedHow, SubjectKind
 from signals.services import SignalData, SubjectData
 
@@ -90,7 +98,7 @@ class SignalForm(forms.Form):
     attachments = MultipleFileField(
         label="Bijlagen (optioneel)",
         required=False,
-        help_text="PDF, foto's, Office- of tekstbestanden; per bestand hooguit 20 MB, samen hooguit 50 MB.",
+        help_text="PDF, foto's, Office- of tekstbestanden.",
     )
 
     def __init__(self, *args, organisation_id: int, **kwargs):
@@ -98,6 +106,10 @@ class SignalForm(forms.Form):
         from signals.selectors import phenomenon_choices
 
         self.fields["phenomenon"].queryset = phenomenon_choices(organisation_id=organisation_id)
+        self.fields["attachments"].help_text = (
+            f"PDF, foto's, Office- of tekstbestanden; hooguit {max_files()} bestanden, per bestand hooguit "
+            f"{max_file_bytes() // MB} MB, samen hooguit {max_total_bytes() // MB} MB."
+        )
         if not self.is_bound:
             self.initial.setdefault("submission_key", uuid.uuid4())
 
@@ -113,6 +125,13 @@ class SignalForm(forms.Form):
 
     def clean_attachments(self):
         uploads = self.cleaned_data["attachments"]
+        if len(uploads) > max_files():
+            raise ValidationError(
+                [
+                    f"U koos {len(uploads)} bestanden; u kunt er hooguit {max_files()} toevoegen.",
+                    "Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet.",
+                ]
+            )
         if sum(upload.size for upload in uploads) > max_total_bytes():
             # Refused before any file is read into memory or scanned.
             raise ValidationError(
@@ -237,7 +256,36 @@ class SubjectForm(forms.Form):
         )
 
 
-SubjectFormSet = forms.formset_factory(SubjectForm, extra=3, max_num=10, validate_max=True)
+MAX_SUBJECTS = 10
+SubjectFormSet = forms.formset_factory(SubjectForm, extra=3, max_num=MAX_SUBJECTS, validate_max=True)
+_OneMoreSubject = forms.formset_factory(SubjectForm, extra=1, max_num=MAX_SUBJECTS, validate_max=True)
+
+#: The name of the form's "Nog een betrokkene toevoegen" button.
+ADD_SUBJECT = "betrokkene_toevoegen"
+
+
+def forms_with_another_subject(form_class, data, *, prefix: str = "betrokkene", **form_kwargs):
+    """The "Nog een betrokkene toevoegen" button, without JavaScript: the same form again with what
+    was typed as its starting values, unchecked (no error messages for a form the reporter has not
+    sent yet), and one more empty subject block, up to MAX_SUBJECTS. Chosen files cannot be kept:
+    a browser does not put them back in a file field."""
+    form = form_class(
+        initial={name: data.get(name) for name in form_class.base_fields if name in data and name != "attachments"},
+        **form_kwargs,
+    )
+    try:
+        blocks = min(max(int(data.get(f"{prefix}-TOTAL_FORMS", 0)), 0), MAX_SUBJECTS)
+    except ValueError:
+        blocks = 0
+    initial = [{name: data.get(f"{prefix}-{i}-{name}", "") for name in SubjectForm.base_fields} for i in range(blocks)]
+    formset_class = (
+        _OneMoreSubject if blocks < MAX_SUBJECTS else forms.formset_factory(SubjectForm, extra=0, max_num=MAX_SUBJECTS)
+    )
+    subjects = formset_class(initial=initial, prefix=prefix)
+    if blocks < MAX_SUBJECTS:
+        # Where the reporter goes on: the new block, not the top of a long page.
+        subjects.forms[-1].fields["kind"].widget.attrs["autofocus"] = True
+    return form, subjects
 
 
 def signal_data(form: SignalForm, subjects) -> SignalData:

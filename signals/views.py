@@ -18,6 +18,7 @@ from privacy.crypto import with_data_keys
 from privacy.files import encrypted_file_read
 from signals import selectors, services
 from signals.forms import (
+    ADD_SUBJECT,
     AcuteDangerForm,
     CloseSignalForm,
     IdentifierSearchForm,
@@ -26,6 +27,7 @@ from signals.forms import (
     SignalForm,
     SubjectFormSet,
     add_service_errors,
+    forms_with_another_subject,
     signal_data,
 )
 from signals.models import Channel, Phenomenon, Signal, SignalStatus
@@ -42,7 +44,7 @@ SAVE_FAILED = (
 
 def _submit(request, *, form, subjects, channel: str, template: str, context: dict):
     """Validates, stores through the one service, and redirects; on errors shows the form again
-    with everything typed kept."""
+    with everything typed kept (chosen files excepted: the page says so)."""
     if form.is_valid() and subjects.is_valid():
         channel = form.cleaned_data.get("channel", channel)
         try:
@@ -61,7 +63,28 @@ def _submit(request, *, form, subjects, channel: str, template: str, context: di
             form.add_error(None, SAVE_FAILED)
         else:
             return signal
-    return render(request, template, {**context, "form": form, "subjects": subjects}, status=200)
+    return render(
+        request,
+        template,
+        {**context, "form": form, "subjects": subjects, "files_dropped": files_dropped(request, form)},
+        status=200,
+    )
+
+
+def files_dropped(request, form) -> bool:
+    """Whether the page shown again should say that chosen files must be chosen again (unless the
+    attachments' own error says so already)."""
+    return bool(request.FILES) and "attachments" not in form.errors
+
+
+def with_another_subject(request, form_class, *, template: str, context: dict, **form_kwargs):
+    """The "Nog een betrokkene toevoegen" button: the form again, nothing checked or stored."""
+    form, subjects = forms_with_another_subject(form_class, request.POST, **form_kwargs)
+    return render(
+        request,
+        template,
+        {**context, "form": form, "subjects": subjects, "files_dropped": bool(request.FILES)},
+    )
 
 
 @require_action(Action.SUBMIT_SIGNAL)
@@ -69,9 +92,17 @@ def signal_submit(request):
     """Step 1 asks about acute danger; step 2 is the form (with "Bel 112" when there is danger)."""
     organisation_id = request.user.organisation_id
     if request.method == "POST":
+        acute = request.POST.get("acute_danger") in {"True", "true", "on", "1"}
+        if ADD_SUBJECT in request.POST:
+            return with_another_subject(
+                request,
+                SignalForm,
+                template="signals/submit.html",
+                context={"acute": acute},
+                organisation_id=organisation_id,
+            )
         form = SignalForm(request.POST, request.FILES, organisation_id=organisation_id)
         subjects = SubjectFormSet(request.POST, prefix="betrokkene")
-        acute = request.POST.get("acute_danger") in {"True", "true", "on", "1"}
         result = _submit(
             request,
             form=form,
@@ -251,6 +282,10 @@ def _quote(name: str) -> str:
 @require_action(Action.HANDLE_SIGNALS)
 def register_on_behalf(request):
     organisation_id = request.user.organisation_id
+    if request.method == "POST" and ADD_SUBJECT in request.POST:
+        return with_another_subject(
+            request, OnBehalfSignalForm, template="signals/register.html", context={}, organisation_id=organisation_id
+        )
     form = OnBehalfSignalForm(request.POST or None, request.FILES or None, organisation_id=organisation_id)
     subjects = SubjectFormSet(request.POST or None, prefix="betrokkene")
     if request.method == "POST":

@@ -154,6 +154,34 @@ def test_employee_reports_a_signal_with_subjects_and_attachment_and_finds_it_und
     assert problems.all() == []
 
 
+def test_a_fourth_subject_is_added_with_the_button_and_everything_typed_stays(page, logged_in_employee, axe_check):
+    answer_danger_question(page, "Nee")
+    page.get_by_label(DESCRIPTION_LABEL).fill(DESCRIPTION)
+    for number, plate in ((1, "AB-123-C"), (2, "12-ABC-3"), (3, "XY-99-ZZ")):
+        vehicle = subject(page, number)
+        vehicle.get_by_label(label("Soort")).select_option(label="Voertuig")
+        vehicle.get_by_label(label("Kenteken")).fill(plate)
+    expect(subject(page, 4)).to_have_count(0)
+
+    page.get_by_role("button", name="Nog een betrokkene toevoegen").click()
+
+    fourth = subject(page, 4)
+    expect(fourth).to_be_visible()
+    expect(fourth.get_by_label(label("Soort"))).to_be_focused()  # the reporter goes on where the new block is
+    expect(page.get_by_label(DESCRIPTION_LABEL)).to_have_value(DESCRIPTION)
+    expect(subject(page, 3).get_by_label(label("Kenteken"))).to_have_value("XY-99-ZZ")
+    expect(page.get_by_role("alert")).to_have_count(0)
+    axe_check(page)
+    assert Signal.objects.count() == 0
+    fourth.get_by_label(label("Soort")).select_option(label="Bedrijf")
+    fourth.get_by_label(label("KvK-nummer")).fill("1234 5678")
+    submit_button(page).click()
+
+    shown_reference(page)
+    kinds = sorted(Subject.objects.filter(signal=Signal.objects.get()).values_list("kind", flat=True))
+    assert kinds == ["company", "vehicle", "vehicle", "vehicle"]
+
+
 def test_acute_danger_shows_call_112_first_and_the_signal_can_still_be_sent(page, logged_in_employee, axe_check):
     answer_danger_question(page, "Ja")
 

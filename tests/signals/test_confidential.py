@@ -657,3 +657,15 @@ def test_code_contact_and_signal_are_stored_together_or_not_at_all(organisation)
     assert "niet opgeslagen" in response.content.decode()
     assert not Signal.objects.exists()
     assert not ReceiptCode.objects.exists() and not ReporterContact.objects.exists()
+
+
+def test_adding_a_subject_block_on_the_public_form_keeps_the_input_and_is_no_submission(organisation, settings):
+    settings.WEERBAAR_CONFIDENTIAL_SUBMISSIONS_PER_HOUR = 1
+    client = Client()
+    page = _submit(client, organisation, reporter_name="Kanarie Melder", betrokkene_toevoegen="ja")
+
+    assert page.status_code == 200 and not Signal.objects.exists()
+    assert page.context["subjects"].total_form_count() == 4
+    assert "Kanarie Melder" in page.content.decode()
+    # Adding a block did not count as one of the hour's submissions: the real one still goes through.
+    assert _submit(client, organisation).status_code == 302

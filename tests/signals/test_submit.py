@@ -469,3 +469,71 @@ def test_coordinator_filters_and_pages_the_inbox(coordinator, employee, settings
         views.INBOX_PAGE_SIZE = original
     assert page_two.context["page"].number == 2 and len(page_two.context["signals"]) == 2
     assert "Vorige pagina" in page_two.content.decode()
+
+
+def test_another_subject_block_is_added_without_losing_what_was_typed(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), **{"betrokkene-2-kind": "vehicle", "betrokkene-2-kenteken": "12-ABC-3"})
+    data["betrokkene_toevoegen"] = "ja"
+
+    page = client.post(reverse("signals:submit"), data)
+
+    assert page.status_code == 200 and not Signal.objects.exists()
+    subjects, form = page.context["subjects"], page.context["form"]
+    assert subjects.total_form_count() == 4
+    assert subjects.forms[3].initial == {} and "autofocus" in str(subjects.forms[3]["kind"])
+    assert [f.initial.get("kind") for f in subjects.forms[:3]] == ["person", "company", "vehicle"]
+    html = page.content.decode()
+    assert "Snackbar De Hoek BV" in html and "12-ABC-3" in html and "Jan de Vries" in html
+    assert "verlengt elk jaar de vergunning" in html and "Er is iets niet goed ingevuld" not in html
+    assert form.initial["submission_key"] == data["submission_key"]  # still one signal if sent twice
+
+    # The page posts four blocks now; the fourth is stored with the others.
+    again = {**data, "betrokkene-TOTAL_FORMS": "4", "betrokkene-INITIAL_FORMS": "3", "betrokkene-3-kind": "address"}
+    again |= {"betrokkene-3-address": "1011 AB 1"}
+    del again["betrokkene_toevoegen"]
+    assert client.post(reverse("signals:submit"), again).status_code == 302
+    assert sorted(Subject.objects.values_list("kind", flat=True)) == ["address", "company", "person", "vehicle"]
+
+
+def test_at_ten_subject_blocks_there_is_no_button_for_more(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), **{"betrokkene-TOTAL_FORMS": "10", "betrokkene_toevoegen": "ja"})
+    page = client.post(reverse("signals:submit"), data)
+    assert page.context["subjects"].total_form_count() == 10
+    html = page.content.decode()
+    assert "Nog een betrokkene toevoegen" not in html and "Noem de overige in de beschrijving" in html
+    assert "Nog een betrokkene toevoegen" in _form_page(client).content.decode()
+
+
+def test_more_files_than_allowed_get_a_message_next_to_the_field_and_keep_the_form(employee, settings):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client))
+    data["attachments"] = [
+        SimpleUploadedFile(f"scan{i}.pdf", PDF_BYTES, content_type="application/pdf")
+        for i in range(settings.WEERBAAR_ATTACHMENTS_MAX_FILES + 1)
+    ]
+
+    page = client.post(reverse("signals:submit"), data)
+
+    assert page.status_code == 200 and not Signal.objects.exists() and not Attachment.objects.exists()
+    assert page.context["form"].errors["attachments"][0] == "U koos 11 bestanden; u kunt er hooguit 10 toevoegen."
+    html = page.content.decode()
+    assert "verlengt elk jaar de vergunning" in html and "hooguit 10 bestanden" in html
+
+
+def test_a_form_shown_again_says_to_choose_the_files_again_and_sums_up_subject_errors(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), **{"betrokkene-1-kvk": "1234"})
+    data["attachments"] = [SimpleUploadedFile("scan.pdf", PDF_BYTES, content_type="application/pdf")]
+
+    page = client.post(reverse("signals:submit"), data)
+
+    html = page.content.decode()
+    assert page.status_code == 200 and not Signal.objects.exists()
+    assert "U had bijlagen gekozen. Kies ze opnieuw" in html
+    summary = html[html.index('id="foutmeldingen"') : html.index("</div>", html.index('id="foutmeldingen"'))]
+    assert (
+        'href="#id_betrokkene-1-kvk"' in summary
+        and "Betrokkene 2, kvk-nummer: Een KvK-nummer bestaat uit 8 cijfers." in summary
+    )
