@@ -24,6 +24,7 @@ from drf_spectacular.utils import (
     extend_schema_view,
 )
 from rest_framework import serializers, status, viewsets
+from rest_framework.exceptions import ParseError
 from rest_framework.fields import SkipField
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
@@ -33,7 +34,7 @@ from accounts.api_auth import require_action
 from accounts.roles import Action, user_can
 from audit.services import access_log_record
 from signals import selectors, services
-from signals.forms import SignalForm, SubjectForm, signal_data
+from signals.forms import MAX_SUBJECTS, SignalForm, SubjectForm, signal_data
 from signals.models import COARSE_STATUS, Channel, NoticedHow, Signal, SignalStatus, SubjectKind
 
 logger = logging.getLogger(__name__)
@@ -44,6 +45,23 @@ SAVE_FAILED = (
 # SubjectForm says this when a subject has details but no kind; in JSON the kind is required.
 SUBJECT_KIND_MISSING = "Kies wat voor betrokkene dit is."
 DATE_FORMAT_HELP = "Een datum als JJJJ-MM-DD, bijvoorbeeld 2026-03-14."
+
+
+class _Text(serializers.CharField):
+    # DRF's Dutch catalogue lacks this one ("Not a valid string.").
+    default_error_messages = {"invalid": "Vul hier tekst in, geen getal, lijst of object."}
+
+
+class _DutchJSONParser(JSONParser):
+    """DRF says "JSON parse error - ..." with the decoder's English details; say it in Dutch."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except ParseError:
+            raise ParseError(
+                "De inhoud is geen geldige JSON; controleer aanhalingstekens, komma's en haakjes."
+            ) from None
 
 
 class _FormValidatedSerializer(serializers.Serializer):
@@ -98,25 +116,21 @@ class SubjectSerializer(_FormValidatedSerializer):
         "of voertuig (kenteken).",
         error_messages={"required": SUBJECT_KIND_MISSING, "null": SUBJECT_KIND_MISSING},
     )
-    name = serializers.CharField(
-        required=False, allow_blank=True, max_length=200, help_text="Naam (persoon of bedrijf)."
-    )
+    name = _Text(required=False, allow_blank=True, max_length=200, help_text="Naam (persoon of bedrijf).")
     date_of_birth = serializers.DateField(
         required=False,
         allow_null=True,
         help_text="Geboortedatum van een persoon, als bekend; niet in de toekomst.",
         error_messages={"invalid": DATE_FORMAT_HELP},
     )
-    kvk = serializers.CharField(
+    kvk = _Text(
         required=False, allow_blank=True, max_length=20, help_text="KvK-nummer: 8 cijfers (spaties en punten mogen)."
     )
-    address = serializers.CharField(
+    address = _Text(
         required=False, allow_blank=True, max_length=30, help_text="Postcode en huisnummer, zoals 1234 AB 12."
     )
-    kenteken = serializers.CharField(
-        required=False, allow_blank=True, max_length=12, help_text="Kenteken, zoals AB-123-C."
-    )
-    remarks = serializers.CharField(
+    kenteken = _Text(required=False, allow_blank=True, max_length=12, help_text="Kenteken, zoals AB-123-C.")
+    remarks = _Text(
         required=False, allow_blank=True, max_length=500, help_text="Toelichting, bijvoorbeeld: eigenaar, huurder."
     )
 
@@ -135,10 +149,11 @@ class SignalSubmitSerializer(_FormValidatedSerializer):
     intake: they are added through the web form."""
 
     submission_key = serializers.UUIDField(
+        error_messages={"invalid": "De submission_key is een UUID, zoals 1b6f0a0e-3c1d-4a8e-9a57-0d5a3c7b2f11."},
         help_text="Een UUID die de client per melding kiest. Dezelfde sleutel nog eens insturen (bijvoorbeeld "
-        "na een time-out) geeft dezelfde melding terug, met status 200 in plaats van 201."
+        "na een time-out) geeft dezelfde melding terug, met status 200 in plaats van 201.",
     )
-    description = serializers.CharField(
+    description = _Text(
         max_length=10000,
         help_text="Wat is er opgevallen? Zo feitelijk mogelijk.",
         error_messages={
@@ -155,10 +170,10 @@ class SignalSubmitSerializer(_FormValidatedSerializer):
         allow_null=True,
         help_text="Id van een fenomeen dat de organisatie in gebruik heeft; leeg als de melder het niet weet.",
     )
-    address = serializers.CharField(
+    address = _Text(
         required=False, allow_blank=True, max_length=30, help_text="Postcode en huisnummer, zoals 1234 AB 12."
     )
-    location = serializers.CharField(
+    location = _Text(
         required=False,
         allow_blank=True,
         max_length=300,
@@ -173,7 +188,13 @@ class SignalSubmitSerializer(_FormValidatedSerializer):
     noticed_how = serializers.ChoiceField(
         choices=NoticedHow.choices, required=False, allow_blank=True, help_text="Hoe kwam dit onder de aandacht?"
     )
-    subjects = SubjectSerializer(many=True, required=False, max_length=10, help_text="Betrokkenen: hooguit 10.")
+    subjects = SubjectSerializer(
+        many=True,
+        required=False,
+        max_length=MAX_SUBJECTS,
+        help_text=f"Betrokkenen: hooguit {MAX_SUBJECTS}.",
+        error_messages={"max_length": "Geef hooguit {max_length} betrokkenen op."},
+    )
 
     def build_form(self, parsed: dict[str, Any]) -> Form:
         fields = {name: _form_value(value) for name, value in parsed.items() if name != "subjects"}
@@ -262,7 +283,7 @@ class SignalViewSet(viewsets.GenericViewSet):
 
     queryset = Signal.objects.none()  # for the schema; requests go through the selectors
     serializer_class = OwnSignalSerializer
-    parser_classes = [JSONParser]  # the intake is JSON; files go through the web form
+    parser_classes = [_DutchJSONParser]  # the intake is JSON; files go through the web form
 
     def get_permissions(self):
         if self.action == "create":

@@ -155,7 +155,9 @@ def inbox(request):
     elif filters.is_bound:
         criteria = None
     signals = selectors.signal_inbox(actor=request.user, **criteria) if criteria is not None else Signal.objects.none()
-    page = Paginator(signals, INBOX_PAGE_SIZE).get_page(request.GET.get("pagina"))
+    searching = request.method == "POST" and criteria is not None
+    # A search's next page is asked with the search again (POST): the identifier stays out of the URL.
+    page = Paginator(signals, INBOX_PAGE_SIZE).get_page((request.POST if searching else request.GET).get("pagina"))
     access_log_record(user=request.user, record_type="signals.signal", record_id="", page="signals:inbox")
     query = request.GET.copy()
     query.pop("pagina", None)
@@ -168,7 +170,8 @@ def inbox(request):
             "filters": filters,
             "search": search,
             "query": query.urlencode(),
-            "narrowed": bool(criteria) or request.method == "POST",
+            "searching": searching,
+            "narrowed": request.method == "POST" or any(criteria.values() if criteria else ()),
         },
     )
 

@@ -164,6 +164,16 @@ def test_the_intake_is_json_only(employee):
             {"subjects": {"0": {"kenteken": ["Een kenteken bestaat uit letters en cijfers, zoals AB-123-C."]}}},
         ),
         ({"subjects": [{"kind": "address"}]}, {"subjects": {"0": {"address": ["Vul postcode en huisnummer in."]}}}),
+        # Messages DRF's Dutch catalogue lacks.
+        ({"description": {"a": 1}}, {"description": ["Vul hier tekst in, geen getal, lijst of object."]}),
+        (
+            {"submission_key": "geen-uuid"},
+            {"submission_key": ["De submission_key is een UUID, zoals 1b6f0a0e-3c1d-4a8e-9a57-0d5a3c7b2f11."]},
+        ),
+        (
+            {"subjects": [{"kind": "vehicle", "kenteken": f"AB-12{n}-C"} for n in range(11)]},
+            {"subjects": {"non_field_errors": ["Geef hooguit 10 betrokkenen op."]}},
+        ),
     ],
 )
 def test_bad_input_gets_the_web_forms_dutch_message_per_field_and_stores_nothing(employee, overrides, errors):
@@ -436,3 +446,12 @@ def test_the_schema_documents_both_operations(employee):
     assert "/api/v1/signals/:" in schema
     assert "operationId: signals_list" in schema and "operationId: signals_create" in schema
     assert "submission_key" in schema and "Bijlagen kunnen niet via de API" in schema
+
+
+def test_a_body_that_is_no_json_gets_a_dutch_message(employee):
+    response = token_client(employee).post(URL, data=b"{kapot", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json() == {
+        "detail": "De inhoud is geen geldige JSON; controleer aanhalingstekens, komma's en haakjes."
+    }
+    assert _nothing_stored()

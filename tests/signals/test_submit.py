@@ -537,3 +537,31 @@ def test_a_form_shown_again_says_to_choose_the_files_again_and_sums_up_subject_e
         'href="#id_betrokkene-1-kvk"' in summary
         and "Betrokkene 2, kvk-nummer: Een KvK-nummer bestaat uit 8 cijfers." in summary
     )
+
+
+def test_the_next_page_of_a_search_is_that_search_again_and_keeps_the_identifier_out_of_the_url(
+    coordinator, employee, monkeypatch
+):
+    from signals import views
+    from signals.services import SubjectData
+
+    matches = [
+        make_signal(employee, subjects=[SubjectData(kind="company", name="X", kvk="12345678")]) for _ in range(3)
+    ]
+    for _ in range(2):
+        make_signal(employee)
+    monkeypatch.setattr(views, "INBOX_PAGE_SIZE", 2)
+    client = verified_client(coordinator)
+
+    first = client.post(reverse("signals:inbox"), {"zoek": "1234 5678"})
+    html = first.content.decode()
+    assert [s.pk for s in first.context["signals"]] == [matches[2].pk, matches[1].pk]
+    assert "3 signalen gevonden" in html and "12345678" not in html.replace("1234 5678", "")
+    assert '<input type="hidden" name="pagina" value="2">' in html and "pagina=2" not in html
+
+    second = client.post(reverse("signals:inbox"), {"zoek": "1234 5678", "pagina": "2"})
+    assert [s.pk for s in second.context["signals"]] == [matches[0].pk]
+    assert "3 signalen gevonden" in second.content.decode() and "pagina 2 van 2" in second.content.decode()
+
+    unfiltered = client.get(reverse("signals:inbox"), {"status": "", "fenomeen": ""})
+    assert "5 signalen, nieuwste eerst" in unfiltered.content.decode()  # empty filters do not say "gevonden"
