@@ -38,3 +38,10 @@ def navigation(request):
     if matching:
         max(matching, key=lambda item: len(item["url"]))["active"] = True
     return {"navigation": items}
+
+
+def session_timeout(request):
+    """The idle timeout, for the forms that say how long one can pause before the session ends."""
+    from django.conf import settings
+
+    return {"idle_minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES}

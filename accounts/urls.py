@@ -13,4 +13,5 @@ urlpatterns = [
     path("tokens/", views.api_token_create, name="api_token_create"),
     path("tokens/<int:pk>/intrekken/", views.api_token_revoke, name="api_token_revoke"),
     path("activeren/<uidb64>/<token>/", views.ActivateView.as_view(), name="activate"),
+    path("actief/", views.keep_alive, name="keep_alive"),
 ]

@@ -4,6 +4,7 @@ import segno
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -154,3 +155,12 @@ class ActivateView(auth_views.PasswordResetConfirmView):
         response = super().form_valid(form)
         messages.success(self.request, "Uw wachtwoord is ingesteld. U kunt nu inloggen.")
         return response
+
+
+@require_POST
+def keep_alive(request):
+    """Called by static/js/keep-alive.js while someone types in a long form: the request itself
+    renews the session (saved on every request, its idle timeout counted from now)."""
+    if not request.user.is_authenticated:
+        return HttpResponse(status=401)
+    return HttpResponse(status=204)

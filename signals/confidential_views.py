@@ -24,7 +24,7 @@ from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import DatabaseError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -284,6 +284,13 @@ def confidential_follow_up(request):
     request.session.cycle_key()
     _grant_access(request, receipt.signal_id)
     return redirect("signals:confidential_follow_up_signal")
+
+
+@require_POST
+def confidential_keep_alive(request):
+    """static/js/keep-alive.js while the reporter types an answer: renews the access to the signal
+    (204), or says it has ended (410), without showing anything of the signal."""
+    return HttpResponse(status=204 if _signal_with_access(request) is not None else 410)
 
 
 @never_cache

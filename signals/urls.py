@@ -28,6 +28,7 @@ urlpatterns = [
         name="confidential_follow_up_signal",
     ),
     path("melden/volgen/afmelden/", confidential_views.confidential_follow_up_end, name="confidential_follow_up_end"),
+    path("melden/volgen/actief/", confidential_views.confidential_keep_alive, name="confidential_keep_alive"),
     path("signalen/<int:pk>/berichten/", confidential_views.confidential_messages, name="confidential_messages"),
     path("signalen/<int:pk>/melder/", confidential_views.confidential_reporter, name="confidential_reporter"),
 ]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+import time_machine
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import User
 from accounts.roles import Role
@@ -203,3 +207,27 @@ def test_the_django_admin_deactivates_accounts_but_cannot_delete_them(make_user,
     )
     assert bulk.status_code in (200, 302)
     assert User.objects.filter(pk=coordinator.pk).exists()
+
+
+def test_the_keep_alive_call_renews_a_session_only_for_a_logged_in_user(make_user):
+    from django.conf import settings
+
+    user = make_user(role=Role.EMPLOYEE)
+    client = verified_client(user)
+    page = client.get(reverse("signals:submit"), {"acuut": "nee"}).content.decode()
+    assert f'data-keep-alive="{reverse("accounts:keep_alive")}"' in page and "/static/js/keep-alive.js" in page
+
+    idle = settings.SESSION_IDLE_TIMEOUT_MINUTES
+    start = timezone.now()
+    with time_machine.travel(start + timedelta(minutes=idle - 10)):
+        response = client.post(reverse("accounts:keep_alive"))
+        assert response.status_code == 204 and response.content == b""
+    with time_machine.travel(start + timedelta(minutes=idle + 15)):  # past the timeout counted from the page
+        assert client.get(reverse("signals:mine")).status_code == 200
+    with time_machine.travel(start + timedelta(minutes=idle + 15 + idle + 1)):  # idle since then
+        assert client.get(reverse("signals:mine")).status_code == 302
+    assert Client().post(reverse("accounts:keep_alive")).status_code == 401
+    assert client.get(reverse("accounts:keep_alive")).status_code == 405
+    csrf_checked = Client(enforce_csrf_checks=True)
+    csrf_checked.cookies = client.cookies
+    assert csrf_checked.post(reverse("accounts:keep_alive")).status_code == 403

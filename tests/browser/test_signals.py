@@ -182,6 +182,25 @@ def test_a_fourth_subject_is_added_with_the_button_and_everything_typed_stays(pa
     assert kinds == ["company", "vehicle", "vehicle", "vehicle"]
 
 
+def test_typing_in_the_form_keeps_the_session_alive_every_few_minutes(page, logged_in_employee):
+    page.clock.install()
+    answer_danger_question(page, "Nee")
+    calls = []
+    page.on("request", lambda request: calls.append(request) if request.url.endswith("/account/actief/") else None)
+    description = page.get_by_label(DESCRIPTION_LABEL)
+
+    description.press_sequentially("Eerst")
+    page.clock.fast_forward("02:00")
+    description.press_sequentially(" een")
+    assert calls == []  # not on every keystroke
+    page.clock.fast_forward("04:00")
+    with page.expect_response(lambda response: response.url.endswith("/account/actief/")) as renewed:
+        description.press_sequentially(" zin")
+    assert renewed.value.status == 204 and renewed.value.request.method == "POST"
+    description.press_sequentially(" meer")
+    assert len(calls) == 1
+
+
 def test_acute_danger_shows_call_112_first_and_the_signal_can_still_be_sent(page, logged_in_employee, axe_check):
     answer_danger_question(page, "Ja")
 

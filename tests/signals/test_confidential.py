@@ -669,3 +669,25 @@ def test_adding_a_subject_block_on_the_public_form_keeps_the_input_and_is_no_sub
     assert "Kanarie Melder" in page.content.decode()
     # Adding a block did not count as one of the hour's submissions: the real one still goes through.
     assert _submit(client, organisation).status_code == 302
+
+
+def test_typing_an_answer_keeps_the_access_alive_and_a_lapsed_one_is_reported(organisation, settings):
+    settings.WEERBAAR_RECEIPT_SESSION_MINUTES = 15
+    page = reverse("signals:confidential_follow_up_signal")
+    alive = reverse("signals:confidential_keep_alive")
+    reporter, _, code = _report(organisation)
+    _enter_code(reporter, code)
+    assert f'data-keep-alive="{alive}"' in reporter.get(page).content.decode()
+
+    start = timezone.now()
+    for minutes in (10, 20, 30):  # the page's script, while the reporter types
+        with time_machine.travel(start + timedelta(minutes=minutes)):
+            response = reporter.post(alive)
+            assert response.status_code == 204 and response.content == b""
+    with time_machine.travel(start + timedelta(minutes=40)):
+        assert reporter.get(page).status_code == 200  # 40 minutes after the code, 10 after the last keystroke
+    with time_machine.travel(start + timedelta(minutes=40 + 16)):
+        assert reporter.post(alive).status_code == 410
+        assert reporter.get(page)["Location"] == reverse("signals:confidential_follow_up")
+    assert Client().post(alive).status_code == 410
+    assert reporter.get(alive).status_code == 405
