@@ -93,6 +93,10 @@ class RetainedRecord(models.Model):
     retention_started_at = models.DateTimeField("bewaartermijn gestart", null=True, blank=True)
     retention_expires_at = models.DateTimeField("vernietigen na", null=True, blank=True)  # retention_expiry_index
     retention_reminded_at = models.DateTimeField(null=True, blank=True)
+    # The policy as it was when the clock started, for the tombstone: a policy changed later does
+    # not change what was applied.
+    retention_term_months = models.PositiveIntegerField("bewaartermijn (maanden)", null=True, blank=True)
+    retention_category = models.CharField("categorie selectielijst", max_length=300, blank=True, default="")
 
     #: The key of this record type in privacy.retention.RECORD_TYPES.
     RETENTION_RECORD_TYPE = ""

@@ -67,7 +67,13 @@ def retention_policy_update(
 
 
 #: The fields retention_start and retention_stop change, for the caller's save(update_fields=...).
-RETENTION_FIELDS = ("retention_started_at", "retention_expires_at", "retention_reminded_at")
+RETENTION_FIELDS = (
+    "retention_started_at",
+    "retention_expires_at",
+    "retention_reminded_at",
+    "retention_term_months",
+    "retention_category",
+)
 
 
 def retention_start(*, record, started_at: datetime | None = None) -> None:
@@ -94,6 +100,8 @@ def retention_start(*, record, started_at: datetime | None = None) -> None:
     record.retention_started_at = started_at
     record.retention_expires_at = expires_at
     record.retention_reminded_at = None
+    record.retention_term_months = policy.term_months
+    record.retention_category = policy.selectielijst_category
 
 
 def retention_stop(*, record) -> None:
@@ -102,6 +110,8 @@ def retention_stop(*, record) -> None:
     record.retention_started_at = None
     record.retention_expires_at = None
     record.retention_reminded_at = None
+    record.retention_term_months = None
+    record.retention_category = ""
 
 
 def retention_postpone(*, actor, record, until: datetime, reason: str) -> RetentionPostponement:
@@ -169,7 +179,13 @@ def record_purge(*, record, removed_by: str, now: datetime | None = None) -> Tom
         record = model._base_manager.select_for_update().filter(pk=record.pk).first()
         if record is None or record.retention_expires_at is None or record.retention_expires_at > now:
             return None
-        policy = retention_policy_for(organisation_id=record.organisation_id, record_type=record_type)
+        # The term and category applied when the clock started; today's policy for records whose
+        # clock started before they were kept.
+        if record.retention_term_months is None:
+            policy = retention_policy_for(organisation_id=record.organisation_id, record_type=record_type)
+            term_months, category = policy.term_months, policy.selectielijst_category
+        else:
+            term_months, category = record.retention_term_months, record.retention_category
         key_id = record.data_key_id
         tombstone, _ = Tombstone.objects.get_or_create(
             record_type=record_type,
@@ -179,8 +195,8 @@ def record_purge(*, record, removed_by: str, now: datetime | None = None) -> Tom
                 "record_created_at": getattr(record, "created_at", None),
                 "retention_started_at": record.retention_started_at,
                 "retention_expired_at": record.retention_expires_at,
-                "term_months": policy.term_months,
-                "selectielijst_category": policy.selectielijst_category,
+                "term_months": term_months,
+                "selectielijst_category": category,
                 "purged_by": removed_by,
             },
         )

@@ -326,3 +326,23 @@ def test_purged_keys_and_ciphertexts_do_not_linger_in_the_sqlite_file(coordinato
     raw = _raw_database_bytes()
     assert wrapped not in raw
     assert ciphertext.encode() not in raw
+
+
+def test_the_tombstone_records_the_term_that_was_applied_not_a_later_policy(coordinator, make_user):
+    dossier = _closed_dossier(coordinator)
+    assert (dossier.retention_term_months, dossier.retention_category) == (6, "Test")
+    admin = make_user(role=Role.ADMIN, organisation=coordinator.organisation)
+    policy = RetentionPolicy.objects.get(organisation=coordinator.organisation, record_type="example_dossier")
+    services.retention_policy_update(
+        actor=admin,
+        policy=policy,
+        term_months=120,
+        starts_at="afsluiting",
+        selectielijst_category="Nieuw",
+        reminder_days=30,
+    )
+
+    services.purge_expired(now=dossier.retention_expires_at + timedelta(days=1), removed_by="test")
+
+    tombstone = Tombstone.objects.get(record_id=str(dossier.pk))
+    assert (tombstone.term_months, tombstone.selectielijst_category) == (6, "Test")
