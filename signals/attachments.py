@@ -3,6 +3,7 @@ and a virus scan through clamd when one is configured."""
 
 from __future__ import annotations
 
+import codecs
 import io
 import logging
 import os
@@ -40,8 +41,8 @@ ALLOWED = {
     ),
     "odt": ("OpenDocument-tekst", {"application/vnd.oasis.opendocument.text"}),
     "ods": ("OpenDocument-rekenblad", {"application/vnd.oasis.opendocument.spreadsheet"}),
-    "doc": ("Word-document", {"application/msword", "application/x-ole-storage"}),
-    "xls": ("Excel-bestand", {"application/vnd.ms-excel", "application/x-ole-storage"}),
+    "doc": ("Word-document", {"application/msword"}),
+    "xls": ("Excel-bestand", {"application/vnd.ms-excel"}),
     "txt": ("tekstbestand", {"text/plain"}),
     "csv": ("CSV-bestand", {"text/plain"}),
     "eml": ("e-mailbericht", {"text/plain"}),
@@ -78,13 +79,36 @@ def safe_filename(name: str) -> str:
     return base[:150] or "bijlage"
 
 
+# The stream an old Word or Excel file keeps its content in, as its OLE directory names it
+# (UTF-16): other OLE files (an installer, an Outlook message) renamed .doc or .xls lack it.
+OLE_STREAMS = {
+    "application/msword": ("WordDocument".encode("utf-16-le"),),
+    "application/vnd.ms-excel": ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le")),
+}
+
+
+def _ole_kind(content: bytes) -> str:
+    for mime, streams in OLE_STREAMS.items():
+        if any(stream in content for stream in streams):
+            return mime
+    return "application/x-ole-storage"
+
+
 def _detect(content: bytes) -> str | None:
     if content.startswith(OLE_MAGIC):
-        return "application/x-ole-storage"
+        return _ole_kind(content)
     kind = filetype.guess(content)
     if kind is not None:
         return kind.mime
     sample = content[:65536]
+    if sample.startswith(
+        (b"\xff\xfe", b"\xfe\xff")
+    ):  # UTF-16 with its byte-order mark (Notepad, Excel's "Unicode text")
+        try:  # incrementally: the sample may end inside a character
+            codecs.getincrementaldecoder("utf-16")().decode(sample, final=False)
+        except UnicodeDecodeError:
+            return None
+        return "text/plain"
     if b"\x00" in sample:
         return None
     try:
@@ -176,8 +200,7 @@ def check_upload(name: str, content: bytes) -> CheckedFile:
         raise ValidationError(f"{filename}: de inhoud is geen {label}, al heet het bestand zo. Controleer het bestand.")
     if not _looks_whole(detected, content):
         raise ValidationError(f"{filename}: het bestand is beschadigd of onvolledig.")
-    content_type = next(iter(allowed_mimes)) if detected == "application/x-ole-storage" else detected
-    return CheckedFile(filename=filename, content=content, content_type=content_type)
+    return CheckedFile(filename=filename, content=content, content_type=detected)
 
 
 class ScannerUnavailable(Exception):

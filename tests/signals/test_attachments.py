@@ -113,6 +113,34 @@ def test_cut_off_photos_are_refused(name, content):
         check_upload(name, content)
 
 
+OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504  # an OLE compound file's first sector
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "content_type"),
+    [
+        ("oud.doc", OLE_HEADER + "WordDocument".encode("utf-16-le") + b"\x00" * 64, "application/msword"),
+        ("oud.xls", OLE_HEADER + "Workbook".encode("utf-16-le") + b"\x00" * 64, "application/vnd.ms-excel"),
+        ("unicode.txt", "Gezien: één busje".encode("utf-16"), "text/plain"),  # with its byte-order mark
+    ],
+)
+def test_old_office_files_and_utf16_text_pass(name, content, content_type):
+    assert check_upload(name, content).content_type == content_type
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("setup.doc", OLE_HEADER + "SummaryInformation".encode("utf-16-le"), "de inhoud is geen Word-document"),
+        ("bericht.xls", OLE_HEADER + "__substg1.0_0037001F".encode("utf-16-le"), "de inhoud is geen Excel-bestand"),
+        ("rekenblad.doc", OLE_HEADER + "Workbook".encode("utf-16-le"), "de inhoud is geen Word-document"),
+    ],
+)
+def test_other_ole_files_named_doc_or_xls_are_refused(name, content, message):
+    with pytest.raises(ValidationError, match=message):
+        check_upload(name, content)
+
+
 def test_per_file_limit(settings):
     settings.WEERBAAR_ATTACHMENT_MAX_MB = 1
     big = b"%PDF-1.4\n" + b"0" * (1024 * 1024) + b"\n%%EOF\n"
