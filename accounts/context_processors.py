@@ -44,4 +44,11 @@ def session_timeout(request):
     """The idle timeout, for the forms that say how long one can pause before the session ends."""
     from django.conf import settings
 
-    return {"idle_minutes": settings.SESSION_IDLE_TIMEOUT_MINUTES}
+    minutes = settings.SESSION_IDLE_TIMEOUT_MINUTES
+    return {"idle_minutes": minutes, "keep_alive_seconds": keep_alive_seconds(minutes)}
+
+
+def keep_alive_seconds(idle_minutes: int) -> int:
+    """How often static/js/keep-alive.js may renew a session while someone types: every five
+    minutes, or twice per idle timeout when that is shorter."""
+    return max(10, min(300, idle_minutes * 30))

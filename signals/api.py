@@ -49,7 +49,7 @@ DATE_FORMAT_HELP = "Een datum als JJJJ-MM-DD, bijvoorbeeld 2026-03-14."
 
 class _Text(serializers.CharField):
     # DRF's Dutch catalogue lacks this one ("Not a valid string.").
-    default_error_messages = {"invalid": "Vul hier tekst in, geen getal, lijst of object."}
+    default_error_messages = {"invalid": "Vul hier tekst in (geen true/false, lijst of object)."}
 
 
 class _DutchJSONParser(JSONParser):

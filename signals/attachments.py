@@ -79,17 +79,24 @@ def safe_filename(name: str) -> str:
     return base[:150] or "bijlage"
 
 
-# The stream an old Word or Excel file keeps its content in, as its OLE directory names it
-# (UTF-16): other OLE files (an installer, an Outlook message) renamed .doc or .xls lack it.
+def _ole_entry(name: str) -> bytes:
+    """How an OLE directory entry names a stream: UTF-16 with its terminating null, padded to 64
+    bytes, then the name's length in bytes (null included) as a little-endian 16-bit number."""
+    encoded = (name + "\x00").encode("utf-16-le")
+    return encoded.ljust(64, b"\x00") + len(encoded).to_bytes(2, "little")
+
+
+# The stream an old Word or Excel file keeps its content in: other OLE files (an installer, an
+# Outlook message) renamed .doc or .xls have no such directory entry.
 OLE_STREAMS = {
-    "application/msword": ("WordDocument".encode("utf-16-le"),),
-    "application/vnd.ms-excel": ("Workbook".encode("utf-16-le"), "Book".encode("utf-16-le")),
+    "application/msword": (_ole_entry("WordDocument"),),
+    "application/vnd.ms-excel": (_ole_entry("Workbook"), _ole_entry("Book")),
 }
 
 
 def _ole_kind(content: bytes) -> str:
-    for mime, streams in OLE_STREAMS.items():
-        if any(stream in content for stream in streams):
+    for mime, entries in OLE_STREAMS.items():
+        if any(entry in content for entry in entries):
             return mime
     return "application/x-ole-storage"
 

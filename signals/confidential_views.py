@@ -31,6 +31,7 @@ from django.utils.crypto import salted_hmac
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from accounts.context_processors import keep_alive_seconds
 from accounts.decorators import require_action
 from accounts.roles import Action
 from audit.services import access_log_record
@@ -325,6 +326,7 @@ def confidential_follow_up_signal(request):
             "conversation": services.signal_messages(signal=signal),
             "form": form,
             "access_minutes": settings.WEERBAAR_RECEIPT_SESSION_MINUTES,
+            "access_keep_alive_seconds": keep_alive_seconds(settings.WEERBAAR_RECEIPT_SESSION_MINUTES),
         },
         status=status,
     )

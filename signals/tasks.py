@@ -5,6 +5,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
@@ -65,6 +66,8 @@ def send_each_pending(ids, send: Callable[[int], bool], *, what: str) -> int:
     for pk in ids:
         try:
             sent += bool(send(pk))
+        except SoftTimeLimitExceeded:
+            raise  # the task's time is up: stop, the next sweep goes on
         except Exception as error:
             # The type only: a mail error can quote the addresses.
             logger.warning("%s %s not sent (%s); the next sweep tries again", what, pk, type(error).__name__)

@@ -182,9 +182,22 @@ def test_a_fourth_subject_is_added_with_the_button_and_everything_typed_stays(pa
     assert kinds == ["company", "vehicle", "vehicle", "vehicle"]
 
 
+def test_enter_in_a_field_sends_the_form_rather_than_adding_a_subject(page, logged_in_employee, axe_check):
+    answer_danger_question(page, "Nee")
+    axe_check(page)  # the hidden default button included
+    page.get_by_label(DESCRIPTION_LABEL).fill(DESCRIPTION)
+    main_address(page).fill("1234 AB 12")
+
+    main_address(page).press("Enter")
+
+    shown_reference(page)
+    assert Signal.objects.get().address == "1234 AB 12"
+
+
 def test_typing_in_the_form_keeps_the_session_alive_every_few_minutes(page, logged_in_employee):
     page.clock.install()
     answer_danger_question(page, "Nee")
+    page.wait_for_load_state("load")  # the deferred script has run and taken its starting time
     calls = []
     page.on("request", lambda request: calls.append(request) if request.url.endswith("/account/actief/") else None)
     description = page.get_by_label(DESCRIPTION_LABEL)

@@ -399,13 +399,14 @@ def test_a_wrong_master_key_stops_start_up(coordinator, master_keys):
         _ = Dossier.objects.get(pk=dossier.pk).title  # never garbage
 
 
-@pytest.mark.parametrize("key_id", ["k" * 51, "met spatie", "sleutel/1"])
-def test_a_key_id_the_data_keys_cannot_hold_is_refused_at_start_up(key_id):
+def test_a_key_id_the_data_keys_cannot_hold_is_refused_at_start_up():
     from privacy.keyring import _parse_master_keys, new_key_text
 
-    with pytest.raises(ImproperlyConfigured, match="hooguit 50 letters"):
-        _parse_master_keys(f"{key_id}:{new_key_text()}")
-    assert _parse_master_keys(f"{'k' * 50}:{new_key_text()}")[0][0] == "k" * 50
+    with pytest.raises(ImproperlyConfigured, match="hooguit 50 tekens"):
+        _parse_master_keys(f"{'k' * 51}:{new_key_text()}")
+    # Ids in use elsewhere keep working, whatever their characters.
+    for key_id in ("k" * 50, "prod.2025", "sleutel 1"):
+        assert _parse_master_keys(f"{key_id}:{new_key_text()}")[0][0] == key_id
 
 
 def test_a_malformed_key_stops_start_up_and_names_the_variable():

@@ -116,11 +116,26 @@ def test_cut_off_photos_are_refused(name, content):
 OLE_HEADER = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504  # an OLE compound file's first sector
 
 
+def _ole_directory_entry(name: str) -> bytes:
+    """A 128-byte directory entry as Word and Excel write it: the name, its length, a stream."""
+    encoded = (name + "\x00").encode("utf-16-le")
+    return encoded.ljust(64, b"\x00") + len(encoded).to_bytes(2, "little") + b"\x02\x01" + b"\x00" * 60
+
+
 @pytest.mark.parametrize(
     ("name", "content", "content_type"),
     [
-        ("oud.doc", OLE_HEADER + "WordDocument".encode("utf-16-le") + b"\x00" * 64, "application/msword"),
-        ("oud.xls", OLE_HEADER + "Workbook".encode("utf-16-le") + b"\x00" * 64, "application/vnd.ms-excel"),
+        (
+            "oud.doc",
+            OLE_HEADER + _ole_directory_entry("Root Entry") + _ole_directory_entry("WordDocument"),
+            "application/msword",
+        ),
+        (
+            "oud.xls",
+            OLE_HEADER + _ole_directory_entry("Root Entry") + _ole_directory_entry("Workbook"),
+            "application/vnd.ms-excel",
+        ),
+        ("heel-oud.xls", OLE_HEADER + _ole_directory_entry("Book"), "application/vnd.ms-excel"),
         ("unicode.txt", "Gezien: één busje".encode("utf-16"), "text/plain"),  # with its byte-order mark
     ],
 )
@@ -131,9 +146,15 @@ def test_old_office_files_and_utf16_text_pass(name, content, content_type):
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
-        ("setup.doc", OLE_HEADER + "SummaryInformation".encode("utf-16-le"), "de inhoud is geen Word-document"),
-        ("bericht.xls", OLE_HEADER + "__substg1.0_0037001F".encode("utf-16-le"), "de inhoud is geen Excel-bestand"),
-        ("rekenblad.doc", OLE_HEADER + "Workbook".encode("utf-16-le"), "de inhoud is geen Word-document"),
+        ("setup.doc", OLE_HEADER + _ole_directory_entry("SummaryInformation"), "de inhoud is geen Word-document"),
+        ("bericht.xls", OLE_HEADER + _ole_directory_entry("__substg1.0_0037001F"), "de inhoud is geen Excel-bestand"),
+        ("rekenblad.doc", OLE_HEADER + _ole_directory_entry("Workbook"), "de inhoud is geen Word-document"),
+        # The word in a file's text is not a directory entry.
+        (
+            "boeking.xls",
+            OLE_HEADER + "Uw Booking.com bevestiging".encode("utf-16-le"),
+            "de inhoud is geen Excel-bestand",
+        ),
     ],
 )
 def test_other_ole_files_named_doc_or_xls_are_refused(name, content, message):
