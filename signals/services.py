@@ -438,3 +438,59 @@ def _locked_for(actor, signal_id: int, transition_name: str) -> Signal:
     if not has_transition_perm(transition, actor):
         raise PermissionDenied
     return signal
+
+
+def subjects_reindex(*, batch_size: int = 500) -> dict[str, int]:
+    """Recomputes every subject's blind index with today's normalisation, after it changed (names
+    in any script, letters such as ø and ł, foreign number plates): stored subjects keep matching
+    new signals about the same person, company, address or vehicle. Only the index changes, on the
+    row and on its history copies (no new version: the content is the same). One audit event per
+    organisation, with counts. Safe to run again; a subject whose details today's rules refuse
+    keeps its index and is counted as such."""
+    counts = {"changed": 0, "unchanged": 0, "refused": 0}
+    per_organisation: dict[int, int] = {}
+    last_pk = 0
+    while True:
+        batch = list(
+            with_data_keys(Subject.objects.filter(pk__gt=last_pk).select_related("signal").order_by("pk"))[:batch_size]
+        )
+        if not batch:
+            break
+        last_pk = batch[-1].pk
+        with transaction.atomic(durable=True):
+            for subject in batch:
+                try:
+                    index = _subject_data_of(subject).index()
+                except (ValidationError, ValueError):
+                    counts["refused"] += 1
+                    continue
+                if index == subject.blind_index:
+                    counts["unchanged"] += 1
+                    continue
+                Subject.objects.filter(pk=subject.pk).update(blind_index=index)
+                Subject.history.filter(id=subject.pk, blind_index=subject.blind_index).update(blind_index=index)
+                counts["changed"] += 1
+                organisation_id = subject.signal.organisation_id
+                per_organisation[organisation_id] = per_organisation.get(organisation_id, 0) + 1
+    with transaction.atomic(durable=True):
+        for organisation_id, changed in sorted(per_organisation.items()):
+            audit_event_record(
+                actor=None,
+                action="subjects.reindexed",
+                organisation_id=organisation_id,
+                record_type="signals.subject",
+                data={"changed": changed},
+            )
+    return counts
+
+
+def _subject_data_of(subject: Subject) -> SubjectData:
+    born = subject.date_of_birth
+    return SubjectData(
+        kind=subject.kind,
+        name=(subject.name or "").strip(),
+        date_of_birth=date.fromisoformat(born) if born else None,
+        kvk=subject.kvk or "",
+        address=subject.address or "",
+        kenteken=subject.kenteken or "",
+    )

@@ -565,3 +565,42 @@ def test_the_next_page_of_a_search_is_that_search_again_and_keeps_the_identifier
 
     unfiltered = client.get(reverse("signals:inbox"), {"status": "", "fenomeen": ""})
     assert "5 signalen, nieuwste eerst" in unfiltered.content.decode()  # empty filters do not say "gevonden"
+
+
+def test_reindexing_brings_subjects_stored_with_the_old_normalisation_up_to_date(employee, coordinator):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from audit.models import AuditEvent
+    from privacy.blind_index import blind_index_of
+    from signals.services import SubjectData
+
+    signal = make_signal(
+        employee,
+        subjects=[SubjectData(kind="person", name="Søren Jørgensen"), SubjectData(kind="company", kvk="12345678")],
+    )
+    soren, company = Subject.objects.filter(signal=signal).order_by("pk")
+    # As the normalisation before this release stored it: ø dropped, "s ren j rgensen".
+    old_index = blind_index_of("person", "s ren j rgensen|")
+    Subject.objects.filter(pk=soren.pk).update(blind_index=old_index)
+    Subject.history.filter(id=soren.pk).update(blind_index=old_index)
+    company_index = company.blind_index
+
+    out = StringIO()
+    call_command("reindex_subjects", stdout=out)
+
+    assert "1 betrokkene(n) opnieuw geïndexeerd, 1 ongewijzigd, 0 niet te indexeren" in out.getvalue()
+    new_index = person_blind_index("Soren Jorgensen", None)
+    assert Subject.objects.get(pk=soren.pk).blind_index == new_index
+    assert set(Subject.history.filter(id=soren.pk).values_list("blind_index", flat=True)) == {new_index}
+    assert Subject.objects.get(pk=company.pk).blind_index == company_index
+    assert Subject.history.filter(id=soren.pk).count() == 1  # no new version for a derived value
+    event = AuditEvent.objects.get(action="subjects.reindexed")
+    assert (event.organisation_id, event.data) == (employee.organisation_id, {"changed": 1})
+    # A new signal about the same person is found with the old one.
+    later = make_signal(employee, subjects=[SubjectData(kind="person", name="soren jorgensen")])
+    assert Subject.objects.get(signal=later).blind_index == new_index
+
+    call_command("reindex_subjects", stdout=(again := StringIO()))
+    assert "0 betrokkene(n) opnieuw geïndexeerd, 3 ongewijzigd" in again.getvalue()
