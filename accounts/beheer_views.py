@@ -34,9 +34,20 @@ def user_create(request):
             for field, field_errors in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, field_errors)
         else:
-            messages.success(
-                request, "Het account is aangemaakt. De gebruiker krijgt een e-mail met een activeringslink."
-            )
+            if not user.email:
+                messages.success(
+                    request, "Het account is aangemaakt. Zonder e-mailadres krijgt de gebruiker geen activeringslink."
+                )
+            elif user.activation_queued:
+                messages.success(
+                    request, "Het account is aangemaakt. De gebruiker krijgt een e-mail met een activeringslink."
+                )
+            else:
+                messages.warning(
+                    request,
+                    "Het account is aangemaakt, maar de activeringsmail kon nu niet worden verstuurd. "
+                    "Verstuur hem hieronder over een paar minuten opnieuw.",
+                )
             return redirect("beheer:user_detail", pk=user.pk)
     return render(request, "beheer/user_create.html", {"form": form})
 
@@ -50,6 +61,24 @@ def user_reset_two_factor(request, pk: int):
         request,
         "De tweestapsverificatie is gewist. De gebruiker stelt bij de volgende keer inloggen een nieuwe app in.",
     )
+    return redirect("beheer:user_detail", pk=user.pk)
+
+
+@require_POST
+@require_action(Action.MANAGE_USERS)
+def user_activation_resend(request, pk: int):
+    user = selectors.user_get(actor=request.user, pk=pk)
+    try:
+        queued = services.user_activation_resend(actor=request.user, user=user)
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+    else:
+        if queued:
+            messages.success(request, "Er is een nieuwe activeringslink naar de gebruiker gemaild.")
+        else:
+            messages.error(
+                request, "De activeringsmail kon nu niet worden verstuurd. Probeer het over een paar minuten opnieuw."
+            )
     return redirect("beheer:user_detail", pk=user.pk)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from axes.utils import reset as axes_reset
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +21,8 @@ from audit.services import audit_event_record
 BACKUP_CODE_COUNT = 10
 BACKUP_DEVICE_NAME = "reservecodes"
 TOTP_DEVICE_NAME = "authenticator-app"
+
+logger = logging.getLogger(__name__)
 
 
 def _require(actor: User, action: Action) -> None:
@@ -63,11 +67,44 @@ def user_create(
         audit_event_record(
             actor=actor, action="user.created", organisation_id=organisation.pk, record=user, data={"role": role}
         )
+        queued = []
         if email:
-            from accounts.tasks import send_activation_mail
-
-            transaction.on_commit(lambda: send_activation_mail.delay(user.pk))
+            transaction.on_commit(lambda: queued.append(queue_activation_mail(user.pk)))
+    user.activation_queued = all(queued)  # for the page that says a mail is on its way
     return user
+
+
+def queue_activation_mail(user_id: int) -> bool:
+    """Called on commit. With the broker down the account stands; the administrator is told and
+    can send the mail again from the account's page (user_activation_resend)."""
+    from accounts.tasks import send_activation_mail
+
+    try:
+        send_activation_mail.delay(user_id)
+    except Exception:
+        logger.warning("activation mail for user %s not queued (broker unreachable)", user_id)
+        return False
+    return True
+
+
+def user_activation_resend(*, actor: User, user: User) -> bool:
+    """Sends a new activation link to an account that has not chosen a password yet (the mail
+    went astray, or the link expired). Returns whether it could be queued."""
+    _require(actor, Action.MANAGE_USERS)
+    _require_same_organisation(actor, user)
+    if user.has_usable_password():
+        raise ValidationError("Dit account is al geactiveerd: de gebruiker heeft een wachtwoord gekozen.")
+    if not user.email:
+        raise ValidationError("Dit account heeft geen e-mailadres; vul dat eerst in.")
+    if not user.is_active:
+        raise ValidationError("Dit account is geblokkeerd; activeer het eerst weer.")
+    queued = []
+    with transaction.atomic(durable=True):
+        audit_event_record(
+            actor=actor, action="user.activation_resent", organisation_id=user.organisation_id, record=user
+        )
+        transaction.on_commit(lambda: queued.append(queue_activation_mail(user.pk)))
+    return all(queued)
 
 
 def activation_path(user: User) -> str:

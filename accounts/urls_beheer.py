@@ -14,6 +14,7 @@ urlpatterns = [
         name="user_reset_two_factor",
     ),
     path("gebruikers/<int:pk>/ontgrendelen/", beheer_views.user_unlock, name="user_unlock"),
+    path("gebruikers/<int:pk>/activering/", beheer_views.user_activation_resend, name="user_activation_resend"),
     path("gebruikers/<int:pk>/actief/", beheer_views.user_set_active, name="user_set_active"),
     path("organisatie/", beheer_views.organisation, name="organisation"),
 ]

@@ -25,6 +25,7 @@ OBJECT_URLS = {
     "beheer:user_detail": ("GET", "user", Action.MANAGE_USERS),
     "beheer:user_reset_two_factor": ("POST", "user", Action.MANAGE_USERS),
     "beheer:user_unlock": ("POST", "user", Action.MANAGE_USERS),
+    "beheer:user_activation_resend": ("POST", "user", Action.MANAGE_USERS),
     "beheer:user_set_active": ("POST", "user", Action.MANAGE_USERS),
     "accounts:api_token_revoke": ("POST", "token", Action.USE_API),
     "api:user-detail": ("GET", "user", Action.MANAGE_USERS),

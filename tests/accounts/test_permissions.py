@@ -59,6 +59,7 @@ PUBLIC_PAGES = [
 ACTIONS = [
     ("beheer:user_reset_two_factor", {Role.ADMIN}),
     ("beheer:user_unlock", {Role.ADMIN}),
+    ("beheer:user_activation_resend", {Role.ADMIN}),
     ("beheer:user_set_active", {Role.ADMIN}),
 ]
 

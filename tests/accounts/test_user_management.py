@@ -104,3 +104,46 @@ def test_user_list_costs_a_constant_number_of_queries(make_user, django_assert_n
     with django_assert_num_queries(7):
         response = client.get(reverse("beheer:user_list"))
     assert len(response.context["users"]) == count + 1
+
+
+@pytest.mark.django_db(transaction=True)  # the mail is queued on a real commit, before the page is answered
+def test_with_the_broker_down_the_account_stands_and_the_mail_can_be_sent_again(make_user, broker_down):
+    from audit.models import AuditEvent
+
+    admin = make_user(role=Role.ADMIN)
+    client = verified_client(admin)
+    response = client.post(reverse("beheer:user_create"), NEW_USER, follow=True)
+
+    user = User.objects.get(username="nieuwe.collega")
+    page = response.content.decode()
+    assert "de activeringsmail kon nu niet worden verstuurd" in page and "Activeringsmail opnieuw versturen" in page
+    assert mail.outbox == []
+
+    again = client.post(reverse("beheer:user_activation_resend", args=[user.pk]), follow=True)
+    assert "De activeringsmail kon nu niet worden verstuurd." in again.content.decode()
+    assert AuditEvent.objects.filter(action="user.activation_resent", record_id=str(user.pk)).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_activation_mail_is_sent_again_once_only_to_an_account_not_yet_activated(make_user, eager_tasks):
+    from audit.models import AuditEvent
+
+    admin = make_user(role=Role.ADMIN)
+    client = verified_client(admin)
+    client.post(reverse("beheer:user_create"), NEW_USER)
+    user = User.objects.get(username="nieuwe.collega")
+
+    response = client.post(reverse("beheer:user_activation_resend", args=[user.pk]), follow=True)
+
+    assert "Er is een nieuwe activeringslink naar de gebruiker gemaild." in response.content.decode()
+    assert [m.to for m in mail.outbox] == [["nina@example.org"], ["nina@example.org"]]
+    assert AuditEvent.objects.filter(
+        action="user.activation_resent", record_id=str(user.pk), actor_id=admin.pk
+    ).exists()
+
+    user.set_password("een-lang-nieuw-wachtwoord")
+    user.save()
+    page = client.get(reverse("beheer:user_detail", args=[user.pk])).content.decode()
+    assert "Activeringsmail opnieuw versturen" not in page
+    refused = client.post(reverse("beheer:user_activation_resend", args=[user.pk]), follow=True)
+    assert "Dit account is al geactiveerd" in refused.content.decode() and len(mail.outbox) == 2

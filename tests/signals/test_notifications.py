@@ -28,36 +28,6 @@ def people(make_user, organisation, other_organisation):
     return employee
 
 
-@pytest.fixture
-def broker_down():
-    """A broker nobody listens on, without publish retries, so queuing fails at once."""
-    from config.celery import app
-
-    keys = (
-        "task_always_eager",
-        "broker_url",
-        "task_publish_retry",
-        "broker_connection_retry",
-        "broker_connection_timeout",
-        "broker_transport_options",
-    )
-    saved = {key: app.conf[key] for key in keys}
-    app.conf.update(
-        task_always_eager=False,
-        broker_url="redis://127.0.0.1:9/0",
-        task_publish_retry=False,
-        broker_connection_retry=False,
-        broker_connection_timeout=1,
-        broker_transport_options={"max_retries": 0},
-    )
-    app._pool = None
-    app.amqp._producer_pool = None
-    yield
-    app.conf.update(saved)
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 def test_only_the_organisations_coordinators_get_a_link(people, eager_tasks, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         signal = make_signal(people, description="Vertrouwelijk: hennepkwekerij")
