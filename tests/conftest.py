@@ -98,9 +98,14 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def broker_down():
+def broker_down(monkeypatch):
     """A broker nobody listens on, without publish retries, so queuing fails at once."""
     from config.celery import app
+
+    dead = "redis://127.0.0.1:9/0"
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration, so on a
+    # run with a real broker (CI) the setting alone would not take.
+    monkeypatch.setenv("CELERY_BROKER_URL", dead)
 
     keys = (
         "task_always_eager",
@@ -113,7 +118,7 @@ def broker_down():
     saved = {key: app.conf[key] for key in keys}
     app.conf.update(
         task_always_eager=False,
-        broker_url="redis://127.0.0.1:9/0",
+        broker_url=dead,
         task_publish_retry=False,
         broker_connection_retry=False,
         broker_connection_timeout=1,
@@ -121,6 +126,7 @@ def broker_down():
     )
     app._pool = None
     app.amqp._producer_pool = None
+    assert app.connection_for_write().as_uri().endswith(":9/0"), "the dead broker did not take"
     yield
     app.conf.update(saved)
     app._pool = None
