@@ -10,6 +10,7 @@ import uuid
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.db import connection, models
+from django.db.models import F
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_variables
 
@@ -158,24 +159,45 @@ def key_in_use(data_key) -> KeyInUse:
     return KeyInUse(data_key.pk, AESGCM(raw))
 
 
+#: The annotations with_data_keys puts on each row: its data key's wrapping master key and wrapped
+#: bytes, which is all that unwrapping needs.
+_WRAPPED_BY = "_weerbaar_key_master_id"
+_WRAPPED_KEY = "_weerbaar_key_wrapped"
+_WRAPPED_ID = "_weerbaar_key_loaded_id"  # the key the two belong to: the instance may move to another
+
+
 def with_data_keys(queryset):
-    """`queryset` with each row's data key loaded in the same query (select_related), so a page
-    decrypts without a query per row, and with only the columns that decrypting needs: the key's
-    creation time, a datetime to parse per row, is left out."""
-    return queryset.select_related("data_key").defer("data_key__created_at")
+    """`queryset` with each row's wrapped data key loaded in the same query (a join), so a page
+    decrypts without a query per row. Two columns as annotations rather than select_related:
+    a DataKey instance per row, with its id parsed again, cost a page more than the join."""
+    return queryset.annotate(
+        **{
+            _WRAPPED_ID: F("data_key_id"),
+            _WRAPPED_BY: F("data_key__master_key_id"),
+            _WRAPPED_KEY: F("data_key__wrapped_key"),
+        }
+    )
 
 
+@sensitive_variables("raw")
 def instance_data_key(instance: models.Model) -> KeyInUse | None:
     """The data key of the aggregate an instance belongs to; None once it was destroyed.
 
-    Uses the data key loaded with select_related when there is one, so a list page costs no
-    query per row; the raw key is kept on the instance for its lifetime only (RawKeyFree)."""
-    cached = instance.__dict__.get("_weerbaar_data_key")
+    Uses the wrapped key loaded with the row (with_data_keys) or the DataKey on the instance when
+    there is one, so a list page costs no query per row; the raw key is kept on the instance for
+    its lifetime only (RawKeyFree)."""
+    state = instance.__dict__
+    cached = state.get("_weerbaar_data_key")
     key_id = getattr(instance, "data_key_id", None)
     if cached is not None and cached.id == key_id:
         return cached
     if key_id is None:
         return None
+    wrapped = state.get(_WRAPPED_KEY)
+    if wrapped is not None and state[_WRAPPED_ID] == key_id:  # loaded with the row
+        raw = keyring().unwrap(state[_WRAPPED_BY], bytes(wrapped), context=_wrap_context(key_id))
+        result = state["_weerbaar_data_key"] = KeyInUse(key_id, AESGCM(raw))
+        return result
     field = instance._meta.get_field("data_key")
     if field.is_cached(instance):
         data_key = field.get_cached_value(instance)
@@ -185,7 +207,7 @@ def instance_data_key(instance: models.Model) -> KeyInUse | None:
         data_key = DataKey.objects.filter(pk=key_id).first()
     if data_key is None:
         return None
-    result = instance.__dict__["_weerbaar_data_key"] = key_in_use(data_key)
+    result = state["_weerbaar_data_key"] = key_in_use(data_key)
     return result
 
 

@@ -338,6 +338,36 @@ def test_a_page_of_records_decrypts_with_a_constant_number_of_queries(coordinato
 
 
 @pytest.mark.django_db
+def test_with_data_keys_decrypts_a_page_in_one_query(coordinator, django_assert_num_queries):
+    from privacy.crypto import with_data_keys
+
+    for i in range(20):
+        dossier_create(actor=coordinator, title=f"titel {i}", details={"i": i})
+    with django_assert_num_queries(1):
+        rows = [(d.title, d.details) for d in with_data_keys(Dossier.objects.order_by("pk"))]
+    assert rows == [(f"titel {i}", {"i": i}) for i in range(20)]
+
+
+@pytest.mark.django_db
+def test_a_row_loaded_with_its_key_that_moves_to_another_key_uses_the_new_one(coordinator):
+    """The wrapped key loaded with the row belongs to the key the row had then: once the instance
+    takes another key, reading and saving go by that one."""
+    from privacy.crypto import data_key_create, with_data_keys
+
+    first = dossier_create(actor=coordinator, title="eerste", details={"n": 1})
+    second = dossier_create(actor=coordinator, title="tweede", details={"n": 2})
+    loaded = with_data_keys(Dossier.objects.filter(pk=first.pk)).get()
+    loaded.data_key = data_key_create()
+    loaded.title = "verhuisd"
+    loaded.save()
+    assert loaded.title == "verhuisd"
+
+    again = Dossier.objects.get(pk=first.pk)
+    assert again.data_key_id == loaded.data_key_id != second.data_key_id
+    assert again.title == "verhuisd" and again.details == {"n": 1}
+
+
+@pytest.mark.django_db
 def test_a_row_whose_key_is_gone_reads_as_destroyed(coordinator):
     dossier = dossier_create(actor=coordinator, title="oud", details={"a": 1})
     history_model = Dossier.history.model
