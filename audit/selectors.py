@@ -9,7 +9,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 
 from accounts.roles import Action, user_can
-from audit.chain import FIELDS, ChainReport, utc_text, verify_rows
+from audit.chain import FIELDS, ChainReport, verify_rows
 from audit.models import AccessLog, AuditChainHead, AuditEvent
 
 
@@ -99,18 +99,16 @@ def _event_rows(chain: str | None, batch: int = 5000) -> Iterator[tuple]:
     if connection.vendor == "postgresql":
         columns[at_index] = """to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
         columns[FIELDS.index("data")] = "data::text"
+    else:
+        # SQLite keeps the moment as Django wrote it, UTC text without the fraction for a whole
+        # second: "2026-03-14 09:30:00[.123456]". Selected as an expression, it stays text.
+        columns[at_index] = "replace(at, ' ', 'T') || CASE WHEN length(at) = 19 THEN '.000000' ELSE '' END || 'Z'"
     where, params = ("WHERE chain = %s", [chain]) if chain else ("", [])
     sql = f"SELECT {', '.join(columns)} FROM {table} {where} ORDER BY chain, seq"  # noqa: S608
     with connection.chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(batch):
-            if connection.vendor == "postgresql":
-                yield from rows
-                continue
-            for row in rows:  # SQLite hands back a naive datetime in UTC
-                at = row[at_index]
-                at_text = at.isoformat(timespec="microseconds") + "Z" if at.tzinfo is None else utc_text(at)
-                yield (*row[:at_index], at_text, *row[at_index + 1 :])
+            yield from rows
 
 
 def audit_chain_anchor() -> dict[str, list]:

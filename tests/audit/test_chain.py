@@ -43,8 +43,8 @@ def _raw(sql: str, params=()) -> None:
 
 
 def test_the_moment_reads_back_exactly_as_it_was_hashed(make_user, organisation, time_machine):
-    """verify reads the moment as text (PostgreSQL formats it, SQLite's value is formatted in
-    Python); a whole second, a far-off year and a moment in summer time hash the same as written."""
+    """verify reads the moment as text, formatted by the database (PostgreSQL from its timestamp,
+    SQLite from the text Django wrote); a whole second, a far-off year and a moment in summer time hash the same as written."""
     actor = make_user(role=Role.COORDINATOR, organisation=organisation)
     for moment in ("2026-03-14 09:30:00 +00:00", "2099-12-31 23:59:59.999999 +00:00", "2026-07-01 12:00:00.5 +02:00"):
         time_machine.move_to(moment, tick=False)
@@ -320,3 +320,28 @@ def test_the_hashed_moment_is_the_utc_text_it_always_was(moment):
 
     at = datetime.fromisoformat(moment)
     assert utc_text(at) == at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def test_the_event_hash_is_the_one_it_always_was():
+    """A fixed event and key give the digest the chain has always stored: a faster way of
+    computing it must not break the chains already written."""
+    from datetime import UTC, datetime
+
+    from audit.chain import event_hash
+
+    digest = event_hash(
+        key=b"\x07" * 32,
+        chain="org:7",
+        seq=42,
+        at=datetime(2026, 3, 14, 9, 30, 0, 123456, tzinfo=UTC),
+        organisation_id=7,
+        actor_id=None,
+        actor_role="coordinator",
+        action="signal.submitted",
+        record_type="signals.signal",
+        record_id="19",
+        data={"zeta": 1, "alfa": ["ë", 2.5, True, None], "b": {"y": 1, "x": 2}},
+        prev_hash="ab" * 32,
+    )
+    # HMAC-SHA256 over the fields joined by \x1f, the data as sorted, compact, non-ASCII JSON.
+    assert digest == "ca25b728b142084ae3473670ea8f9a93a5877a2b7e63cbc831e12c26f90c730c"
