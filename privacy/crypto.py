@@ -163,20 +163,15 @@ def key_in_use(data_key) -> KeyInUse:
 #: bytes, which is all that unwrapping needs.
 _WRAPPED_BY = "_weerbaar_key_master_id"
 _WRAPPED_KEY = "_weerbaar_key_wrapped"
-_WRAPPED_ID = "_weerbaar_key_loaded_id"  # the key the two belong to: the instance may move to another
+#: Where a loaded row notes the data key it was loaded under (privacy.fields.RawKeyFree.from_db).
+LOADED_KEY_ID = "_weerbaar_loaded_key_id"
 
 
 def with_data_keys(queryset):
     """`queryset` with each row's wrapped data key loaded in the same query (a join), so a page
-    decrypts without a query per row. Two columns as annotations rather than select_related:
+    decrypts without a query per row. Columns as annotations rather than select_related:
     a DataKey instance per row, with its id parsed again, cost a page more than the join."""
-    return queryset.annotate(
-        **{
-            _WRAPPED_ID: F("data_key_id"),
-            _WRAPPED_BY: F("data_key__master_key_id"),
-            _WRAPPED_KEY: F("data_key__wrapped_key"),
-        }
-    )
+    return queryset.annotate(**{_WRAPPED_BY: F("data_key__master_key_id"), _WRAPPED_KEY: F("data_key__wrapped_key")})
 
 
 @sensitive_variables("raw")
@@ -194,7 +189,8 @@ def instance_data_key(instance: models.Model) -> KeyInUse | None:
     if key_id is None:
         return None
     wrapped = state.get(_WRAPPED_KEY)
-    if wrapped is not None and state[_WRAPPED_ID] == key_id:  # loaded with the row
+    # Loaded with the row, for the key the row had then (the instance may have moved to another).
+    if wrapped is not None and state.get(LOADED_KEY_ID) == key_id:
         raw = keyring().unwrap(state[_WRAPPED_BY], bytes(wrapped), context=_wrap_context(key_id))
         result = state["_weerbaar_data_key"] = KeyInUse(key_id, AESGCM(raw))
         return result

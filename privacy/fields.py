@@ -14,7 +14,7 @@ from functools import cache
 from django.db import models
 from django.db.models.query_utils import DeferredAttribute
 
-from privacy.crypto import data_key_for_id, decrypt, encrypt, instance_data_key
+from privacy.crypto import LOADED_KEY_ID, data_key_for_id, decrypt, encrypt, instance_data_key
 
 #: What a reader sees once the record's data key has been destroyed.
 REDACTED = "verwijderd volgens bewaartermijn"
@@ -171,6 +171,20 @@ class RawKeyFree(models.Model):
         state.pop("_weerbaar_data_key", None)
         return state
 
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        """Stamps each loaded ciphertext with the data key it was loaded under (from_db_value made
+        it, for this row only), so it is never decrypted with a key the instance moves to later;
+        and notes that key, which a wrapped key loaded along (crypto.with_data_keys) belongs to."""
+        instance = super().from_db(db, field_names, values)
+        state = instance.__dict__
+        key_id = state[LOADED_KEY_ID] = state.get("data_key_id")
+        for name in _encrypted_attnames(cls):
+            value = state.get(name)
+            if type(value) is Ciphertext and value.key_id is None:
+                value.key_id = key_id
+        return instance
+
 
 class EncryptedModel(RawKeyFree):
     """An aggregate root (or a child sharing its root's key) with encrypted fields."""
@@ -186,19 +200,6 @@ class EncryptedModel(RawKeyFree):
 
             self.data_key = data_key_create()
         super().save(*args, **kwargs)
-
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        """Stamps each loaded ciphertext with the data key it was loaded under (from_db_value made
-        it, for this row only), so it is never decrypted with a key the instance moves to later."""
-        instance = super().from_db(db, field_names, values)
-        state = instance.__dict__
-        key_id = state.get("data_key_id")
-        for name in _encrypted_attnames(cls):
-            value = state.get(name)
-            if type(value) is Ciphertext and value.key_id is None:
-                value.key_id = key_id
-        return instance
 
 
 @cache
