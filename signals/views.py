@@ -131,9 +131,10 @@ def signal_submitted(request, pk: int):
 
 @require_action(Action.SUBMIT_SIGNAL)
 def my_signals(request):
-    return render(
-        request, "signals/my_signals.html", {"signals": selectors.signal_list_for_reporter(user=request.user)}
-    )
+    """The reporter's own signals, newest first, 50 a page."""
+    signals = selectors.signal_list_for_reporter(user=request.user).order_by("-created_at")
+    page = Paginator(signals, INBOX_PAGE_SIZE).get_page(request.GET.get("pagina"))
+    return render(request, "signals/my_signals.html", {"signals": page, "page": page})
 
 
 @require_action(Action.HANDLE_SIGNALS)

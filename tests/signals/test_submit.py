@@ -247,6 +247,43 @@ def test_inbox_costs_a_constant_number_of_queries_and_is_logged(coordinator, emp
     assert AccessLog.objects.filter(user_id=coordinator.pk, page="signals:inbox").count() == 2
 
 
+def test_inbox_shows_each_signals_own_subject_and_attachment_counts(coordinator, employee):
+    from signals.services import SubjectData
+
+    both = make_signal(
+        employee,
+        subjects=[SubjectData(kind="vehicle", kenteken="AB123C"), SubjectData(kind="company", kvk="12345678")],
+        files=[("a.pdf", PDF_BYTES)],
+    )
+    bare = make_signal(employee)
+
+    rows = {s.pk: s for s in verified_client(coordinator).get(reverse("signals:inbox")).context["signals"]}
+
+    assert (rows[both.pk].subject_count, rows[both.pk].attachment_count) == (2, 1)
+    assert (rows[bare.pk].subject_count, rows[bare.pk].attachment_count) == (0, 0)
+
+
+def test_my_signals_shows_fifty_a_page_newest_first(employee, time_machine):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    start = timezone.now()
+    made = []
+    for n in range(51):
+        time_machine.move_to(start + timedelta(minutes=n), tick=False)
+        made.append(make_signal(employee))
+    client = verified_client(employee)
+
+    first = client.get(reverse("signals:mine"))
+    second = client.get(reverse("signals:mine"), {"pagina": 2})
+
+    assert [s.pk for s in first.context["signals"]] == [s.pk for s in reversed(made[1:])]
+    assert [s.pk for s in second.context["signals"]] == [made[0].pk]
+    assert "pagina 1 van 2" in first.content.decode() and "?pagina=2" in first.content.decode()
+    assert "?pagina=1" in second.content.decode()
+
+
 def test_coordinator_reads_the_signal_and_the_read_is_logged(coordinator, employee):
     signal = make_signal(employee, description="Geheime beschrijving", files=[("stuk.pdf", PDF_BYTES)])
     client = verified_client(coordinator)
