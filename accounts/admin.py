@@ -26,6 +26,11 @@ class WeerbaarUserAdmin(UserAdmin):
         ("Organisatie en rol", {"fields": ("organisation", "role")}),
     )
 
+    def save_model(self, request, obj, form, change):
+        from accounts.services import user_save_by_platform_admin
+
+        user_save_by_platform_admin(actor=request.user, user=obj, changed=list(form.changed_data), created=not change)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         # Accounts are deactivated, never deleted: deleting one would blank "who did it" in every
         # history row it wrote (simple-history's SET_NULL), and the audit trail may not change.

@@ -5,10 +5,11 @@ import secrets
 import uuid
 
 from django.contrib.auth.models import AbstractUser, UserManager
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.crypto import salted_hmac
 
-from accounts.roles import OrganisationKind, Role
+from accounts.roles import ROLES_BY_ORGANISATION_KIND, OrganisationKind, Role
 from accounts.scoping import OrganisationScopedQuerySet
 
 
@@ -86,8 +87,24 @@ class User(AbstractUser):
                 condition=models.Q(organisation__isnull=True, role="")
                 | models.Q(organisation__isnull=False) & ~models.Q(role=""),
                 name="user_role_with_organisation",
-            )
+            ),
+            # A platform superuser runs the deployment and sees no organisation's data.
+            models.CheckConstraint(
+                condition=models.Q(is_superuser=False) | models.Q(organisation__isnull=True),
+                name="superuser_without_organisation",
+            ),
         ]
+
+    def clean(self):
+        super().clean()
+        if self.is_superuser and self.organisation_id is not None:
+            raise ValidationError(
+                "Een platformbeheerder hoort bij geen organisatie en heeft geen rol: "
+                "hij ziet geen gegevens van organisaties. Gebruik daarvoor een eigen account."
+            )
+        kind_roles = ROLES_BY_ORGANISATION_KIND.get(self.organisation.kind, ()) if self.organisation_id else ()
+        if self.organisation_id is not None and self.role and self.role not in kind_roles:
+            raise ValidationError({"role": "Deze rol bestaat niet bij dit soort organisatie."})
 
     @property
     def display_name(self) -> str:

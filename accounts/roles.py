@@ -100,12 +100,17 @@ ROLES_BY_ORGANISATION_KIND: dict[str, frozenset[str]] = {
 }
 
 
+#: The roles that see no signals, cases, incidents, audit data or accounts, only aggregated norm
+#: figures: the only ones WEERBAAR_2FA_EXEMPT_ROLES may exempt (a system check refuses others).
+EXEMPTIBLE_FROM_TWO_FACTOR = frozenset({Role.REVIEWER, Role.NORM_OWNER})
+
+
 def role_requires_two_factor(role: str) -> bool:
     """Every role that can see signals, cases, incidents, audit data or accounts needs 2FA.
 
     Roles that only read aggregated norm figures may be exempted (WEERBAAR_2FA_EXEMPT_ROLES).
     """
-    return role not in set(settings.WEERBAAR_2FA_EXEMPT_ROLES)
+    return not (role in EXEMPTIBLE_FROM_TWO_FACTOR and role in set(settings.WEERBAAR_2FA_EXEMPT_ROLES))
 
 
 def user_can(user, action: Action) -> bool:

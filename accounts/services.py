@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 from axes.utils import reset as axes_reset
 from django.contrib.auth.tokens import default_token_generator
@@ -16,6 +17,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import ApiToken, User
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, Action, Role, user_can
+from accounts.second_factor import backup_codes_store
 from audit.services import audit_event_record
 
 BACKUP_CODE_COUNT = 10
@@ -107,6 +109,15 @@ def user_activation_resend(*, actor: User, user: User) -> bool:
     return all(queued)
 
 
+def user_activate(*, user: User, password_form) -> None:
+    """The new user chose a password through the activation link (a valid SetPasswordForm)."""
+    with transaction.atomic(durable=True):
+        password_form.save()
+        audit_event_record(
+            actor=user, action="user.activated_password_set", organisation_id=user.organisation_id, record=user
+        )
+
+
 def activation_path(user: User) -> str:
     """The one-time path where a new user sets a password (Django's password-reset token)."""
     from django.urls import reverse
@@ -155,6 +166,33 @@ def user_set_active(*, actor: User, user: User, active: bool) -> None:
         )
 
 
+#: Changes that end the account's sessions: what it may see or whether it may log in at all.
+ACCESS_FIELDS = ("organisation", "role", "is_active", "is_superuser", "is_staff")
+
+
+def user_save_by_platform_admin(*, actor: User, user: User, changed: list[str], created: bool) -> None:
+    """An account saved by a platform superuser in the Django admin (creating an organisation's
+    first beheerder, correcting a role): audited like the beheer pages' changes, and a change of
+    access ends the account's sessions. The event names the fields, never their values."""
+    if not (actor.is_superuser and actor.is_active):
+        raise PermissionDenied
+    access_changed = sorted(set(changed) & set(ACCESS_FIELDS))
+    with transaction.atomic():  # not durable: the admin's change view holds a transaction of its own
+        if access_changed and not created:
+            user.security_stamp = uuid.uuid4()
+        before = User.objects.filter(pk=user.pk).values_list("organisation_id", flat=True).first()
+        user.save()
+        audit_event_record(
+            actor=actor,
+            action="user.created_by_platform_admin" if created else "user.changed_by_platform_admin",
+            organisation_id=user.organisation_id,
+            record=user,
+            data={"fields": sorted(changed), "organisation_before": before if before != user.organisation_id else None},
+        )
+        if access_changed and not created:
+            ApiToken.objects.active().filter(user=user).update(revoked_at=timezone.now())
+
+
 def totp_device_start(*, user: User) -> TOTPDevice:
     """Starts (or resumes) enrolment of an authenticator app: an unconfirmed device with a new key."""
     with transaction.atomic(durable=True):
@@ -177,6 +215,9 @@ def totp_device_confirm(*, user: User, token: str) -> list[str] | None:
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _replace_backup_codes(user)
+        # Every other session ends: one opened with the password alone before this app was set up
+        # must not stay logged in (the caller carries its own session over).
+        User.objects.filter(pk=user.pk).update(security_stamp=uuid.uuid4())
         audit_event_record(
             actor=user, action="user.two_factor_enrolled", organisation_id=user.organisation_id, record=user
         )
@@ -196,7 +237,7 @@ def _replace_backup_codes(user: User, count: int = BACKUP_CODE_COUNT) -> list[st
     device, _ = StaticDevice.objects.get_or_create(user=user, name=BACKUP_DEVICE_NAME, defaults={"confirmed": True})
     device.token_set.all().delete()
     codes = [StaticToken.random_token() for _ in range(count)]
-    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    backup_codes_store(device, codes)
     return codes
 
 

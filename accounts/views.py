@@ -3,6 +3,8 @@ from __future__ import annotations
 import segno
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
+from django.contrib.auth import logout as auth_logout
+from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth import views as auth_views
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -63,6 +65,12 @@ def two_factor_setup(request):
     """Enrol an authenticator app: scan the QR code, confirm with a code, receive backup codes."""
     if not request.user.is_authenticated:
         return redirect("accounts:login")
+    if not request.user.is_verified() and selectors.user_has_confirmed_totp(request.user):
+        # A session opened with the password alone, before the user set up their app (elsewhere,
+        # meanwhile): it may not replace that app. Only a session verified with it may.
+        auth_logout(request)
+        messages.info(request, "Tweestapsverificatie is voor dit account al ingesteld. Log in met uw code.")
+        return redirect("accounts:login")
     device = services.totp_device_start(user=request.user)
     form = TOTPConfirmForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -70,6 +78,10 @@ def two_factor_setup(request):
         if codes is None:
             form.add_error("token", "Deze code klopt niet. Controleer de tijd op uw telefoon en probeer het opnieuw.")
         else:
+            # Confirming ended every other session of the user (a new security stamp); this one
+            # goes on under a new session key, now verified.
+            request.user.refresh_from_db(fields=["security_stamp"])
+            update_session_auth_hash(request, request.user)
             device.refresh_from_db()
             otp_login(request, device)
             return render(
@@ -152,9 +164,10 @@ class ActivateView(auth_views.PasswordResetConfirmView):
     success_url = reverse_lazy("accounts:login")
 
     def form_valid(self, form):
-        response = super().form_valid(form)
+        services.user_activate(user=form.user, password_form=form)
+        del self.request.session[auth_views.INTERNAL_RESET_SESSION_TOKEN]  # the link is used up
         messages.success(self.request, "Uw wachtwoord is ingesteld. U kunt nu inloggen.")
-        return response
+        return redirect(self.get_success_url())
 
 
 @require_POST

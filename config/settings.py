@@ -83,6 +83,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "config.middleware.SecurityHeadersMiddleware",
     "csp.middleware.CSPMiddleware",
+    "config.middleware.MethodNotAllowedPageMiddleware",  # inside CSP: its page gets the policy too
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -180,8 +181,10 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_VERBOSE = False  # its log lines would carry usernames and IP addresses
 AXES_ENABLE_ADMIN = False
-AXES_IPWARE_PROXY_COUNT = env_int("WEERBAAR_PROXY_COUNT", 0) or None
-AXES_IPWARE_META_PRECEDENCE_ORDER = ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"]
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]  # masked in what axes keeps of an attempt
+# The client's address behind WEERBAAR_PROXY_COUNT trusted proxies (accounts/client_address.py).
+WEERBAAR_PROXY_COUNT = env_int("WEERBAAR_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_address"
 
 # Roles that may not use the product without a verified second factor; see accounts/roles.py.
 WEERBAAR_2FA_EXEMPT_ROLES = env_list("WEERBAAR_2FA_EXEMPT_ROLES", default=["reviewer", "norm_owner"])
@@ -203,6 +206,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# A load balancer or orchestrator probes /health/ over plain HTTP on the backend; it carries no data.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env_bool("WEERBAAR_SSL_REDIRECT", default=True)
     SECURE_HSTS_SECONDS = env_int("WEERBAAR_HSTS_SECONDS", 31536000)

@@ -121,6 +121,15 @@ def permission_denied(request, exception=None):
     return _error(request, 403, "Geen toegang", "U heeft geen toegang tot deze pagina.")
 
 
+def method_not_allowed(request):
+    return _error(
+        request,
+        405,
+        "Deze pagina werkt zo niet",
+        "Deze actie gaat via een knop op de pagina zelf, niet via een link of een bladwijzer.",
+    )
+
+
 def page_not_found(request, exception=None):
     return _error(request, 404, "Pagina niet gevonden", "Deze pagina bestaat niet of u heeft er geen toegang toe.")
 

@@ -60,8 +60,10 @@ def add_totp(user: User) -> TOTPDevice:
 
 
 def add_static_code(user: User, code: str = "backup123") -> str:
+    from accounts.second_factor import backup_codes_store
+
     device, _ = StaticDevice.objects.get_or_create(user=user, name="reservecodes", defaults={"confirmed": True})
-    device.token_set.create(token=code)
+    backup_codes_store(device, [code])
     return code
 
 

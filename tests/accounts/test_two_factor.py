@@ -7,6 +7,7 @@ from django_otp.plugins.otp_static.models import StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import Role, role_requires_two_factor
+from accounts.second_factor import backup_code_digest
 from tests.conftest import verified_client
 from tests.factories import PASSWORD, add_totp, totp_now
 
@@ -121,5 +122,29 @@ def test_regenerating_backup_codes_invalidates_old_ones(make_user):
     first = client.post(reverse("accounts:backup_codes")).context["codes"]
     second = client.post(reverse("accounts:backup_codes")).context["codes"]
     stored = set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
-    assert stored == set(second)
-    assert not stored & set(first)
+    assert stored == {backup_code_digest(code) for code in second}
+    assert not stored & {backup_code_digest(code) for code in first}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_backup_codes_stored_before_are_turned_into_digests_and_still_log_in(make_user):
+    """The migration to digests: a code a user got before it still works afterwards, and the
+    table no longer holds it."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+    from django_otp.plugins.otp_static.models import StaticDevice
+
+    user = make_user(role=Role.COORDINATOR)
+    add_totp(user)
+    device = StaticDevice.objects.create(user=user, name="reservecodes", confirmed=True)
+    device.token_set.create(token="oudecode")  # as stored before: the code itself
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("accounts", "0002_security_stamp_confidential_reporting")])
+    executor.loader.build_graph()
+    executor.migrate([("accounts", "0003_backup_codes_as_digests")])
+
+    assert list(StaticToken.objects.values_list("token", flat=True)) == [backup_code_digest("oudecode")]
+    login = reverse("accounts:login")
+    response = Client().post(login, {"username": user.username, "password": PASSWORD, "otp_token": "OUDECODE"})
+    assert response.status_code == 302 and not StaticToken.objects.exists()  # used up

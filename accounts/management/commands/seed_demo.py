@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Organisation, Region, User
 from accounts.roles import OrganisationKind, Role
+from accounts.second_factor import backup_codes_store
 from accounts.services import TOTP_DEVICE_NAME
 
 DEMO_PASSWORD = "weerbaar-demo-2026"
@@ -124,7 +125,7 @@ class Command(BaseCommand):
         static, _ = StaticDevice.objects.get_or_create(user=user, name=DEMO_STATIC_DEVICE, defaults={"confirmed": True})
         static.token_set.all().delete()
         code = StaticToken.random_token()
-        static.token_set.create(token=code)
+        backup_codes_store(static, [code])
         return {
             "username": user.username,
             "role": role,
