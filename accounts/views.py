@@ -30,7 +30,8 @@ def _safe_next(request) -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return target
-    return reverse("home")
+    # A platform administrator has no organisation, so no home page in the product: the admin.
+    return reverse("admin:index") if getattr(request.user, "is_superuser", False) else reverse("home")
 
 
 @sensitive_post_parameters("password", "otp_token")

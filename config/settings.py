@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from celery.schedules import crontab
@@ -425,3 +426,8 @@ CELERY_BEAT_SCHEDULE["send-pending-reporter-message-notifications"] = {
 
 # The address users reach the product at, for links in e-mails.
 WEERBAAR_BASE_URL = env_str("WEERBAAR_BASE_URL", "http://127.0.0.1:8000", required=PRODUCTION)
+if PRODUCTION and urlsplit(WEERBAAR_BASE_URL).hostname in {"127.0.0.1", "localhost", "::1"}:
+    # Copied from .env.example unchanged: every link in every e-mail would point nowhere.
+    raise ImproperlyConfigured(
+        "WEERBAAR_BASE_URL wijst naar deze machine (localhost); zet het adres waarop gebruikers Weerbaar bereiken."
+    )

@@ -105,3 +105,35 @@ def test_account_creation_queues_the_activation_mail_on_commit(worker, make_user
     message = next(Path(worker).iterdir()).read_text()
     assert "w@example.org" in message
     assert "/account/activeren/" in message
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_with_a_wrong_master_key_does_not_start():
+    """Celery logs an exception in a start-up handler and starts anyway: the worker must stop."""
+    from django.db import connection
+
+    from privacy.crypto import ensure_master_key_check
+    from privacy.keyring import checked_key_ids, keyring, new_key_text
+
+    key_id = keyring().current_id
+    checked_key_ids.discard(key_id)
+    ensure_master_key_check(key_id)  # committed: the worker reads it
+    env = {
+        **os.environ,
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "WEERBAAR_MASTER_KEYS": f"{key_id}:{new_key_text()}",
+    }
+    finished = subprocess.run(
+        [
+            sys.executable, "-m", "celery", "-A", "config", "worker",
+            "--pool=solo", "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=WARNING",
+        ],
+        cwd=settings.BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )  # fmt: skip
+
+    assert finished.returncode != 0
+    assert f"Hoofdsleutel '{key_id}'" in finished.stderr and "past niet bij de database" in finished.stderr

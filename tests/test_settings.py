@@ -65,6 +65,12 @@ def test_production_refuses_a_short_secret_key():
     assert "DJANGO_SECRET_KEY moet minstens 50 tekens" in result.stderr
 
 
+def test_production_refuses_the_example_base_url():
+    result = _manage("check", env={**GOOD_PRODUCTION_ENV, "WEERBAAR_BASE_URL": "http://127.0.0.1:8000"})
+    assert result.returncode != 0
+    assert "WEERBAAR_BASE_URL wijst naar deze machine" in result.stderr
+
+
 def test_production_refuses_debug():
     result = _manage("check", env={**GOOD_PRODUCTION_ENV, "DJANGO_DEBUG": "true"})
     assert result.returncode != 0

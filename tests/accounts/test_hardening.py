@@ -311,3 +311,16 @@ def test_the_client_address_is_the_one_the_trusted_proxies_saw(settings, rf, pro
     settings.WEERBAAR_PROXY_COUNT = proxies
     request = rf.get("/", REMOTE_ADDR="10.0.0.2", HTTP_X_FORWARDED_FOR=forwarded)
     assert client_address(request) == expected
+
+
+def test_a_platform_administrator_lands_in_the_django_admin_after_login():
+    """A platform administrator has no organisation and so no home page: after logging in they
+    went to / and met a 403."""
+    superuser = _superuser()
+    device = add_totp(superuser)
+
+    response = Client().post(
+        LOGIN, {"username": superuser.username, "password": PASSWORD, "otp_token": totp_now(device)}
+    )
+
+    assert response.status_code == 302 and response["Location"] == reverse("admin:index")

@@ -521,3 +521,24 @@ def test_bulk_history_takes_rows_of_one_history_user(coordinator, make_user, org
     with pytest.raises(ValueError, match="one history user"):
         history_create_bulk(notes)
     assert not DossierNote.history.exists()
+
+
+@pytest.mark.django_db
+def test_rotate_keys_says_what_to_do_next(coordinator, master_keys):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    def run() -> str:
+        out = StringIO()
+        call_command("rotate_keys", stdout=out)
+        return out.getvalue()
+
+    old, new = f"k1:{new_key_text()}", f"k2:{new_key_text()}"
+    master_keys(old)
+    dossier_create(actor=coordinator, title="x", details={})
+    assert "Er is één hoofdsleutel ingesteld ('k1')" in run()
+
+    master_keys(new, old)
+    assert run().startswith("1 datasleutels opnieuw versleuteld met hoofdsleutel 'k2'")
+    assert "Alle datasleutels gebruiken al hoofdsleutel 'k2'" in run() and "'k1' eruit" in run()
