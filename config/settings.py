@@ -182,6 +182,8 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "accounts/lockout.html"
 AXES_VERBOSE = False  # its log lines would carry usernames and IP addresses
 AXES_ENABLE_ADMIN = False
+# axes would keep every successful login's address and browser, for ever; the product needs neither.
+AXES_DISABLE_ACCESS_LOG = True
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]  # masked in what axes keeps of an attempt
 # The client's address behind WEERBAAR_PROXY_COUNT trusted proxies (accounts/client_address.py).
 WEERBAAR_PROXY_COUNT = env_int("WEERBAAR_PROXY_COUNT", 0)

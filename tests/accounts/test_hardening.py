@@ -324,3 +324,16 @@ def test_a_platform_administrator_lands_in_the_django_admin_after_login():
     )
 
     assert response.status_code == 302 and response["Location"] == reverse("admin:index")
+
+
+def test_a_successful_login_leaves_no_address_behind_in_axes(make_user):
+    """django-axes kept every successful login's IP address and user agent without end."""
+    from axes.models import AccessLog as AxesAccessLog
+
+    user = make_user(role=Role.COORDINATOR)
+    device = add_totp(user)
+
+    response = Client().post(LOGIN, {"username": user.username, "password": PASSWORD, "otp_token": totp_now(device)})
+
+    assert response.status_code == 302
+    assert not AxesAccessLog.objects.exists()
