@@ -184,7 +184,7 @@ def instance_data_key(instance: models.Model) -> KeyInUse | None:
     state = instance.__dict__
     cached = state.get("_weerbaar_data_key")
     key_id = getattr(instance, "data_key_id", None)
-    if cached is not None and cached.id == key_id:
+    if cached is not None and (cached.id is key_id or cached.id == key_id):
         return cached
     if key_id is None:
         return None

@@ -85,8 +85,10 @@ class _EncryptedMixin:
 
     def decrypt_for(self, instance, token: Ciphertext):
         current = getattr(instance, "data_key_id", None)
-        if token.key_id is not None and token.key_id != current:
-            key = data_key_for_id(token.key_id)  # loaded under another key than the instance has now
+        loaded_under = token.key_id
+        # (`is` first: a loaded row's ciphertexts carry the very id object of its data_key_id.)
+        if loaded_under is not None and loaded_under is not current and loaded_under != current:
+            key = data_key_for_id(loaded_under)  # loaded under another key than the instance has now
         else:
             key = instance_data_key(instance)
         if key is None:
