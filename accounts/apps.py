@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         checks.register(check_two_factor_exemptions)
+        checks.register(check_proxy_count)
 
 
 def check_two_factor_exemptions(app_configs=None, **kwargs):
@@ -27,3 +28,20 @@ def check_two_factor_exemptions(app_configs=None, **kwargs):
             id="accounts.E001",
         )
     ]
+
+
+def check_proxy_count(app_configs=None, **kwargs):
+    """Behind a TLS proxy without WEERBAAR_PROXY_COUNT, every visitor has the proxy's address:
+    one person's wrong receipt codes would lock the public follow-up page for everyone."""
+    from django.conf import settings
+
+    if getattr(settings, "SECURE_PROXY_SSL_HEADER", None) and settings.WEERBAAR_PROXY_COUNT <= 0:
+        return [
+            checks.Warning(
+                "WEERBAAR_BEHIND_TLS_PROXY staat aan maar WEERBAAR_PROXY_COUNT is 0: elke bezoeker telt dan als het "
+                "adres van de proxy, voor de blokkade en de limieten van de openbare pagina's. Zet "
+                "WEERBAAR_PROXY_COUNT op het aantal proxy's dat X-Forwarded-For aanvult.",
+                id="accounts.W001",
+            )
+        ]
+    return []

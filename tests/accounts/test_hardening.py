@@ -337,3 +337,17 @@ def test_a_successful_login_leaves_no_address_behind_in_axes(make_user):
 
     assert response.status_code == 302
     assert not AxesAccessLog.objects.exists()
+
+
+def test_a_tls_proxy_without_a_proxy_count_is_warned_about(settings):
+    from django.core import checks
+
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+    def warned() -> bool:
+        return any(message.id == "accounts.W001" for message in checks.run_checks())
+
+    settings.WEERBAAR_PROXY_COUNT = 0
+    assert warned()
+    settings.WEERBAAR_PROXY_COUNT = 1
+    assert not warned()
