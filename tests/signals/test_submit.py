@@ -284,6 +284,20 @@ def test_my_signals_shows_fifty_a_page_newest_first(employee, time_machine):
     assert "?pagina=1" in second.content.decode()
 
 
+def test_the_inbox_pages_keep_the_filter(coordinator, employee):
+    from signals.views import INBOX_PAGE_SIZE
+
+    for _ in range(INBOX_PAGE_SIZE + 1):
+        make_signal(employee)
+    client = verified_client(coordinator)
+
+    first = client.get(reverse("signals:inbox"), {"status": "open"}).content.decode()
+    second = client.get(reverse("signals:inbox"), {"status": "open", "pagina": 2})
+
+    assert 'href="?status=open&amp;pagina=2"' in first
+    assert len(second.context["signals"]) == 1 and 'href="?status=open&amp;pagina=1"' in second.content.decode()
+
+
 def test_coordinator_reads_the_signal_and_the_read_is_logged(coordinator, employee):
     signal = make_signal(employee, description="Geheime beschrijving", files=[("stuk.pdf", PDF_BYTES)])
     client = verified_client(coordinator)
