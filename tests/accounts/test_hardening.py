@@ -351,3 +351,23 @@ def test_a_tls_proxy_without_a_proxy_count_is_warned_about(settings):
     assert warned()
     settings.WEERBAAR_PROXY_COUNT = 1
     assert not warned()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_logins_axes_logged_before_are_removed(make_user):
+    from axes.models import AccessLog as AxesAccessLog
+    from django.db.migrations.executor import MigrationExecutor
+
+    user = make_user(role=Role.COORDINATOR)
+    AxesAccessLog.objects.create(username=user.username, ip_address="10.0.0.2", user_agent="Firefox")
+
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("accounts", "0004_superuser_without_organisation")])
+        executor.loader.build_graph()
+        executor.migrate([("accounts", "0005_remove_axes_login_log")])
+    finally:  # the rest of the run needs every migration applied
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    assert not AxesAccessLog.objects.exists()

@@ -140,9 +140,13 @@ def test_backup_codes_stored_before_are_turned_into_digests_and_still_log_in(mak
     device.token_set.create(token="oudecode")  # as stored before: the code itself
 
     executor = MigrationExecutor(connection)
-    executor.migrate([("accounts", "0002_security_stamp_confidential_reporting")])
-    executor.loader.build_graph()
-    executor.migrate([("accounts", "0003_backup_codes_as_digests")])
+    try:
+        executor.migrate([("accounts", "0002_security_stamp_confidential_reporting")])
+        executor.loader.build_graph()
+        executor.migrate([("accounts", "0003_backup_codes_as_digests")])
+    finally:  # the rest of the run needs every migration applied
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
     assert list(StaticToken.objects.values_list("token", flat=True)) == [backup_code_digest("oudecode")]
     login = reverse("accounts:login")
