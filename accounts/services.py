@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 from axes.utils import reset as axes_reset
+from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -248,9 +250,14 @@ def api_token_create(*, user: User, name: str, verified: bool) -> str:
     if not verified:
         raise PermissionDenied("Een API-token maakt u alleen na inloggen met tweestapsverificatie.")
     raw = ApiToken.generate()
+    expires_at = timezone.now() + timedelta(days=settings.WEERBAAR_API_TOKEN_DAYS)
     with transaction.atomic(durable=True):
         token = ApiToken.objects.create(
-            user=user, name=name, prefix=raw[: ApiToken.PREFIX_LENGTH], digest=ApiToken.digest_for(raw)
+            user=user,
+            name=name,
+            prefix=raw[: ApiToken.PREFIX_LENGTH],
+            digest=ApiToken.digest_for(raw),
+            expires_at=expires_at,
         )
         audit_event_record(actor=user, action="api_token.created", organisation_id=user.organisation_id, record=token)
     return raw

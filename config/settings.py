@@ -189,6 +189,9 @@ AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]  # masked in
 WEERBAAR_PROXY_COUNT = env_int("WEERBAAR_PROXY_COUNT", 0)
 AXES_CLIENT_IP_CALLABLE = "accounts.client_address.client_address"
 
+# Days a personal API token works before it must be made again.
+WEERBAAR_API_TOKEN_DAYS = env_int("WEERBAAR_API_TOKEN_DAYS", 90)
+
 # Roles that may not use the product without a verified second factor; see accounts/roles.py.
 WEERBAAR_2FA_EXEMPT_ROLES = env_list("WEERBAAR_2FA_EXEMPT_ROLES", default=["reviewer", "norm_owner"])
 

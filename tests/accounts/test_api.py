@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from django.test import Client
 
 from accounts.models import ApiToken
@@ -46,6 +47,56 @@ def test_revoked_or_wrong_token_is_refused(make_user):
 
     assert Client(HTTP_AUTHORIZATION=f"Token {raw}").get("/api/v1/me/").status_code == 401
     assert Client(HTTP_AUTHORIZATION="Token verkeerd").get("/api/v1/me/").status_code == 401
+
+
+def test_a_token_expires_after_its_term_and_shows_when(make_user, settings, time_machine):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.WEERBAAR_API_TOKEN_DAYS = 30
+    start = timezone.now()
+    time_machine.move_to(start, tick=False)
+    user = make_user(role=Role.COORDINATOR)
+    client = verified_client(user)
+    raw = client.post("/account/tokens/", {"name": "koppeling"}).context["token"]
+    token = ApiToken.objects.get(user=user)
+    assert token.expires_at == start + timedelta(days=30)
+    from django.urls import reverse
+    from django.utils import dateformat, translation
+
+    with translation.override("nl"):
+        shown = dateformat.format(timezone.localtime(token.expires_at), "j F Y")
+    assert f"<td>{shown}</td>" in client.get(reverse("accounts:security")).content.decode()
+
+    time_machine.move_to(start + timedelta(days=30, seconds=-1), tick=False)
+    assert Client(HTTP_AUTHORIZATION=f"Token {raw}").get("/api/v1/me/").status_code == 200
+    time_machine.move_to(start + timedelta(days=30), tick=False)
+    assert Client(HTTP_AUTHORIZATION=f"Token {raw}").get("/api/v1/me/").status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tokens_made_before_expiry_existed_get_the_default_term(make_user):
+    from datetime import timedelta
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    user = make_user(role=Role.COORDINATOR)
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([("accounts", "0005_remove_axes_login_log")])
+        old_state = executor.loader.project_state(("accounts", "0005_remove_axes_login_log")).apps
+        OldToken = old_state.get_model("accounts", "ApiToken")
+        old = OldToken.objects.create(user_id=user.pk, name="oud", prefix="abcdefgh", digest="e" * 64)
+        executor.loader.build_graph()
+        executor.migrate([("accounts", "0006_api_token_expiry")])
+    finally:  # the rest of the run needs every migration applied
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
+
+    token = ApiToken.objects.get(pk=old.pk)
+    assert token.expires_at == token.created_at + timedelta(days=90)
 
 
 def test_token_of_deactivated_user_is_refused(make_user):

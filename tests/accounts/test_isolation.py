@@ -112,7 +112,10 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
     if kind == "user":
         target_pk = stranger.pk
     elif kind == "token":
-        target_pk = ApiToken.objects.create(user=stranger, name="x", prefix="abc", digest="d" * 64).pk
+        from accounts.services import api_token_create
+
+        api_token_create(user=stranger, name="x", verified=True)
+        target_pk = ApiToken.objects.get(user=stranger).pk
     elif kind == "retention_policy":
         policy = retention_policy_for(organisation_id=other_organisation.pk, record_type="bibob")
         target_pk = policy.pk
