@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -45,6 +47,25 @@ def make_user(db):
         return UserFactory(role=role, **kwargs)
 
     return _make
+
+
+@contextlib.contextmanager
+def migrating(app: str, before: str, target: str):
+    """Takes `app` back to its migration `before` and yields the models as they were then (to
+    store rows the old way), then applies the migrations up to `target`. Afterwards every
+    migration is applied again, for the rest of the run. For transactional tests."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    try:
+        executor.migrate([(app, before)])
+        yield executor.loader.project_state((app, before)).apps
+        executor.loader.build_graph()
+        executor.migrate([(app, target)])
+    finally:
+        executor.loader.build_graph()
+        executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 def verified_client(user) -> Client:

@@ -79,21 +79,12 @@ def test_a_token_expires_after_its_term_and_shows_when(make_user, settings, time
 def test_tokens_made_before_expiry_existed_get_the_default_term(make_user):
     from datetime import timedelta
 
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
+    from tests.conftest import migrating
 
     user = make_user(role=Role.COORDINATOR)
-    executor = MigrationExecutor(connection)
-    try:
-        executor.migrate([("accounts", "0005_remove_axes_login_log")])
-        old_state = executor.loader.project_state(("accounts", "0005_remove_axes_login_log")).apps
-        OldToken = old_state.get_model("accounts", "ApiToken")
+    with migrating("accounts", "0005_remove_axes_login_log", "0006_api_token_expiry") as old_apps:
+        OldToken = old_apps.get_model("accounts", "ApiToken")
         old = OldToken.objects.create(user_id=user.pk, name="oud", prefix="abcdefgh", digest="e" * 64)
-        executor.loader.build_graph()
-        executor.migrate([("accounts", "0006_api_token_expiry")])
-    finally:  # the rest of the run needs every migration applied
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
 
     token = ApiToken.objects.get(pk=old.pk)
     assert token.expires_at == token.created_at + timedelta(days=90)

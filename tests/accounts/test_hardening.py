@@ -356,18 +356,13 @@ def test_a_tls_proxy_without_a_proxy_count_is_warned_about(settings):
 @pytest.mark.django_db(transaction=True)
 def test_the_logins_axes_logged_before_are_removed(make_user):
     from axes.models import AccessLog as AxesAccessLog
-    from django.db.migrations.executor import MigrationExecutor
+
+    from tests.conftest import migrating
 
     user = make_user(role=Role.COORDINATOR)
     AxesAccessLog.objects.create(username=user.username, ip_address="10.0.0.2", user_agent="Firefox")
 
-    executor = MigrationExecutor(connection)
-    try:
-        executor.migrate([("accounts", "0004_superuser_without_organisation")])
-        executor.loader.build_graph()
-        executor.migrate([("accounts", "0005_remove_axes_login_log")])
-    finally:  # the rest of the run needs every migration applied
-        executor.loader.build_graph()
-        executor.migrate(executor.loader.graph.leaf_nodes())
+    with migrating("accounts", "0004_superuser_without_organisation", "0005_remove_axes_login_log"):
+        pass
 
     assert not AxesAccessLog.objects.exists()
