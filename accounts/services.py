@@ -178,10 +178,8 @@ def user_save_by_platform_admin(*, actor: User, user: User, changed: list[str], 
     access ends the account's sessions. The event names the fields, never their values."""
     if not (actor.is_superuser and actor.is_active):
         raise PermissionDenied
-    access_changed = sorted(set(changed) & set(ACCESS_FIELDS))
+    access_changed = not created and bool(set(changed) & set(ACCESS_FIELDS))
     with transaction.atomic():  # not durable: the admin's change view holds a transaction of its own
-        if access_changed and not created:
-            user.security_stamp = uuid.uuid4()
         before = User.objects.filter(pk=user.pk).values_list("organisation_id", flat=True).first()
         user.save()
         audit_event_record(
@@ -191,8 +189,8 @@ def user_save_by_platform_admin(*, actor: User, user: User, changed: list[str], 
             record=user,
             data={"fields": sorted(changed), "organisation_before": before if before != user.organisation_id else None},
         )
-        if access_changed and not created:
-            ApiToken.objects.active().filter(user=user).update(revoked_at=timezone.now())
+        if access_changed:
+            _end_sessions_and_tokens(user)
 
 
 def totp_device_start(*, user: User) -> TOTPDevice:
@@ -219,7 +217,7 @@ def totp_device_confirm(*, user: User, token: str) -> list[str] | None:
         codes = _replace_backup_codes(user)
         # Every other session ends: one opened with the password alone before this app was set up
         # must not stay logged in (the caller carries its own session over).
-        User.objects.filter(pk=user.pk).update(security_stamp=uuid.uuid4())
+        _end_sessions(user)
         audit_event_record(
             actor=user, action="user.two_factor_enrolled", organisation_id=user.organisation_id, record=user
         )
@@ -271,10 +269,13 @@ def api_token_revoke(*, user: User, token: ApiToken) -> None:
         audit_event_record(actor=user, action="api_token.revoked", organisation_id=user.organisation_id, record=token)
 
 
-def _end_sessions_and_tokens(user: User) -> None:
-    """After a lost phone or a block: every session of the user ends (the security stamp is part
-    of the session hash) and every API token is revoked."""
-    import uuid
-
+def _end_sessions(user: User) -> None:
+    """Every session of the user ends: the security stamp is part of the session hash."""
     User.objects.filter(pk=user.pk).update(security_stamp=uuid.uuid4())
+
+
+def _end_sessions_and_tokens(user: User) -> None:
+    """After a lost phone, a block or a change of access: every session ends and every API token
+    is revoked."""
+    _end_sessions(user)
     ApiToken.objects.active().filter(user=user).update(revoked_at=timezone.now())
