@@ -5,9 +5,10 @@ data key, the row (its fields encrypted with that key), the row's first history 
 audit event linked into the chain of the row's organisation (`organisation_id`). `record_create`
 writes them in as few statements as the database allows:
 
-- PostgreSQL: two. The data key, the row, its history row and the claim of the next chain link
-  go in one statement (data-modifying WITHs); the event and the moved chain head in the second.
-  The event's hash needs the claimed link back first, so two is the fewest.
+- PostgreSQL: two. The data key, the row, its history row, the children with theirs and the
+  claim of the next chain link go in one statement (data-modifying WITHs); the event and the
+  moved chain head in the second. The event's hash needs the claimed link back first, so two is
+  the fewest.
 - SQLite (in-process, no round trips): six plain statements.
 
 It does what Model.save() does for a new row of a plain model (defaults, auto_now_add, the
@@ -19,7 +20,8 @@ that has a save() of its own. Later changes go through save() as before.
 
 `children` are rows of other models (subjects of a signal) created with the aggregate, under its
 key, with their history rows: one INSERT for the rows of each model and one for their history
-rows (one statement on PostgreSQL), after the root.
+rows, after the root (on PostgreSQL inside the root's statement, their foreign key to the root
+taken from the row inserted there).
 """
 
 from __future__ import annotations
@@ -126,9 +128,21 @@ def record_create(instance, *, actor, action: str, data: dict | None = None, chi
     from privacy.models import DataKey
 
     key_insert = insert_statement(DataKey, data_key_values(data_key))
+    by_model = _children_by_model(instance, children)
+    postgresql = db.vendor == "postgresql"
+    # PostgreSQL: the children go in the root's statement, unless simple-history's receivers
+    # must see their history rows or there are more than one statement takes.
+    merged = (
+        postgresql
+        and copy_history
+        and all(not history_listened(m) and len(rows) <= CHILDREN_PER_STATEMENT for m, (_, rows) in by_model.items())
+    )
     with write_cursor() as cursor:  # one cursor for every statement of the aggregate
-        if db.vendor == "postgresql":
-            pk, link = _insert_postgresql(cursor, plan, instance, key_insert, row, copy_history, event["chain"])
+        if postgresql:
+            merged_children = by_model if merged else {}
+            pk, link = _insert_postgresql(
+                cursor, plan, instance, key_insert, row, copy_history, event["chain"], merged_children
+            )
         else:
             pk, link = _insert_sqlite(cursor, key_insert, row, plan, event["chain"])
         instance.pk = pk
@@ -137,28 +151,64 @@ def record_create(instance, *, actor, action: str, data: dict | None = None, chi
         data_key_stored(data_key)
         if link is None:  # the organisation's first event: its chain head is made now
             link = claim_next_link(event["chain"])
-        if not copy_history or db.vendor != "postgresql":  # else it went in with the row
+        if not copy_history or not postgresql:  # else it went in with the row
             history_create_bulk([instance], cursor=cursor)
         event["record_id"] = str(pk)
         audit_event_append(event, seq=link[0], prev_hash=link[1], cursor=cursor)
-    _create_children(instance, children)
+    if not merged:
+        for model, (_, rows) in by_model.items():
+            for child in rows:
+                # The parent saved just now gives its new id, as save() and bulk_create do.
+                child._prepare_related_fields_for_save(operation_name="record_create")
+            for start in range(0, len(rows), CHILDREN_PER_STATEMENT):
+                _insert_children(_plan(model), rows[start : start + CHILDREN_PER_STATEMENT])
     return instance
 
 
-def _insert_postgresql(cursor, plan: _Plan, instance, key_insert, row: dict, copy_history: bool, chain: str):
+def _insert_postgresql(
+    cursor, plan: _Plan, instance, key_insert, row: dict, copy_history: bool, chain: str, children: dict
+):
+    """The root's statement; with `children` (see _children_by_model) their rows
+    and history rows too, their foreign key to the root taken from new_row. Returns the root's
+    id and the claimed link (None for a chain without a head yet)."""
+    quote = connection.ops.quote_name
+    pk = quote(plan.pk_column)
     row_sql, row_params = insert_statement(plan.model, row, returning="*")
-    history_sql, history_params = "", []
+    parts = [f"new_key AS ({key_insert[0]})", f"new_row AS ({row_sql})"]
+    params = [*key_insert[1], *row_params]
     if copy_history:
         sql, history_params = history_copy_statement(instance, "+", source="new_row")
-        history_sql = f"new_history AS ({sql}), "
+        parts.append(f"new_history AS ({sql})")
+        params.extend(history_params)
     claim_sql, claim_params = claim_statement(chain)
-    pk = connection.ops.quote_name(plan.pk_column)
-    cursor.execute(
-        f"WITH new_key AS ({key_insert[0]}), new_row AS ({row_sql}), {history_sql}link AS ({claim_sql}) "  # noqa: S608
-        f"SELECT (SELECT {pk} FROM new_row), (SELECT last_seq FROM link), (SELECT last_hash FROM link)",
-        [*key_insert[1], *row_params, *history_params, *claim_params],
-    )
-    pk, seq, last_hash = cursor.fetchone()
+    parts.append(f"link AS ({claim_sql})")
+    params.extend(claim_params)
+    # Only quoted names from the models go into the SQL; every value is a parameter.
+    root_id = f"(SELECT {pk} FROM new_row)"  # noqa: S608
+    selected = [root_id, "(SELECT last_seq FROM link)", "(SELECT last_hash FROM link)"]
+    for number, (model, (to_root, rows)) in enumerate(children.items()):
+        child_plan = _plan(model)
+        values = [{field.attname: field.pre_save(child, True) for field in child_plan.fields} for child in rows]
+        insert, insert_params = insert_rows_statement(
+            model, values, returning="*", expressions={to_root.attname: root_id}
+        )
+        history, history_params = history_copy_statement(rows[0], "+", source=f"child_{number}")
+        parts += [f"child_{number} AS ({insert})", f"child_{number}_history AS ({history})"]
+        params += [*insert_params, *history_params]
+        # Ascending ids are the order of the VALUES: one INSERT draws them from the sequence row
+        # by row.
+        child_pk = quote(child_plan.pk_column)
+        selected.append(f"(SELECT array_agg({child_pk} ORDER BY {child_pk}) FROM child_{number})")  # noqa: S608
+    cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(selected)}", params)
+    pk, seq, last_hash, *child_ids = cursor.fetchone()
+    for (model, (to_root, rows)), ids in zip(children.items(), child_ids, strict=True):
+        if len(ids or ()) != len(rows):
+            raise RuntimeError(f"{model.__name__}: {len(rows)} rows inserted, {len(ids or ())} ids back")
+        for child, new_id in zip(rows, ids, strict=True):
+            child.pk = new_id
+            setattr(child, to_root.attname, pk)
+            child._state.adding = False
+            child._state.db = connection.alias
     return pk, None if seq is None else (seq, last_hash)
 
 
@@ -174,12 +224,15 @@ def _insert_sqlite(cursor, key_insert, row: dict, plan: _Plan, chain: str):
 CHILDREN_PER_STATEMENT = 200  # well within the databases' limits on parameters per statement
 
 
-def _create_children(instance, children) -> None:
+def _children_by_model(instance, children) -> dict[type, tuple]:
+    """The children by model, checked and given the root's key and history user, before anything
+    is written: model -> (its foreign key to the root, the rows). Each must point at the root;
+    their other related objects must be saved already, as save() demands."""
     by_model: dict[type, list] = {}
     for child in children:
         by_model.setdefault(type(child), []).append(child)
     for model, rows in by_model.items():
-        plan = _plan(model)
+        _plan(model)
         _check_no_receivers(model)
         for child in rows:
             if not child._state.adding or child.pk is not None:
@@ -187,10 +240,29 @@ def _create_children(instance, children) -> None:
             child.data_key = instance.data_key
             if hasattr(instance, "_history_user") and not hasattr(child, "_history_user"):
                 child._history_user = instance._history_user
-            # The parent saved just now gives its new id, as save() and bulk_create do.
-            child._prepare_related_fields_for_save(operation_name="record_create")
-        for start in range(0, len(rows), CHILDREN_PER_STATEMENT):
-            _insert_children(plan, rows[start : start + CHILDREN_PER_STATEMENT])
+        to_root = _foreign_key_to(instance, rows)
+        others = [f for f in model._meta.concrete_fields if f.is_relation and f is not to_root]
+        for child in rows:
+            # An unsaved related object is refused here, with save()'s message.
+            child._prepare_related_fields_for_save(operation_name="record_create", fields=others)
+        if to_root is None:
+            raise ValueError(f"record_create: every {model.__name__} of the aggregate points at its root")
+        by_model[model] = (to_root, rows)
+    return by_model
+
+
+def _foreign_key_to(instance, rows: list):
+    """The foreign key through which every row of `rows` (children of one model) points at
+    `instance`, or None."""
+    model = type(rows[0])
+    for field in model._meta.concrete_fields:
+        if (
+            field.many_to_one
+            and field.related_model is type(instance)
+            and all(field.is_cached(child) and field.get_cached_value(child) is instance for child in rows)
+        ):
+            return field
+    return None
 
 
 def _insert_children(plan: _Plan, rows: list) -> None:

@@ -257,18 +257,23 @@ def insert_row(model, values: dict, *, returning_pk: bool = False):
     return None
 
 
-def insert_rows_statement(model, rows: list[dict], *, returning: str = "") -> tuple[str, list]:
+def insert_rows_statement(
+    model, rows: list[dict], *, returning: str = "", expressions: dict[str, str] | None = None
+) -> tuple[str, list]:
     """One INSERT of several rows of `model` (each dict gives the same fields in the same order,
-    see insert_statement), as SQL and parameters; `returning` as in insert_statement."""
+    see insert_statement), as SQL and parameters; `returning` and `expressions` (the same SQL in
+    that column of every row) as in insert_statement."""
     columns = tuple(rows[0])
     db = connections[DEFAULT_DB_ALIAS]
-    sql, fields, shortcuts = _statement(model, columns, db.vendor, "")
+    given = tuple(expressions.items()) if expressions else ()
+    sql, fields, shortcuts = _statement(model, columns, db.vendor, "", given)
     head, _, row_placeholders = sql.partition(" VALUES ")
     params = []
     for row in rows:
         if tuple(row) != columns:
             raise ValueError(f"insert_rows_statement: every row of {model.__name__} must give the fields {columns}")
-        params.extend(prepared_values(fields, row.values(), db, shortcuts))
+        taken = row.values() if not given else (value for name, value in row.items() if name not in expressions)
+        params.extend(prepared_values(fields, taken, db, shortcuts))
     sql = f"{head} VALUES {', '.join([row_placeholders] * len(rows))}"
     if returning:
         sql += f" RETURNING {db.ops.quote_name(model._meta.pk.column) if returning == 'pk' else returning}"

@@ -76,6 +76,37 @@ def test_statements_sent(coordinator):
     assert len(statements) == (2 if connection.vendor == "postgresql" else 6)
 
 
+def test_children_go_in_the_roots_statement_on_postgresql(coordinator):
+    """PostgreSQL: the children and their history rows in the root's statement, still two in all;
+    SQLite: one INSERT for the children and one for their history rows after the six."""
+    _create(coordinator)  # the chain head exists from here on
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        dossier = Dossier(organisation_id=coordinator.organisation_id, title="met notities", details={})
+        notes = [DossierNote(dossier=dossier, text=f"notitie {n}") for n in range(3)]
+        record_create(dossier, actor=coordinator, action="dossier.created", children=notes)
+    statements = [q["sql"] for q in queries.captured_queries]
+    statements = [s for s in statements if not s.startswith(("BEGIN", "COMMIT", "SAVEPOINT", "RELEASE"))]
+    assert len(statements) == (2 if connection.vendor == "postgresql" else 8)
+    # Each note got its own new id, in the order given, and points at the new dossier.
+    stored = {n.pk: (n.dossier_id, n.text) for n in DossierNote.objects.filter(dossier=dossier)}
+    assert [stored[n.pk] for n in notes] == [(dossier.pk, f"notitie {i}") for i in range(3)]
+    assert [n.pk for n in notes] == sorted(n.pk for n in notes)
+    assert all(n.dossier_id == dossier.pk and not n._state.adding for n in notes)
+    assert sorted(DossierNote.history.filter(dossier_id=dossier.pk).values_list("id", flat=True)) == sorted(stored)
+
+
+def test_a_child_that_points_at_another_record_is_refused_before_anything_is_written(coordinator):
+    other = _create(coordinator)
+    before = (DataKey.objects.count(), Dossier.objects.count(), AuditEvent.objects.count())
+    root = Dossier(organisation_id=coordinator.organisation_id, title="x", details={})
+    with pytest.raises(ValueError, match="points at its root"), transaction.atomic():
+        record_create(
+            root, actor=coordinator, action="dossier.created", children=[DossierNote(dossier=other, text="t")]
+        )
+    assert (DataKey.objects.count(), Dossier.objects.count(), AuditEvent.objects.count()) == before
+    assert root.pk is None
+
+
 def test_children_share_the_key_and_get_history(coordinator):
     with transaction.atomic():
         dossier = Dossier(organisation_id=coordinator.organisation_id, title="met notities", details={})
