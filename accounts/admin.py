@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.db import transaction
 
 from accounts.models import Organisation, Region, User
 
@@ -30,6 +31,21 @@ class WeerbaarUserAdmin(UserAdmin):
         from accounts.services import user_save_by_platform_admin
 
         user_save_by_platform_admin(actor=request.user, user=obj, changed=list(form.changed_data), created=not change)
+
+    def user_change_password(self, request, id, form_url=""):
+        # The password form saves the account, then logs the change (log_change below): in one
+        # transaction, so the audit event goes in with the new password or neither does.
+        with transaction.atomic():
+            return super().user_change_password(request, id, form_url)
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        match = request.resolver_match
+        if isinstance(obj, User) and match is not None and match.url_name == "auth_user_password_change":
+            from accounts.services import user_password_set_by_platform_admin
+
+            user_password_set_by_platform_admin(actor=request.user, user=obj)
+        return entry
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # Accounts are deactivated, never deleted: deleting one would blank "who did it" in every

@@ -193,6 +193,24 @@ def user_save_by_platform_admin(*, actor: User, user: User, changed: list[str], 
             _end_sessions_and_tokens(user)
 
 
+def user_password_set_by_platform_admin(*, actor: User, user: User) -> None:
+    """A platform superuser set (or switched off) an account's password in the Django admin, for
+    an account that is locked out or may be compromised: audited, and its API tokens are revoked.
+    Its sessions end with the old password (the session hash holds it). Called in the admin's
+    transaction, after the new password was saved."""
+    if not (actor.is_superuser and actor.is_active):
+        raise PermissionDenied
+    with transaction.atomic():  # not durable: the admin's password view holds the transaction
+        audit_event_record(
+            actor=actor,
+            action="user.password_set_by_platform_admin",
+            organisation_id=user.organisation_id,
+            record=user,
+            data={"usable": user.has_usable_password()},
+        )
+        ApiToken.objects.active().filter(user=user).update(revoked_at=timezone.now())
+
+
 def totp_device_start(*, user: User) -> TOTPDevice:
     """Starts (or resumes) enrolment of an authenticator app: an unconfirmed device with a new key."""
     with transaction.atomic(durable=True):

@@ -215,6 +215,37 @@ def test_changing_an_accounts_role_in_the_django_admin_is_audited(make_user):
     assert coordinator.security_stamp != stamp
 
 
+def test_setting_a_password_in_the_django_admin_is_audited_and_ends_access(make_user):
+    """The admin's password form: the new password, an audit event (no password in it), the
+    account's sessions ended and its API tokens revoked; with a password too short nothing."""
+    from accounts.models import ApiToken
+    from accounts.services import api_token_create
+
+    coordinator = make_user(role=Role.COORDINATOR)
+    api_token_create(user=coordinator, name="koppeling", verified=True)
+    their_session = verified_client(coordinator)
+    assert their_session.get(reverse("signals:inbox")).status_code == 200
+    client = verified_client(_superuser())
+    url = reverse("admin:auth_user_password_change", args=[coordinator.pk])
+    events = AuditEvent.objects.filter(record_type="accounts.user", record_id=str(coordinator.pk))
+
+    refused = client.post(url, {"password1": "kort", "password2": "kort", "usable_password": "true"})
+    assert refused.status_code == 200 and refused.context["form"].errors
+    coordinator.refresh_from_db()
+    assert coordinator.check_password(PASSWORD) and not events.exists()
+
+    new_password = "een-nieuw-lang-wachtwoord-2026"
+    response = client.post(url, {"password1": new_password, "password2": new_password, "usable_password": "true"})
+    assert response.status_code == 302
+    coordinator.refresh_from_db()
+    assert coordinator.check_password(new_password)
+    event = events.get()
+    assert event.action == "user.password_set_by_platform_admin" and event.data == {"usable": True}
+    assert new_password not in str(event.data)
+    assert not ApiToken.objects.active().filter(user=coordinator).exists()
+    assert their_session.get(reverse("signals:inbox")).status_code == 302  # logged out
+
+
 def test_a_superuser_cannot_give_themselves_an_organisations_content(make_user, organisation):
     """accounts/admin.py + models.py: nothing stops a platform superuser from giving their own
     account an organisation and the coordinator role in the Django admin; the next page load shows
