@@ -18,6 +18,19 @@ def env_str(name: str, default: str | None = None, *, required: bool = False) ->
     return default or ""
 
 
+def env_require(names: tuple[str, ...]) -> None:
+    """Refuses to start when any of `names` is missing, naming them all at once: an operator
+    setting up a server fixes the environment in one go, not one restart per variable."""
+    missing = [name for name in names if not os.environ.get(name, "").strip()]
+    if len(missing) == 1:
+        env_str(missing[0], required=True)
+    if missing:
+        raise ImproperlyConfigured(
+            f"De instellingen {', '.join(missing[:-1])} en {missing[-1]} ontbreken. "
+            "Zet die omgevingsvariabelen (zie .env.example)."
+        )
+
+
 def env_bool(name: str, default: bool = False) -> bool:
     value = os.environ.get(name, "").strip().lower()
     if not value:

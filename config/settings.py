@@ -18,7 +18,7 @@ from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from config.embedded import SQLITE_OPTIONS
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_require, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("WEERBAAR_VAR_DIR", str(BASE_DIR / "var")))
@@ -29,6 +29,21 @@ if ENVIRONMENT not in {"development", "production"}:
         f"De instelling DJANGO_ENV moet 'development' of 'production' zijn, niet {ENVIRONMENT!r}."
     )
 PRODUCTION = ENVIRONMENT == "production"
+# What production cannot start without (each is read again where it is used, below).
+PRODUCTION_REQUIRED = (
+    "DJANGO_SECRET_KEY",
+    "DJANGO_ALLOWED_HOSTS",
+    "DATABASE_URL",
+    "WEERBAAR_CACHE_URL",
+    "CELERY_BROKER_URL",
+    "WEERBAAR_MASTER_KEYS",
+    "WEERBAAR_BLIND_INDEX_KEY",
+    "WEERBAAR_PSEUDONYM_KEY",
+    "WEERBAAR_AUDIT_KEY",
+    "WEERBAAR_BASE_URL",
+)
+if PRODUCTION:
+    env_require(PRODUCTION_REQUIRED)
 
 
 def _development_secret(filename: str) -> str:

@@ -59,6 +59,23 @@ def test_production_refuses_to_start_and_names_the_missing_variable(missing):
     assert f"De instelling {missing} ontbreekt" in result.stderr
 
 
+def test_production_names_every_missing_variable_at_once():
+    missing = ("DATABASE_URL", "WEERBAAR_AUDIT_KEY", "WEERBAAR_CACHE_URL")
+    env = {k: v for k, v in GOOD_PRODUCTION_ENV.items() if k not in missing}
+    result = _manage("check", env=env)
+    assert result.returncode != 0
+    assert "De instellingen DATABASE_URL, WEERBAAR_CACHE_URL en WEERBAAR_AUDIT_KEY ontbreken" in result.stderr
+
+
+def test_every_variable_production_requires_is_in_the_example_environment_and_the_tests():
+    from config.settings import PRODUCTION_REQUIRED
+
+    example = (settings.BASE_DIR / ".env.example").read_text()
+    for name in PRODUCTION_REQUIRED:
+        assert f"{name}=" in example, f"{name} is not in .env.example"
+    assert set(PRODUCTION_REQUIRED) <= set(GOOD_PRODUCTION_ENV)
+
+
 def test_production_refuses_a_short_secret_key():
     result = _manage("check", env={**GOOD_PRODUCTION_ENV, "DJANGO_SECRET_KEY": "kort"})
     assert result.returncode != 0
