@@ -140,7 +140,7 @@ def record_create(instance, *, actor, action: str, data: dict | None = None, chi
     with write_cursor() as cursor:  # one cursor for every statement of the aggregate
         if postgresql:
             merged_children = by_model if merged else {}
-            pk, link = _insert_postgresql(
+            pk, link, child_ids = _insert_postgresql(
                 cursor, plan, instance, key_insert, row, copy_history, event["chain"], merged_children
             )
         else:
@@ -148,6 +148,8 @@ def record_create(instance, *, actor, action: str, data: dict | None = None, chi
         instance.pk = pk
         instance._state.adding = False
         instance._state.db = db.alias
+        if merged:
+            _children_stored(instance, by_model, child_ids)
         data_key_stored(data_key)
         if link is None:  # the organisation's first event: its chain head is made now
             link = claim_next_link(event["chain"])
@@ -170,7 +172,7 @@ def _insert_postgresql(
 ):
     """The root's statement; with `children` (see _children_by_model) their rows
     and history rows too, their foreign key to the root taken from new_row. Returns the root's
-    id and the claimed link (None for a chain without a head yet)."""
+    id, the claimed link (None for a chain without a head yet) and the children's new ids."""
     quote = connection.ops.quote_name
     pk = quote(plan.pk_column)
     row_sql, row_params = insert_statement(plan.model, row, returning="*")
@@ -201,15 +203,20 @@ def _insert_postgresql(
         selected.append(f"(SELECT array_agg({child_pk} ORDER BY {child_pk}) FROM child_{number})")  # noqa: S608
     cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(selected)}", params)
     pk, seq, last_hash, *child_ids = cursor.fetchone()
+    return pk, None if seq is None else (seq, last_hash), child_ids
+
+
+def _children_stored(instance, children: dict, child_ids: list) -> None:
+    """The children of _insert_postgresql, stored: their new ids, and the saved root as their
+    parent (as save() gives a parent saved after the assignment)."""
     for (model, (to_root, rows)), ids in zip(children.items(), child_ids, strict=True):
         if len(ids or ()) != len(rows):
             raise RuntimeError(f"{model.__name__}: {len(rows)} rows inserted, {len(ids or ())} ids back")
         for child, new_id in zip(rows, ids, strict=True):
             child.pk = new_id
-            setattr(child, to_root.attname, pk)
+            setattr(child, to_root.name, instance)
             child._state.adding = False
-            child._state.db = connection.alias
-    return pk, None if seq is None else (seq, last_hash)
+            child._state.db = instance._state.db
 
 
 def _insert_sqlite(cursor, key_insert, row: dict, plan: _Plan, chain: str):

@@ -91,7 +91,7 @@ def test_children_go_in_the_roots_statement_on_postgresql(coordinator):
     stored = {n.pk: (n.dossier_id, n.text) for n in DossierNote.objects.filter(dossier=dossier)}
     assert [stored[n.pk] for n in notes] == [(dossier.pk, f"notitie {i}") for i in range(3)]
     assert [n.pk for n in notes] == sorted(n.pk for n in notes)
-    assert all(n.dossier_id == dossier.pk and not n._state.adding for n in notes)
+    assert all(n.dossier is dossier and n.dossier_id == dossier.pk and not n._state.adding for n in notes)
     assert sorted(DossierNote.history.filter(dossier_id=dossier.pk).values_list("id", flat=True)) == sorted(stored)
 
 
