@@ -46,11 +46,16 @@ class _EncryptedAttribute(DeferredAttribute):
             self._load_deferred(instance)
         value = super().__get__(instance, cls)
         if isinstance(value, Ciphertext):
-            plaintext = self.field.decrypt_for(instance, value)
-            instance.__dict__[self.field.attname] = plaintext
+            field = self.field
+            data = field.decrypt_bytes_for(instance, value)
+            plaintext = field.redacted() if data is None else field.from_bytes(data)
+            instance.__dict__[field.attname] = plaintext
             if value.key_id is None:
                 value = _token(value, getattr(instance, "data_key_id", None))
-            instance.__dict__.setdefault("_weerbaar_ciphertexts", {})[self.field.attname] = (plaintext, value)
+            # The stored ciphertext with the bytes it holds (not the value handed out, which the
+            # caller may change in place): saving again keeps it only while the value is the same.
+            stored = field.to_bytes(plaintext) if data is None else data
+            instance.__dict__.setdefault("_weerbaar_ciphertexts", {})[field.attname] = (stored, value)
             return plaintext
         return value
 
@@ -83,7 +88,8 @@ class _EncryptedMixin:
     def _aad(self, key_id) -> bytes:
         return f"{self.name}|{key_id}".encode()
 
-    def decrypt_for(self, instance, token: Ciphertext):
+    def decrypt_bytes_for(self, instance, token: Ciphertext) -> bytes | None:
+        """The plaintext bytes of `token`, or None once its data key is destroyed."""
         current = getattr(instance, "data_key_id", None)
         loaded_under = token.key_id
         # (`is` first: a loaded row's ciphertexts carry the very id object of its data_key_id.)
@@ -92,12 +98,18 @@ class _EncryptedMixin:
         else:
             key = instance_data_key(instance)
         if key is None:
-            return self.redacted()
-        return self.from_bytes(decrypt(key.cipher, token, aad=self._aad(key.id_text)))
+            return None
+        return decrypt(key.cipher, token, aad=self._aad(key.id_text))
+
+    def decrypt_for(self, instance, token: Ciphertext):
+        data = self.decrypt_bytes_for(instance, token)
+        return self.redacted() if data is None else self.from_bytes(data)
 
     def ciphertext_for(self, instance):
         """The ciphertext to store for the instance's current value: the stored one while the value
-        and the data key are unchanged, else a fresh encryption under the instance's key."""
+        (compared as the bytes it encrypts to, so a JSON value changed in place, or 1 that became
+        True, counts as changed) and the data key are unchanged, else a fresh encryption under the
+        instance's key."""
         current = getattr(instance, "data_key_id", None)
         value = instance.__dict__.get(self.attname)
         if value is None:
@@ -106,14 +118,15 @@ class _EncryptedMixin:
             if value.key_id in (None, current):
                 return value
             value = self.decrypt_for(instance, value)  # the instance moved to another key
+        data = self.to_bytes(value)
         cached = instance.__dict__.get("_weerbaar_ciphertexts", {}).get(self.attname)
-        if cached is not None and cached[0] == value and cached[1].key_id == current:
+        if cached is not None and cached[0] == data and cached[1].key_id == current:
             return cached[1]
         key = instance_data_key(instance)
         if key is None:
             raise ValueError(f"{type(instance).__name__}.{self.name}: geen datasleutel om mee te versleutelen")
-        token = _token(encrypt(key.cipher, self.to_bytes(value), aad=self._aad(key.id_text)), key.id)
-        instance.__dict__.setdefault("_weerbaar_ciphertexts", {})[self.attname] = (value, token)
+        token = _token(encrypt(key.cipher, data, aad=self._aad(key.id_text)), key.id)
+        instance.__dict__.setdefault("_weerbaar_ciphertexts", {})[self.attname] = (data, token)
         return token
 
     def get_lookup(self, lookup_name):

@@ -148,6 +148,34 @@ def test_filtering_on_an_encrypted_field_is_refused(coordinator):
 
 
 @pytest.mark.django_db
+def test_a_json_value_changed_in_place_is_encrypted_again_on_save(coordinator):
+    """The stored ciphertext is kept only while the value encrypts to the same bytes: a JSON
+    value the caller changes in place (loaded, or just created), or 1 that became True, is new."""
+    created = dossier_create(actor=coordinator, title="t", details={"stappen": [1], "vlag": 1})
+    created.details["stappen"].append(2)
+    created.save()
+    loaded = Dossier.objects.get(pk=created.pk)
+    assert loaded.details == {"stappen": [1, 2], "vlag": 1}
+    loaded.details["status"] = "nieuw"
+    loaded.save()
+    again = Dossier.objects.get(pk=created.pk)
+    assert again.details == {"stappen": [1, 2], "vlag": 1, "status": "nieuw"}
+    again.details = {**again.details, "vlag": True}
+    again.save()
+    assert Dossier.objects.get(pk=created.pk).details["vlag"] is True
+    # Each save wrote its own history row with the value as saved.
+    saved = [h.details for h in Dossier.history.filter(id=created.pk).order_by("history_id")]
+    assert [d.get("stappen") for d in saved] == [[1], [1, 2], [1, 2], [1, 2]]
+    assert [d.get("vlag") for d in saved][-1] is True and saved[2].get("status") == "nieuw"
+    # Unchanged, the stored ciphertext is kept (no new encryption, no new nonce).
+    stored = Dossier.objects.filter(pk=created.pk).values_list("details", flat=True).get()
+    unchanged = Dossier.objects.get(pk=created.pk)
+    assert unchanged.details["vlag"] is True
+    unchanged.save()
+    assert Dossier.objects.filter(pk=created.pk).values_list("details", flat=True).get() == stored
+
+
+@pytest.mark.django_db
 def test_a_copy_under_a_new_key_is_encrypted_again(coordinator):
     original = dossier_create(actor=coordinator, title="kopie mij", details={"a": 1})
     copy = Dossier.objects.get(pk=original.pk)
