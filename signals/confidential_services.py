@@ -138,14 +138,17 @@ def confidential_organisation_get(*, organisation_id: int) -> Organisation | Non
 
 
 def confidential_signal_submit(
-    *, organisation_id: int, submission_key, data: SignalData, contact: ContactData
+    *, organisation_id: int, submission_key, data: SignalData, contact: ContactData, same_browser: bool
 ) -> tuple[Signal, str | None]:
     """Stores a signal reported without an account, the reporter's contact details apart (with a
     key of their own) and a receipt code; returns the signal and the code, which is stored only as
     a slow hash and must be shown to the reporter once.
 
     All of it is stored in `signal_submit`'s one transaction. A repeated submit returns the signal
-    with a new code shortly after it came in, and without one (None) later on."""
+    with a new code shortly after it came in (a double click, whose first answer the browser
+    dropped), and without one (None) later on, or when it does not come from the browser the
+    form was given to (`same_browser`): a replayed key gets neither a code nor its contact
+    details attached."""
     if confidential_organisation_get(organisation_id=organisation_id) is None:
         raise PermissionDenied
     code = receipt_code_generate()
@@ -170,6 +173,8 @@ def confidential_signal_submit(
         raise PermissionDenied  # someone else's form key replayed here
     if issued_with_signal:
         return signal, issued_with_signal[0]
+    if not same_browser:
+        return signal, None
     # The same form again: a new code for the same signal, shortly after it came in.
     with transaction.atomic(durable=True):
         locked = Signal.objects.select_for_update().get(pk=signal.pk)

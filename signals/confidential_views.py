@@ -66,6 +66,8 @@ WRONG_CODE = (
 )
 ACCESS_ENDED = "Vul uw ontvangstcode opnieuw in om uw melding te bekijken."
 
+FORM_KEYS_SESSION_KEY = "weerbaar.confidential.form_keys"
+FORM_KEYS_KEPT = 5
 RECEIPT_SESSION_KEY = "weerbaar.confidential.receipt"
 ACCESS_SESSION_KEY = "weerbaar.confidential.access"
 
@@ -201,11 +203,13 @@ def confidential_submit(request, organisation_id: int):
             )
         if form.is_valid() and subjects.is_valid():
             try:
+                key = form.cleaned_data["submission_key"]
                 signal, code = services.confidential_signal_submit(
                     organisation_id=organisation.pk,
-                    submission_key=form.cleaned_data["submission_key"],
+                    submission_key=key,
                     data=signal_data(form, subjects),
                     contact=form.contact_data(),
+                    same_browser=str(key) in request.session.get(FORM_KEYS_SESSION_KEY, ()),
                 )
             except PermissionDenied:
                 raise Http404 from None
@@ -229,10 +233,19 @@ def confidential_submit(request, organisation_id: int):
         return render(request, "signals/confidential_start.html", {**context, "danger_form": danger})
     acute = danger.cleaned_data["acuut"] == "ja"
     form = ConfidentialSignalForm(organisation_id=organisation.pk, initial={"acute_danger": acute})
+    _remember_form_key(request, form.initial["submission_key"])
     subjects = SubjectFormSet(prefix="betrokkene")
     return render(
         request, "signals/confidential_submit.html", {**context, "form": form, "subjects": subjects, "acute": acute}
     )
+
+
+def _remember_form_key(request, key) -> None:
+    """Notes which forms this browser was given (their submission keys, the last few): a repeated
+    submit gets a new receipt code only in the browser the form was given to. Whoever else sends
+    the same key (from a page left open on a shared computer) learns nothing and adds nothing."""
+    keys = [k for k in request.session.get(FORM_KEYS_SESSION_KEY, []) if k != str(key)]
+    request.session[FORM_KEYS_SESSION_KEY] = [*keys[-(FORM_KEYS_KEPT - 1) :], str(key)]
 
 
 @never_cache

@@ -72,6 +72,7 @@ def _confidential_signal_with_contact(organisation):
         submission_key=uuid.uuid4(),
         data=SignalData(description="Winkel zonder klanten"),
         contact=ContactData(name="Jan Melder"),
+        same_browser=True,
     )
     return signal
 

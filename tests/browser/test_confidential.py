@@ -117,6 +117,7 @@ def report_through_the_service(organisation) -> tuple[Signal, str]:
         submission_key=uuid.uuid4(),
         data=SignalData(description=DESCRIPTION),
         contact=ContactData(),
+        same_browser=True,
     )
     assert code
     return signal, code

@@ -293,6 +293,33 @@ def test_a_double_submit_gives_one_signal_and_the_code_shown_works(organisation)
     assert "al eerder ontvangen" in later and CODE_PATTERN.search(later) is None
 
 
+def test_the_same_form_sent_from_another_browser_gets_no_code_and_adds_nothing(organisation, coordinator):
+    """The form's submission key is in its page: someone who finds that page (left open on a
+    shared computer) and sends it again gets neither a code for the real reporter's signal nor
+    their own contact details attached to it."""
+    reporter = Client()
+    data = _post_data(reporter, organisation)  # no contact details
+    assert reporter.post(_form_url(organisation), data).status_code == 302
+    signal = Signal.objects.get()
+    verified_client(coordinator).post(
+        reverse("signals:confidential_messages", kwargs={"pk": signal.pk}), {"text": "Welk kenteken had het busje?"}
+    )
+
+    other = Client()
+    replay = {**data, "description": "iets anders", "reporter_name": "Piet Ander", "reporter_email": "piet@example.org"}
+    response = other.post(_form_url(organisation), replay)
+    assert response.status_code == 302
+    page = other.get(response["Location"]).content.decode()
+    assert CODE_PATTERN.search(page) is None and "al eerder ontvangen" in page
+    assert Signal.objects.count() == 1 and ReceiptCode.objects.count() == 1
+    assert not ReporterContact.objects.exists()
+    assert Signal.objects.get().description == data["description"]
+    # The reporter's own browser still gets a new code for a double click.
+    again = reporter.post(_form_url(organisation), data)
+    assert _code_from(reporter.get(again["Location"]))
+    assert ReceiptCode.objects.count() == 2
+
+
 # --- Following up with the code ---------------------------------------------------------------------
 
 
