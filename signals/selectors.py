@@ -109,9 +109,11 @@ def signals_sharing_subjects(*, actor, signal: Signal) -> QuerySet[Signal]:
     across years, matched on blind indexes only."""
     if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
         raise PermissionDenied
-    indexes = list(Subject.objects.filter(signal=signal).values_list("blind_index", flat=True))
+    indexes = [i for i in Subject.objects.filter(signal=signal).values_list("blind_index", flat=True) if i]
     matches = Signal.objects.for_user(actor).exclude(pk=signal.pk)
     by_subject = matches.filter(subjects__blind_index__in=indexes)
+    # Both ways round: an address named as a subject here is the address field of another signal.
+    by_subject = by_subject | matches.filter(address_index__in=indexes)
     if signal.address_index:
         by_subject = by_subject | matches.filter(address_index=signal.address_index)
         by_subject = by_subject | matches.filter(subjects__blind_index=signal.address_index)

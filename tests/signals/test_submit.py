@@ -329,6 +329,22 @@ def test_signals_about_the_same_subject_are_found_together(coordinator, employee
     assert unrelated not in related
 
 
+def test_an_address_is_the_same_subject_in_the_address_field_and_as_a_subject_both_ways(coordinator, employee):
+    from signals.services import SubjectData
+
+    as_subject = make_signal(employee, subjects=[SubjectData(kind="address", address="1234 AB 12")])
+    in_the_field = make_signal(employee, address="1234ab12")
+    elsewhere = make_signal(employee, address="1234 AB 13")
+    client = verified_client(coordinator)
+
+    def related(signal):
+        return list(client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).context["related"])
+
+    assert related(as_subject) == [in_the_field]
+    assert related(in_the_field) == [as_subject]
+    assert related(elsewhere) == []
+
+
 def test_coordinator_registers_a_phone_signal_on_behalf(coordinator):
     client = verified_client(coordinator)
     page = client.get(reverse("signals:register"))
