@@ -29,6 +29,7 @@ from rest_framework.fields import SkipField
 from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.validators import ProhibitSurrogateCharactersValidator
 
 from accounts.api_auth import require_action
 from accounts.roles import Action, user_can
@@ -47,9 +48,24 @@ SUBJECT_KIND_MISSING = "Kies wat voor betrokkene dit is."
 DATE_FORMAT_HELP = "Een datum als JJJJ-MM-DD, bijvoorbeeld 2026-03-14."
 
 
+class _NoSurrogates(ProhibitSurrogateCharactersValidator):
+    # DRF's Dutch catalogue lacks this one ("Surrogate characters are not allowed: U+D800.").
+    message = "De tekst bevat een teken dat niet bestaat (U+{code_point:X}); controleer of hij als UTF-8 is verstuurd."
+
+
 class _Text(serializers.CharField):
     # DRF's Dutch catalogue lacks this one ("Not a valid string.").
     default_error_messages = {"invalid": "Vul hier tekst in (geen true/false, lijst of object)."}
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.validators = [
+            _NoSurrogates() if type(v) is ProhibitSurrogateCharactersValidator else v for v in self.validators
+        ]
+
+
+class _YesNo(serializers.BooleanField):
+    default_error_messages = {"invalid": "Geef true of false."}  # DRF: "Must be a valid boolean."
 
 
 class _DutchJSONParser(JSONParser):
@@ -162,7 +178,7 @@ class SignalSubmitSerializer(_FormValidatedSerializer):
             "null": _DESCRIPTION_REQUIRED,
         },
     )
-    acute_danger = serializers.BooleanField(
+    acute_danger = _YesNo(
         default=False, help_text="Is er acuut gevaar? Bel dan ook 112: de melding alleen is niet genoeg."
     )
     phenomenon = serializers.IntegerField(

@@ -73,10 +73,21 @@ def max_files() -> int:
     return settings.WEERBAAR_ATTACHMENTS_MAX_FILES
 
 
+FILENAME_MAX = 150
+
+
 def safe_filename(name: str) -> str:
+    """The file's own name (no folders, no control characters), at most FILENAME_MAX characters;
+    a long name is shortened before its extension, which the type check reads."""
     base = os.path.basename((name or "").replace("\\", "/")).strip()
     base = re.sub(r"[\x00-\x1f]", "", base)
-    return base[:150] or "bijlage"
+    if len(base) > FILENAME_MAX:
+        stem, dot, extension = base.rpartition(".")
+        if dot and stem and len(extension) <= 10:
+            base = stem[: FILENAME_MAX - len(extension) - 1] + "." + extension
+        else:
+            base = base[:FILENAME_MAX]
+    return base or "bijlage"
 
 
 def _ole_entry(name: str) -> bytes:

@@ -166,6 +166,16 @@ def test_the_intake_is_json_only(employee):
         ({"subjects": [{"kind": "address"}]}, {"subjects": {"0": {"address": ["Vul postcode en huisnummer in."]}}}),
         # Messages DRF's Dutch catalogue lacks.
         ({"description": {"a": 1}}, {"description": ["Vul hier tekst in (geen true/false, lijst of object)."]}),
+        ({"acute_danger": "misschien"}, {"acute_danger": ["Geef true of false."]}),
+        ({"description": "nul\x00teken"}, {"description": ["Null-tekens zijn niet toegestaan."]}),
+        (
+            {"location": "achter \udfff"},
+            {
+                "location": [
+                    "De tekst bevat een teken dat niet bestaat (U+DFFF); controleer of hij als UTF-8 is verstuurd."
+                ]
+            },
+        ),
         (
             {"submission_key": "geen-uuid"},
             {"submission_key": ["De submission_key is een UUID, zoals 1b6f0a0e-3c1d-4a8e-9a57-0d5a3c7b2f11."]},

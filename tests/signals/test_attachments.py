@@ -47,6 +47,20 @@ def test_allowed_files_pass_with_their_real_type(name, content, content_type):
     assert "/" not in checked.filename
 
 
+def test_a_long_name_is_shortened_before_its_extension():
+    long_name = "verslag van de controle bij de snackbar op de hoek " * 4 + ".pdf"
+    checked = check_upload(long_name, PDF_BYTES)
+    assert checked.content_type == "application/pdf"
+    assert (
+        len(checked.filename) == 150
+        and checked.filename.endswith(" .pdf") is False
+        and checked.filename.endswith(".pdf")
+    )
+    # Without an extension (or with a "dot" deep inside a long name) only the length is cut.
+    with pytest.raises(ValidationError, match="dit soort bestand kunt u niet toevoegen"):
+        check_upload("x" * 300, PDF_BYTES)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
