@@ -6,7 +6,7 @@ from django import forms
 
 from privacy.blind_index import normalise_email, normalise_phone
 from signals.confidential_services import MESSAGE_MAX_LENGTH, REASON_MIN_LENGTH, ContactData
-from signals.forms import SignalForm
+from signals.forms import SignalForm, TextareaField
 
 CONTACT_FIELDS = ("reporter_name", "reporter_email", "reporter_phone")
 
@@ -71,7 +71,7 @@ class ReceiptCodeForm(forms.Form):
 
 
 class ReporterMessageForm(forms.Form):
-    text = forms.CharField(
+    text = TextareaField(
         label="Uw antwoord of aanvulling",
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -84,7 +84,7 @@ class ReporterMessageForm(forms.Form):
 
 
 class ReporterQuestionForm(forms.Form):
-    text = forms.CharField(
+    text = TextareaField(
         label="Uw vraag aan de melder",
         max_length=MESSAGE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 5}),
@@ -97,7 +97,7 @@ class ReporterQuestionForm(forms.Form):
 
 
 class IdentityRequestForm(forms.Form):
-    reason = forms.CharField(
+    reason = TextareaField(
         label="Waarom heeft u de gegevens van de melder nodig?",
         min_length=REASON_MIN_LENGTH,
         max_length=2000,

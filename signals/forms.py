@@ -26,6 +26,16 @@ YES_NO = [("nee", "Nee"), ("ja", "Ja")]
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d-%m-%y", "%d/%m/%Y", "%d/%m/%y"]
 
 
+class TextareaField(forms.CharField):
+    """Text typed in a textarea: each line break counts as one character, as the browser counts
+    it for the textarea's maxlength (it sends CR LF), so a text the page accepted is not refused
+    as too long."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.replace("\r\n", "\n") if isinstance(value, str) else value
+
+
 class AcuteDangerForm(forms.Form):
     acuut = forms.ChoiceField(
         label="Is er nu acuut gevaar voor iemand?", choices=YES_NO, widget=forms.RadioSelect, required=True
@@ -56,7 +66,7 @@ def _display_address(value: str) -> str:
 class SignalForm(forms.Form):
     submission_key = forms.UUIDField(widget=forms.HiddenInput)
     acute_danger = forms.BooleanField(required=False, widget=forms.HiddenInput)
-    description = forms.CharField(
+    description = TextareaField(
         label="Wat is u opgevallen?",
         max_length=10000,
         widget=forms.Textarea(attrs={"rows": 6}),
@@ -353,22 +363,13 @@ class IdentifierSearchForm(forms.Form):
         return indexes
 
 
-class _Note(forms.CharField):
-    """Free text whose line breaks count as one character, as the browser counts them for the
-    textarea's maxlength (it sends each as CR LF)."""
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return value.replace("\r\n", "\n") if isinstance(value, str) else value
-
-
 class CloseSignalForm(forms.Form):
     """Closing a signal without a case: a reason from the list, and a note ("anders" needs one)."""
 
     reden = forms.ChoiceField(
         label="Reden van afsluiten", error_messages={"required": "Kies een reden.", "invalid_choice": "Kies een reden."}
     )
-    toelichting = _Note(
+    toelichting = TextareaField(
         label="Toelichting",
         help_text="Verplicht bij 'Anders'. Alleen voor coördinatoren te zien; wordt versleuteld bewaard.",
         required=False,

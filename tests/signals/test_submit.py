@@ -105,6 +105,23 @@ def test_employee_submits_with_subjects_and_attachment_and_sees_it_under_mine(
 
 
 @pytest.mark.django_db
+def test_a_description_as_long_as_the_page_allows_is_accepted_with_its_line_breaks(employee):
+    """The textarea's maxlength counts a line break as one character; the browser sends CR LF."""
+    client = verified_client(employee)
+    lines = ["Regel met wat er opviel."] * 400
+    typed = "\n".join(lines)[:9999] + "."
+    assert len(typed) == 10000
+    sent = typed.replace("\n", "\r\n")
+    response = client.post(reverse("signals:submit"), _post_data(_form_page(client), description=sent))
+    assert response.status_code == 302
+    assert Signal.objects.get().description == typed
+    too_long = (typed + "x").replace("\n", "\r\n")
+    page = client.post(reverse("signals:submit"), _post_data(_form_page(client), description=too_long))
+    assert page.status_code == 200 and Signal.objects.count() == 1
+    assert "10000" in page.content.decode()
+
+
+@pytest.mark.django_db
 def test_subjects_go_in_with_one_insert_and_keep_their_history(employee):
     client = verified_client(employee)
     data = _post_data(_form_page(client), **{"betrokkene-2-kind": "vehicle", "betrokkene-2-kenteken": "12-ABC-3"})
