@@ -346,7 +346,7 @@ class IdentifierSearchForm(forms.Form):
     """Search by identifier (POST: an identifier is personal data and never goes into a URL)."""
 
     zoek = forms.CharField(
-        label="Zoek op KvK-nummer, adres (postcode en huisnummer), kenteken, e-mail of telefoon",
+        label="Zoek op KvK-nummer, adres (postcode en huisnummer) of kenteken",
         max_length=60,
         error_messages={"required": "Vul in waarop u wilt zoeken."},
     )
@@ -358,7 +358,7 @@ class IdentifierSearchForm(forms.Form):
         indexes = identifier_indexes(text)
         if not indexes:
             raise ValidationError(
-                "Dit herkennen we niet als KvK-nummer, adres, kenteken, e-mailadres of telefoonnummer."
+                "Dit herkennen we niet als KvK-nummer, adres of kenteken."
             )
         return indexes
 

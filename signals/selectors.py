@@ -81,14 +81,16 @@ def _count_per_signal(model) -> Coalesce:
 
 
 def identifier_indexes(text: str) -> list[str]:
-    """Every reading of a typed identifier (KvK, address, kenteken, e-mail, phone, BSN) as a blind
-    index, so one search box finds signals about it without decrypting anything."""
+    """Every reading of a typed identifier as a blind index of a kind the meldpunt stores (a
+    subject's KvK number, address or kenteken, a signal's address), so one search box finds
+    signals about it without decrypting anything. Not e-mail or phone: only a confidential
+    reporter's contact details have those, and a reporter is never searched for."""
     from django.core.exceptions import ValidationError
 
     from privacy.blind_index import blind_index
 
     indexes = []
-    for kind in ("kvk", "address", "kenteken", "email", "phone", "bsn"):
+    for kind in ("kvk", "address", "kenteken"):
         try:
             indexes.append(blind_index(kind, text))
         except ValidationError:

@@ -533,6 +533,11 @@ def test_coordinator_finds_signals_about_an_identifier_without_it_in_the_url(coo
     assert [s.pk for s in by_address.context["signals"]] == [about_address.pk]
     assert "Dit herkennen we niet" in nonsense.content.decode()
     assert len(nonsense.context["signals"]) == 0
+    # Nothing in the meldpunt is indexed by e-mail or phone (only a confidential reporter's
+    # contact details have them, and reporters are not searched for): said, not an empty list.
+    for typed in ("melder@example.org", "+31 6 1234 5678"):
+        answer = client.post(reverse("signals:inbox"), {"zoek": typed})
+        assert "Dit herkennen we niet als KvK-nummer, adres of kenteken." in answer.content.decode()
 
 
 def test_coordinator_filters_and_pages_the_inbox(coordinator, employee, settings):
