@@ -357,9 +357,7 @@ class IdentifierSearchForm(forms.Form):
         text = self.cleaned_data["zoek"].strip()
         indexes = identifier_indexes(text)
         if not indexes:
-            raise ValidationError(
-                "Dit herkennen we niet als KvK-nummer, adres of kenteken."
-            )
+            raise ValidationError("Dit herkennen we niet als KvK-nummer, adres of kenteken.")
         return indexes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ def phenomenon_add(*, actor, name: str) -> Phenomenon:
         raise ValidationError({"name": "Geef het fenomeen een naam."})
     if len(name) > PHENOMENON_NAME_MAX:
         raise ValidationError({"name": f"Een naam is hooguit {PHENOMENON_NAME_MAX} tekens."})
+    if any(unicodedata.category(character).startswith("C") for character in name):
+        raise ValidationError({"name": "Een naam bestaat uit letters, cijfers en leestekens; geen tab of regeleinde."})
     with transaction.atomic(durable=True):
         if Phenomenon.objects.filter(organisation_id=actor.organisation_id, name__iexact=name).exists():
             raise ValidationError({"name": "Dit fenomeen staat al in de lijst."})

@@ -468,9 +468,17 @@ def test_a_company_name_without_letters_gets_a_message_not_a_crash(employee):
     assert not Signal.objects.exists()
 
 
-def test_a_phenomenon_name_that_is_too_long_gets_a_message(coordinator):
-    response = verified_client(coordinator).post(reverse("signals:phenomena"), {"name": "x" * 101})
+def test_a_phenomenon_name_that_is_too_long_or_holds_control_characters_gets_a_message(coordinator):
+    from signals.models import Phenomenon
+
+    before = Phenomenon.objects.count()
+    client = verified_client(coordinator)
+    response = client.post(reverse("signals:phenomena"), {"name": "x" * 101})
     assert "hooguit 100 tekens" in response.content.decode()
+    for name in ("Drugs\x00", "Witwassen\tvia vastgoed"):
+        response = client.post(reverse("signals:phenomena"), {"name": name})
+        assert response.status_code == 200 and "geen tab of regeleinde" in response.content.decode()
+    assert Phenomenon.objects.count() == before
 
 
 def test_the_total_size_is_refused_before_any_file_is_read(employee, settings):
