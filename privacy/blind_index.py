@@ -51,17 +51,20 @@ def normalise_address(postcode: str, house_number: str | int, addition: str = ""
     number = str(house_number).strip()
     if not re.fullmatch(r"[1-9][0-9]{0,4}", number):
         raise ValidationError("Vul een huisnummer in (alleen cijfers).")
-    extra = re.sub(r"[\s\-]", "", addition or "").upper()
+    extra = re.sub(r"[\s\-/]", "", addition or "").upper()
     if len(extra) > 6:
         raise ValidationError("Een toevoeging is hooguit 6 tekens.")
     return f"{normalise_postcode(postcode)}|{number}|{extra}"
 
 
-_ADDRESS_IN_ONE = re.compile(r"^\s*([1-9][0-9]{3}\s*[A-Za-z]{2})\s*,?\s*([0-9]{1,5})\s*[-\s]?\s*([A-Za-z0-9]{0,6})\s*$")
+_ADDRESS_IN_ONE = re.compile(
+    r"^\s*([1-9][0-9]{3}\s*[A-Za-z]{2})\s*,?\s*([0-9]{1,5})(?![0-9])\s*[-\s/]?\s*([A-Za-z0-9][A-Za-z0-9\s\-/]{0,11})?\s*$"
+)
 
 
 def normalise_address_text(value: str) -> str:
-    """'1234 AB 12', '1234ab12' and '1234AB 12-a' in one field."""
+    """'1234 AB 12', '1234ab12' and '1234AB 12-a' in one field; a house letter with an addition
+    too ('1234 AB 12 A 1', '12A-1', '12-A-1', '12/1'), as normalise_address reads them."""
     match = _ADDRESS_IN_ONE.match(value or "")
     if not match:
         raise ValidationError("Vul postcode en huisnummer in als 1234 AB 12.")

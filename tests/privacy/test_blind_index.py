@@ -16,6 +16,10 @@ from privacy.pseudonyms import pseudonym
         ("kvk", "12.34.56.78", "12345678"),
         ("address", "1234 AB 12", "1234ab12"),
         ("address", "1234AB 12-a", "1234 ab 12 A"),
+        # A house letter with an addition, however it is separated.
+        ("address", "1234 AB 12 A 1", "1234AB 12A-1"),
+        ("address", "1234AB 12-A-1", "1234ab12a1"),
+        ("address", "1234 AB 12/1", "1234AB 12-1"),
         ("kenteken", "ab-123-c", "AB123C"),
         ("email", " Piet@Example.NL ", "piet@example.nl"),
         ("phone", "06-12345678", "+31 6 12345678"),
@@ -34,6 +38,8 @@ def test_equivalent_spellings_match(kind, a, b):
         ("kvk", "12345678", "12345679"),
         ("address", "1234 AB 12", "1234 AB 13"),
         ("address", "1234 AB 12", "1234 AB 12 A"),
+        ("address", "1234 AB 12 A 1", "1234 AB 12 A 2"),
+        ("address", "1234 AB 12 A1", "1234 AB 12 A"),
         ("phone", "06-12345678", "06-12345679"),
     ],
 )
