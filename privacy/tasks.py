@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
@@ -11,6 +13,8 @@ from accounts.models import User
 from accounts.roles import Role
 from privacy import services
 from privacy.files import orphan_file_folders_delete
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True)
@@ -35,13 +39,23 @@ def send_retention_reminders() -> int:
             .exclude(email="")
             .values_list("email", flat=True)
         )
-        if recipients:
-            send_mail(
-                subject="Weerbaar: bewaartermijnen lopen af",
-                message=f"Er lopen binnenkort {len(records)} bewaartermijnen af. Bekijk ze in Weerbaar:\n{link}\n",
-                from_email=None,
-                recipient_list=recipients,
+        if not recipients:
+            # Not marked as reminded: tomorrow's run tries again, so a privacy officer added later
+            # still hears of it before the records go.
+            logger.warning(
+                "retention reminder for %s records of organisation %s not sent: no privacy officer "
+                "with an e-mail address",
+                len(records),
+                organisation_id,
             )
+            due[organisation_id] = []
+            continue
+        send_mail(
+            subject="Weerbaar: bewaartermijnen lopen af",
+            message=f"Er lopen binnenkort {len(records)} bewaartermijnen af. Bekijk ze in Weerbaar:\n{link}\n",
+            from_email=None,
+            recipient_list=recipients,
+        )
         with transaction.atomic():
             for record in records:
                 type(record)._base_manager.filter(pk=record.pk).update(retention_reminded_at=timezone.now())

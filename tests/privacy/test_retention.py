@@ -202,6 +202,18 @@ def test_reminder_mail_before_expiry_holds_a_count_and_link_only(coordinator, pr
     assert "/audit/bewaartermijnen/" in message.body
 
 
+def test_a_reminder_nobody_could_receive_is_sent_once_someone_can(coordinator, make_user, organisation):
+    dossier = _closed_dossier(coordinator)
+    with time_machine.travel(dossier.retention_expires_at - timedelta(days=10)):
+        assert send_retention_reminders() == 0  # no privacy officer with an e-mail address yet
+        assert mail.outbox == []
+        Dossier.objects.filter(pk=dossier.pk, retention_reminded_at__isnull=True).get()
+        make_user(role=Role.PRIVACY_OFFICER, organisation=organisation, email="fg-nieuw@example.org")
+    with time_machine.travel(dossier.retention_expires_at - timedelta(days=9)):
+        assert send_retention_reminders() == 1
+    assert [m.to for m in mail.outbox] == [["fg-nieuw@example.org"]]
+
+
 def test_no_reminder_long_before_expiry(coordinator, privacy_officer):
     _closed_dossier(coordinator)
     assert send_retention_reminders() == 0
