@@ -194,6 +194,15 @@ def test_the_command_exits_non_zero_and_names_the_event(events):
         call_command("verify_audit_chain", stdout=out)
 
 
+def test_checking_one_chain_that_does_not_exist_is_no_success(events):
+    chain = events[0].chain
+    out = StringIO()
+    call_command("verify_audit_chain", "--chain", chain, stdout=out)
+    assert "Audittrail intact: 5 events in 1 ketens" in out.getvalue()
+    with pytest.raises(CommandError, match="Keten org:999999 bestaat niet"):
+        call_command("verify_audit_chain", "--chain", "org:999999", stdout=StringIO())
+
+
 def test_nightly_check_alerts_administrators_without_content(events, make_user, other_organisation):
     make_user(role=Role.PRIVACY_OFFICER, organisation=events[0].organisation, email="fg@example.org")
     make_user(role=Role.PRIVACY_OFFICER, organisation=other_organisation, email="fg-elders@example.org")

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from audit.models import AuditChainHead
 from audit.selectors import audit_chain_anchor, audit_chain_check_anchor, audit_chain_verify
 
 
@@ -27,6 +28,9 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         if not report.ok:
             raise CommandError(f"Audittrail niet intact na {report.checked} events: {report.problem}")
+        if chain and report.chains == 0 and not AuditChainHead.objects.filter(chain=chain).exists():
+            # A typo, or a chain removed with its head: nothing checked is no success.
+            raise CommandError(f"Keten {chain} bestaat niet: er zijn geen events en geen kop van die keten.")
         if anchor is not None:
             problems = audit_chain_check_anchor(json.loads(anchor.read_text()))
             if problems:
