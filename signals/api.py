@@ -321,9 +321,6 @@ class SignalViewSet(viewsets.GenericViewSet):
         serializer = SignalSubmitSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         key = serializer.validated_data["submission_key"]
-        # Tells a repeat from a first submission for the status code; signal_submit itself makes
-        # the repeat safe (also when two arrive at once, where both may answer 201).
-        repeat = Signal.objects.filter(submission_key=key).exists()
         try:
             signal = services.signal_submit(
                 actor=request.user,
@@ -339,5 +336,6 @@ class SignalViewSet(viewsets.GenericViewSet):
             # The type only: a database error's details can quote the values of the row.
             logger.error("signal_submit failed: %s", type(error).__name__)
             return Response({"detail": SAVE_FAILED}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        answer = status.HTTP_200_OK if repeat else status.HTTP_201_CREATED
+        # A repeat (the same submission_key) answers 200 with the signal stored first.
+        answer = status.HTTP_200_OK if signal.repeated_submission else status.HTTP_201_CREATED
         return Response(OwnSignalSerializer(signal).data, status=answer)

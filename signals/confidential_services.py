@@ -178,6 +178,7 @@ def confidential_signal_submit(
     # The same form again: a new code for the same signal, shortly after it came in.
     with transaction.atomic(durable=True):
         locked = Signal.objects.select_for_update().get(pk=signal.pk)
+        locked.repeated_submission = True
         issued = ReceiptCode.objects.filter(signal=locked).count()
         if issued and (issued >= MAX_CODES_PER_SIGNAL or timezone.now() - locked.created_at > REISSUE_WINDOW):
             return locked, None

@@ -220,7 +220,12 @@ def confidential_submit(request, organisation_id: int):
                 form.add_error(None, SAVE_FAILED)
             else:
                 request.session[RECEIPT_SESSION_KEY] = _seal(
-                    {"code": code, "organisation": organisation.name, "acute": signal.acute_danger}
+                    {
+                        "code": code,
+                        "organisation": organisation.name,
+                        "acute": signal.acute_danger,
+                        "repeat": signal.repeated_submission,
+                    }
                 )
                 return redirect("signals:confidential_submitted")
         return render(

@@ -117,6 +117,9 @@ class SignalQuerySet(OrganisationScopedQuerySet):
 
 class Signal(EncryptedModel, RetainedRecord):
     RETENTION_RECORD_TYPE = "signal_without_case"
+    #: Not stored: True on the signal signal_submit returns for a form that was sent before (the
+    #: same submission_key), whose content may differ from what is stored and was not saved.
+    repeated_submission = False
 
     # Organisation and reporter: indexed by Meta.indexes (they lead two of them).
     organisation = models.ForeignKey(

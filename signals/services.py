@@ -224,6 +224,7 @@ def signal_submit(
                 actor is not None and actor.pk not in (existing.reporter_id, existing.registered_by_id)
             ):
                 raise PermissionDenied from None
+            existing.repeated_submission = True
             return existing
     raise AssertionError("unreachable")
 

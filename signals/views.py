@@ -36,6 +36,12 @@ logger = logging.getLogger(__name__)
 
 INBOX_PAGE_SIZE = 50
 
+# A form sent again (back and send, a double click): the first one counts.
+ALREADY_SENT = (
+    "Dit formulier was al eerder verstuurd en is ontvangen als {reference}. Wat u daarna nog "
+    "veranderde of toevoegde, is niet opgeslagen."
+)
+
 SAVE_FAILED = (
     "Er ging iets mis bij het opslaan. Uw melding is niet opgeslagen. Probeer het over een paar minuten opnieuw; "
     "wat u typte staat er nog."
@@ -113,6 +119,8 @@ def signal_submit(request):
         )
         if isinstance(result, HttpResponse):
             return result
+        if result.repeated_submission:
+            messages.warning(request, ALREADY_SENT.format(reference=result.reference))
         return redirect("signals:submitted", pk=result.pk)
     danger = AcuteDangerForm(request.GET or None)
     if not danger.is_bound or not danger.is_valid():
@@ -298,6 +306,9 @@ def register_on_behalf(request):
         )
         if isinstance(result, HttpResponse):
             return result
+        if result.repeated_submission:
+            messages.warning(request, ALREADY_SENT.format(reference=result.reference))
+            return redirect("signals:detail", pk=result.pk)
         messages.success(request, f"Signaal {result.reference} is geregistreerd.")
         return redirect("signals:detail", pk=result.pk)
     return render(request, "signals/register.html", {"form": form, "subjects": subjects})

@@ -279,7 +279,9 @@ def test_a_double_submit_gives_one_signal_and_the_code_shown_works(organisation)
     data = _post_data(client, organisation, reporter_name="Jan Melder")
     first = client.post(_form_url(organisation), data)
     second = client.post(_form_url(organisation), data)
-    code = _code_from(client.get(second["Location"]))
+    page = client.get(second["Location"])
+    code = _code_from(page)
+    assert "Dit formulier was al eerder verstuurd." in page.content.decode()
 
     assert first.status_code == second.status_code == 302
     assert Signal.objects.count() == 1 and ReporterContact.objects.count() == 1

@@ -194,6 +194,21 @@ def test_double_submit_gives_one_signal(employee, coordinator, django_capture_on
     assert CoordinatorNotification.objects.count() == 1
 
 
+def test_the_form_sent_again_with_changes_says_they_were_not_saved(employee):
+    """Back, a line added, sent again: the first signal counts, and the page says so."""
+    client = verified_client(employee)
+    data = _post_data(_form_page(client))
+    first = client.post(reverse("signals:submit"), data)
+    assert "al eerder verstuurd" not in client.get(first["Location"]).content.decode()
+    changed = {**data, "description": data["description"] + " En er stond een busje voor de deur."}
+    second = client.post(reverse("signals:submit"), changed)
+    assert second["Location"] == first["Location"]
+    page = client.get(second["Location"]).content.decode()
+    signal = Signal.objects.get()
+    assert f"Dit formulier was al eerder verstuurd en is ontvangen als {signal.reference}." in page
+    assert "is niet opgeslagen" in page and "busje" not in signal.description
+
+
 def test_a_database_error_during_submit_saves_nothing_and_says_so(employee):
     """A real failure of the database half-way (a trigger refusing the subject rows)."""
     client = verified_client(employee)
