@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
+from pathlib import Path
 
 from celery import shared_task
 from django.conf import settings
@@ -9,46 +12,83 @@ from django.core.mail import send_mail
 
 from accounts.models import User
 from accounts.roles import Role
-from audit.selectors import audit_chain_anchor, audit_chain_verify
+from audit.selectors import audit_chain_anchor, audit_chain_check_anchor, audit_chain_verify
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, time_limit=3600, soft_time_limit=3300)
 def verify_audit_chain_nightly() -> bool:
-    """Nightly: verifies every chain. On a break, the platform administrators are told, and the
-    privacy officers of the organisation whose chain broke, each in their own mail (ids only)."""
+    """Nightly: verifies every chain, and compares it with the anchor the previous night left in
+    WEERBAAR_AUDIT_ANCHOR_FILE (outside the database): events taken off the end of a chain, with
+    its head moved back, leave a chain that verifies on its own. On a break, the platform
+    administrators are told, and the privacy officers of the organisation whose chain broke, each
+    in their own mail (ids only); the anchor is kept as it was."""
     report = audit_chain_verify()
-    if report.ok:
-        # The heads go to the log, which lives outside the database: an anchor against taking
-        # events off the end of a chain (verify_audit_chain --anchor). Ids and hashes only.
-        logger.info(
-            "audit chain verified: %d events in %d chains; anchor %s",
-            report.checked,
-            report.chains,
-            json.dumps(audit_chain_anchor(), separators=(",", ":")),
-        )
-        return True
-    logger.error("audit chain broken: %s", report.problem)
+    if not report.ok:
+        logger.error("audit chain broken: %s", report.problem)
+        _alert([str(report.problem)], [report.problem.chain])
+        return False
+    anchor_file = Path(settings.WEERBAAR_AUDIT_ANCHOR_FILE)
+    previous = _read_anchor(anchor_file)
+    if previous is not None:
+        problems = audit_chain_check_anchor(previous)
+        if problems:
+            logger.error("audit chain does not match last night's anchor: %s", "; ".join(problems))
+            _alert(problems, [chain for chain, _ in sorted(previous.items()) if _named(chain, problems)])
+            return False
+    anchor = audit_chain_anchor()
+    _write_anchor(anchor_file, anchor)
+    # The heads go to the log as well, which lives outside the database too (ids and hashes only).
+    logger.info(
+        "audit chain verified: %d events in %d chains; anchor %s",
+        report.checked,
+        report.chains,
+        json.dumps(anchor, separators=(",", ":")),
+    )
+    return True
+
+
+def _named(chain: str, problems: list[str]) -> bool:
+    return any(problem.startswith(f"keten {chain}:") for problem in problems)
+
+
+def _read_anchor(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        logger.warning("no audit anchor at %s yet: tonight's check starts one", path)
+        return None
+
+
+def _write_anchor(path: Path, anchor: dict) -> None:
+    """Replaces the anchor file in one step (a new file renamed over it): a crash half-way leaves
+    last night's anchor, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".")
+    try:
+        with os.fdopen(fd, "w") as out:
+            json.dump(anchor, out, indent=2)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _alert(problems: list[str], chains: list[str]) -> None:
     message = (
         "De nachtelijke controle van de audittrail vond een onderbreking:\n"
-        f"{report.problem}\n\nControleer met: python manage.py verify_audit_chain\n{settings.WEERBAAR_BASE_URL}"
+        + "\n".join(problems)
+        + f"\n\nControleer met: python manage.py verify_audit_chain\n{settings.WEERBAAR_BASE_URL}"
     )
     active = User.objects.filter(is_active=True).exclude(email="")
-    audiences = [list(active.filter(is_superuser=True).values_list("email", flat=True))]
-    chain = report.problem.chain
-    if chain.startswith("org:"):
-        organisation_id = int(chain.removeprefix("org:"))
-        audiences.append(
-            list(
-                active.filter(organisation_id=organisation_id, role=Role.PRIVACY_OFFICER).values_list(
-                    "email", flat=True
-                )
-            )
-        )
-    for recipients in audiences:
-        if recipients:
-            # Each recipient alone: nobody learns another's address.
-            for recipient in recipients:
-                send_mail("Weerbaar: audittrail niet intact", message, None, [recipient])
-    return False
+    recipients = set(active.filter(is_superuser=True).values_list("email", flat=True))
+    organisations = [int(chain.removeprefix("org:")) for chain in chains if chain.startswith("org:")]
+    if organisations:
+        officers = active.filter(organisation_id__in=organisations, role=Role.PRIVACY_OFFICER)
+        recipients |= set(officers.values_list("email", flat=True))
+    # Each recipient alone: nobody learns another's address.
+    for recipient in sorted(recipients):
+        send_mail("Weerbaar: audittrail niet intact", message, None, [recipient])

@@ -407,6 +407,9 @@ WEERBAAR_MASTER_KEYS = env_str("WEERBAAR_MASTER_KEYS", required=PRODUCTION)
 WEERBAAR_BLIND_INDEX_KEY = env_str("WEERBAAR_BLIND_INDEX_KEY", required=PRODUCTION)
 WEERBAAR_PSEUDONYM_KEY = env_str("WEERBAAR_PSEUDONYM_KEY", required=PRODUCTION)
 WEERBAAR_AUDIT_KEY = env_str("WEERBAAR_AUDIT_KEY", required=PRODUCTION)
+# Where the nightly chain check keeps the newest link of every chain, to compare with the next
+# night: storage the database's administrators cannot change (not the database server's disk).
+WEERBAAR_AUDIT_ANCHOR_FILE = Path(env_str("WEERBAAR_AUDIT_ANCHOR_FILE", str(VAR_DIR / "audit-anchor.json")))
 
 MEDIA_ROOT = Path(env_str("WEERBAAR_MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media-niet-publiek/"  # never served: files are encrypted and read through views

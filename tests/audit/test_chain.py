@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from io import StringIO
 
 import pytest
@@ -16,6 +17,7 @@ from audit.selectors import audit_chain_verify
 from audit.services import audit_event_record
 from audit.tasks import verify_audit_chain_nightly
 from tests.example.services import dossier_create
+from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,6 +32,13 @@ def events(make_user, organisation, other_organisation):
     for i in range(2):
         dossier_create(actor=other, title=f"elders {i}", details={})
     return list(AuditEvent.objects.filter(organisation=organisation).order_by("seq"))
+
+
+@pytest.fixture(autouse=True)
+def _anchor_file(settings, tmp_path):
+    """The nightly check's anchor file, one per test (not the shared var/)."""
+    settings.WEERBAAR_AUDIT_ANCHOR_FILE = tmp_path / "audit-anchor.json"
+    return settings.WEERBAAR_AUDIT_ANCHOR_FILE
 
 
 def _raw(sql: str, params=()) -> None:
@@ -303,6 +312,29 @@ def test_an_anchor_kept_outside_the_database_catches_a_shortened_chain(events, t
 
     with pytest.raises(CommandError, match=f"event {last.seq} uit het anker bestaat niet meer"):
         call_command("verify_audit_chain", "--anchor", str(anchor), stdout=StringIO())
+
+
+def test_the_nightly_check_catches_a_chain_shortened_since_the_night_before(events, make_user, _anchor_file, caplog):
+    make_user(role=Role.PRIVACY_OFFICER, organisation=events[0].organisation, email="fg@example.org")
+    UserFactory(role="", organisation=None, is_superuser=True, is_staff=True, email="beheer@example.org")
+    assert verify_audit_chain_nightly() is True  # the first night starts the anchor
+    assert json.loads(_anchor_file.read_text())[events[0].chain] == [events[-1].seq, events[-1].hash]
+
+    # Someone who can switch the triggers off removes the newest event and moves the head back.
+    last = events[-1]
+    _raw("DELETE FROM audit_auditevent WHERE id = %s", [last.pk])
+    _raw(
+        "UPDATE audit_auditchainhead SET last_seq = %s, last_hash = %s WHERE chain = %s",
+        [events[-2].seq, events[-2].hash, last.chain],
+    )
+    assert audit_chain_verify().ok  # the chain alone cannot tell
+
+    assert verify_audit_chain_nightly() is False
+    assert sorted(m.to[0] for m in mail.outbox) == ["beheer@example.org", "fg@example.org"]
+    assert f"event {last.seq} uit het anker bestaat niet meer" in mail.outbox[0].body
+    # The anchor is kept as it was: the next night says it again.
+    assert json.loads(_anchor_file.read_text())[events[0].chain] == [last.seq, last.hash]
+    assert verify_audit_chain_nightly() is False
 
 
 def test_the_nightly_check_logs_the_anchor(events, caplog):
