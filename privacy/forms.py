@@ -4,12 +4,13 @@ policy before the service compares old and new, and the service is the only writ
 from __future__ import annotations
 
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
 
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+from config.forms import TextareaField
+from privacy.services import AMSTERDAM, MAX_REASON_LENGTH, POSTPONE_LIMIT_MESSAGE, postpone_limit
+
 MAX_TERM_MONTHS = 1200  # a hundred years; longer is permanent retention, which this product does not do
 MAX_REMINDER_DAYS = 365
 
@@ -24,20 +25,24 @@ class RetentionPostponeForm(forms.Form):
         },
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    reason = forms.CharField(
+    reason = TextareaField(
         label="Reden",
+        max_length=MAX_REASON_LENGTH,
         help_text="Waarom moet vernietiging wachten? Bijvoorbeeld een lopend bezwaar of een rechtszaak. "
         "Noem geen namen; de reden wordt versleuteld bewaard en met het record vernietigd.",
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Geef een reden waarom vernietiging moet wachten."},
+        error_messages={
+            "required": "Geef een reden waarom vernietiging moet wachten.",
+            "max_length": f"Houd de reden kort: hooguit {MAX_REASON_LENGTH} tekens.",
+        },
     )
 
     def clean_until(self) -> date:
         until = self.cleaned_data["until"]
         if until <= timezone.localdate(timezone=AMSTERDAM):
             raise forms.ValidationError("De nieuwe datum moet na vandaag liggen.")
-        if until.year > 9998:
-            raise forms.ValidationError("Vul een datum vóór het jaar 9999 in.")
+        if until > postpone_limit():
+            raise forms.ValidationError(POSTPONE_LIMIT_MESSAGE)
         return until
 
     def until_datetime(self) -> datetime:

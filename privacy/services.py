@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
 from django.apps import apps
@@ -19,8 +20,21 @@ from privacy.models import DataKey, RetentionPolicy, RetentionPostponement, Tomb
 from privacy.retention import RECORD_TYPES, retained_models
 
 logger = logging.getLogger(__name__)
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 MIN_REASON_LENGTH = 10
+MAX_REASON_LENGTH = 1000
+MAX_POSTPONE_YEARS = 10
+POSTPONE_LIMIT_MESSAGE = (
+    f"Stel vernietiging hooguit {MAX_POSTPONE_YEARS} jaar uit. Is het daarna nog nodig, stel dan opnieuw uit, "
+    "met de reden van dat moment."
+)
+
+
+def postpone_limit() -> date:
+    """The furthest day a postponement may reach, counted from today (Amsterdam): a legal hold is
+    looked at again at least this often, and no record is kept for good by one postponement."""
+    return timezone.localdate(timezone=AMSTERDAM) + relativedelta(years=MAX_POSTPONE_YEARS)
 
 
 def retention_policy_for(*, organisation_id: int, record_type: str) -> RetentionPolicy:
@@ -48,20 +62,30 @@ def retention_policy_update(
         raise PermissionDenied
     if not 1 <= term_months <= MAX_TERM_MONTHS:
         raise ValidationError({"term_months": "Een bewaartermijn ligt tussen 1 en 1200 maanden."})
+    new = {
+        "term_months": term_months,
+        "starts_at": starts_at,
+        "selectielijst_category": selectielijst_category,
+        "reminder_days": reminder_days,
+    }
     with transaction.atomic(durable=True):
         locked = RetentionPolicy.objects.select_for_update().get(pk=policy.pk)
-        before = locked.term_months
-        locked.term_months = term_months
-        locked.starts_at = starts_at
-        locked.selectielijst_category = selectielijst_category
-        locked.reminder_days = reminder_days
+        # Every field that changed, before and after: codes, numbers and the archivist's label of
+        # the selectielijst category, never personal data.
+        changed = {
+            name: {"before": getattr(locked, name), "after": value}
+            for name, value in new.items()
+            if getattr(locked, name) != value
+        }
+        for name, value in new.items():
+            setattr(locked, name, value)
         locked.save()
         audit_event_record(
             actor=actor,
             action="retention.policy_changed",
             organisation_id=locked.organisation_id,
             record=locked,
-            data={"record_type": locked.record_type, "term_months_before": before, "term_months": term_months},
+            data={"record_type": locked.record_type, "changed": changed},
         )
     return locked
 
@@ -121,8 +145,12 @@ def retention_postpone(*, actor, record, until: datetime, reason: str) -> Retent
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_LENGTH:
         raise ValidationError({"reason": "Geef een reden van minstens 10 tekens waarom vernietiging moet wachten."})
+    if len(reason) > MAX_REASON_LENGTH:
+        raise ValidationError({"reason": f"Houd de reden kort: hooguit {MAX_REASON_LENGTH} tekens."})
     if until <= timezone.now():
         raise ValidationError({"until": "De nieuwe datum moet in de toekomst liggen."})
+    if timezone.localtime(until, AMSTERDAM).date() > postpone_limit():
+        raise ValidationError({"until": POSTPONE_LIMIT_MESSAGE})
     with transaction.atomic(durable=True):
         model = type(record)
         # Checked on the locked row: two people postponing at once cannot shorten each other's term.

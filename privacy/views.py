@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,12 +16,14 @@ from django.utils import timezone
 from accounts.decorators import require_action
 from accounts.roles import Action, user_can
 from accounts.scoping import get_for_user_or_404
+from audit.services import access_log_record
 from privacy.forms import RetentionPolicyForm, RetentionPostponeForm
 from privacy.models import RetentionPolicy, Tombstone
 from privacy.retention import RECORD_TYPES, retained_models
 from privacy.services import retention_policy_for, retention_policy_update, retention_postpone
 
-DUE_WITHIN = timedelta(days=60)
+DUE_WITHIN = timedelta(days=60)  # at least; a policy that reminds earlier widens it for its type
+DUE_PAGE_SIZE = 50
 TOMBSTONES_SHOWN = 50
 
 
@@ -53,16 +56,19 @@ def _organisation_policies(user) -> list[RetentionPolicy]:
     return [retention_policy_for(organisation_id=user.organisation_id, record_type=key) for key in RECORD_TYPES]
 
 
-def _records_due(user, *, now: datetime) -> list[DueRecord]:
-    """Records of the organisation whose destruction is within DUE_WITHIN or overdue, soonest first.
-    Reads ids and dates only, so no record is decrypted for this list."""
+def _records_due(user, *, now: datetime, policies: list[RetentionPolicy]) -> list[DueRecord]:
+    """Records of the organisation whose destruction is within DUE_WITHIN, or within their
+    policy's reminder days when those are more (what the reminder mail counted is on the page it
+    links to), or overdue; soonest first. Reads ids and dates only, so no record is decrypted."""
+    reminder_days = {policy.record_type: policy.reminder_days for policy in policies}
     due = []
     for record_type, model in retained_models().items():
+        within = max(DUE_WITHIN, timedelta(days=reminder_days.get(record_type, 0)))
         rows = (
             model._base_manager.filter(
                 organisation_id=user.organisation_id,
                 retention_expires_at__isnull=False,
-                retention_expires_at__lte=now + DUE_WITHIN,
+                retention_expires_at__lte=now + within,
             )
             .order_by("retention_expires_at", "pk")
             .values_list("pk", "retention_expires_at")
@@ -96,20 +102,23 @@ def _add_service_errors(form, error: ValidationError) -> None:
 @require_action(Action.VIEW_AUDIT_TRAIL)
 def retention_overview(request):
     user = request.user
+    access_log_record(user=user, record_type="retention", record_id="", page="retention_overview")
     now = timezone.now()
-    due = _records_due(user, now=now)
+    policies = _organisation_policies(user)
+    page = Paginator(_records_due(user, now=now, policies=policies), DUE_PAGE_SIZE).get_page(request.GET.get("page"))
     can_postpone = user_can(user, Action.POSTPONE_RETENTION)
     if can_postpone:
-        for record in due:
+        for record in page.object_list:
             record.form = RetentionPostponeForm(auto_id=f"{record.form_id}-%s")
     tombstones = Tombstone.objects.for_user(user).order_by("-purged_at", "-pk")[:TOMBSTONES_SHOWN]
     return render(
         request,
         "privacy/retention_overview.html",
         {
-            "policies": [(policy, record_type_label(policy.record_type)) for policy in _organisation_policies(user)],
-            "due": due,
-            "due_within_days": DUE_WITHIN.days,
+            "policies": [(policy, record_type_label(policy.record_type)) for policy in policies],
+            "due": page.object_list,
+            "page": page,
+            "due_within_days": max([DUE_WITHIN.days, *(policy.reminder_days for policy in policies)]),
             "can_postpone": can_postpone,
             "tombstones": [(tombstone, record_type_label(tombstone.record_type)) for tombstone in tombstones],
             "tombstones_shown": TOMBSTONES_SHOWN,
@@ -120,6 +129,7 @@ def retention_overview(request):
 @require_action(Action.POSTPONE_RETENTION)
 def retention_postpone_view(request, record_type: str, pk: int):
     record = _retained_record_get(request.user, record_type=record_type, pk=pk)
+    access_log_record(user=request.user, record_type=record_type, record_id=str(record.pk), page="retention_postpone")
     form = RetentionPostponeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

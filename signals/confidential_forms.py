@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from django import forms
 
+from config.forms import TextareaField
 from privacy.blind_index import normalise_email, normalise_phone
 from signals.confidential_services import MESSAGE_MAX_LENGTH, REASON_MIN_LENGTH, ContactData
-from signals.forms import SignalForm, TextareaField
+from signals.forms import SignalForm
 
 CONTACT_FIELDS = ("reporter_name", "reporter_email", "reporter_phone")
 

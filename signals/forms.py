@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from config.forms import TextareaField
 from privacy.blind_index import normalise_address_text, normalise_kenteken, normalise_kvk, normalise_name
 from signals.attachments import (
     MB,
@@ -24,16 +25,6 @@ YES_NO = [("nee", "Nee"), ("ja", "Ja")]
 # A date field (type="date") sends 2026-03-14 whatever the browser's language; typed by hand it is
 # Dutch. The ISO form first: Django's Dutch formats put it last, after five failed attempts.
 DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d-%m-%y", "%d/%m/%Y", "%d/%m/%y"]
-
-
-class TextareaField(forms.CharField):
-    """Text typed in a textarea: each line break counts as one character, as the browser counts
-    it for the textarea's maxlength (it sends CR LF), so a text the page accepted is not refused
-    as too long."""
-
-    def to_python(self, value):
-        value = super().to_python(value)
-        return value.replace("\r\n", "\n") if isinstance(value, str) else value
 
 
 class AcuteDangerForm(forms.Form):

@@ -59,7 +59,8 @@ def test_expiry_is_computed_once_when_the_clock_starts(coordinator, make_user):
 
     dossier.refresh_from_db()
     assert dossier.retention_expires_at == dossier.retention_started_at + relativedelta(months=6)
-    assert AuditEvent.objects.filter(action="retention.policy_changed", data__term_months=24).exists()
+    event = AuditEvent.objects.get(action="retention.policy_changed")
+    assert event.data["changed"]["term_months"] == {"before": 6, "after": 24}
 
 
 def test_policy_is_per_organisation(coordinator, make_user, other_organisation):

@@ -82,6 +82,63 @@ def test_overview_shows_every_policy_and_what_is_due_of_the_own_organisation(
     assert _postpone_url(due) in page
 
 
+def test_overview_shows_what_a_reminder_counted_when_the_policy_reminds_earlier(privacy_officer, coordinator, admin):
+    """A policy that reminds 120 days ahead: the reminder mail links to the overview, which then
+    lists the record too, not only what falls within 60 days."""
+    from privacy.services import retention_policy_for, retention_policy_update
+    from privacy.tasks import send_retention_reminders
+
+    privacy_officer.email = "fg@example.org"
+    privacy_officer.save(update_fields=["email"])
+    policy = retention_policy_for(organisation_id=coordinator.organisation_id, record_type="example_dossier")
+    retention_policy_update(
+        actor=admin,
+        policy=policy,
+        term_months=policy.term_months,
+        starts_at=policy.starts_at,
+        selectielijst_category=policy.selectielijst_category,
+        reminder_days=120,
+    )
+    dossier = _closed_dossier(coordinator)  # expires 15 July 2025
+    with time_machine.travel(datetime(2025, 4, 1, 12, 0, tzinfo=AMSTERDAM), tick=False):
+        assert send_retention_reminders() == 1
+        response = verified_client(privacy_officer).get(reverse("audit:retention"))
+    assert [r.pk for r in response.context["due"]] == [dossier.pk]
+    assert "binnen 120 dagen" in response.content.decode()
+
+
+def test_the_due_list_is_paged_and_costs_the_same_queries_per_page(privacy_officer, coordinator):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(53):
+        _closed_dossier(coordinator)
+    client = verified_client(privacy_officer)
+    with time_machine.travel(datetime(2025, 6, 1, 12, 0, tzinfo=AMSTERDAM), tick=False):
+        client.get(reverse("audit:retention"))  # the first visit makes the organisation's policies
+        with CaptureQueriesContext(connection) as first_page:
+            first = client.get(reverse("audit:retention"))
+        with CaptureQueriesContext(connection) as second_page:
+            second = client.get(reverse("audit:retention"), {"page": 2})
+    assert len(first.context["due"]) == 50 and len(second.context["due"]) == 3
+    assert first.context["page"].paginator.count == 53
+    assert len(first_page.captured_queries) == len(second_page.captured_queries)
+    assert "53 records binnen 60 dagen" in first.content.decode()
+
+
+def test_the_retention_pages_are_in_the_access_log(privacy_officer, coordinator):
+    from audit.models import AccessLog
+
+    dossier = _closed_dossier(coordinator)
+    client = verified_client(privacy_officer)
+    client.get(reverse("audit:retention"))
+    client.get(_postpone_url(dossier))
+    assert list(AccessLog.objects.order_by("pk").values_list("page", "record_type", "record_id")) == [
+        ("retention_overview", "retention", ""),
+        ("retention_postpone", "example_dossier", str(dossier.pk)),
+    ]
+
+
 def test_overview_lists_the_organisations_tombstones(privacy_officer, coordinator, make_user, other_organisation):
     own = _closed_dossier(coordinator)
     foreign = _closed_dossier(make_user(role=Role.COORDINATOR, organisation=other_organisation))
@@ -136,6 +193,8 @@ def test_postpone_with_a_too_short_reason_shows_the_services_message(privacy_off
         ("2025-05-01", "De nieuwe datum moet na vandaag liggen."),
         ("31 januari", "Vul een geldige datum in, bijvoorbeeld 31-12-2026."),
         ("", "Vul de datum in tot wanneer de gegevens bewaard blijven."),
+        ("2035-06-02", "Stel vernietiging hooguit 10 jaar uit."),
+        ("9998-12-31", "Stel vernietiging hooguit 10 jaar uit."),
     ],
 )
 def test_postpone_date_errors_are_shown_next_to_the_field(privacy_officer, coordinator, until, message):
@@ -144,7 +203,44 @@ def test_postpone_date_errors_are_shown_next_to_the_field(privacy_officer, coord
     with time_machine.travel(datetime(2025, 6, 1, 12, 0, tzinfo=AMSTERDAM), tick=False):
         response = verified_client(privacy_officer).post(_postpone_url(dossier), {"until": until, "reason": REASON})
 
-    assert response.context["form"].errors["until"] == [message]
+    assert response.context["form"].errors["until"][0].startswith(message)
+    assert not RetentionPostponement.objects.exists()
+
+
+def test_postpone_up_to_ten_years_ahead_with_a_reason_of_at_most_1000_characters(privacy_officer, coordinator):
+    dossier = _closed_dossier(coordinator)
+    client = verified_client(privacy_officer)
+    with time_machine.travel(datetime(2025, 6, 1, 12, 0, tzinfo=AMSTERDAM), tick=False):
+        too_long = client.post(_postpone_url(dossier), {"until": "2030-01-31", "reason": "x" * 1001})
+        assert too_long.context["form"].errors["reason"] == ["Houd de reden kort: hooguit 1000 tekens."]
+        assert not RetentionPostponement.objects.exists()
+        # 1000 characters as the textarea counts them (line breaks sent as CR LF), ten years on.
+        typed = "\n".join(["Bezwaar loopt nog."] * 60)[:999] + "."
+        assert len(typed) == 1000
+        response = client.post(_postpone_url(dossier), {"until": "2035-06-01", "reason": typed.replace("\n", "\r\n")})
+    assert response.status_code == 302, response.context["form"].errors
+    dossier.refresh_from_db()
+    assert dossier.retention_expires_at == datetime(2035, 6, 1, 23, 59, tzinfo=AMSTERDAM)
+
+
+def test_the_service_refuses_a_postponement_beyond_the_limit_too(privacy_officer, coordinator):
+    from django.core.exceptions import ValidationError
+
+    from privacy.services import retention_postpone
+
+    dossier = _closed_dossier(coordinator)
+    with time_machine.travel(datetime(2025, 6, 1, 12, 0, tzinfo=AMSTERDAM), tick=False):
+        with pytest.raises(ValidationError, match="hooguit 10 jaar"):
+            retention_postpone(
+                actor=privacy_officer,
+                record=dossier,
+                until=datetime(2035, 6, 2, 0, 30, tzinfo=AMSTERDAM),
+                reason=REASON,
+            )
+        with pytest.raises(ValidationError, match="hooguit 1000 tekens"):
+            retention_postpone(
+                actor=privacy_officer, record=dossier, until=datetime(2030, 1, 1, tzinfo=AMSTERDAM), reason="x" * 1001
+            )
     assert not RetentionPostponement.objects.exists()
 
 
@@ -241,7 +337,15 @@ def test_admin_changes_a_policy_and_it_is_audited(admin):
     assert (policy.term_months, policy.selectielijst_category, policy.reminder_days) == (84, "Bibob: 7 jaar", 45)
     event = AuditEvent.objects.get(action="retention.policy_changed")
     assert event.actor_id == admin.pk
-    assert event.data == {"record_type": "bibob", "term_months_before": 60, "term_months": 84}
+    # Every changed field before and after (the start event did not change, so it is not named).
+    assert event.data == {
+        "record_type": "bibob",
+        "changed": {
+            "term_months": {"before": 60, "after": 84},
+            "selectielijst_category": {"before": "Bibob-onderzoek: 5 jaar", "after": "Bibob: 7 jaar"},
+            "reminder_days": {"before": 30, "after": 45},
+        },
+    }
 
 
 @pytest.mark.parametrize(
