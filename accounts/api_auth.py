@@ -38,12 +38,18 @@ class HashedTokenAuthentication(authentication.BaseAuthentication):
         return self.keyword
 
 
+ROLE_HAS_NO_ACCESS = "Uw rol geeft geen toegang tot deze gegevens."
+
+
 class IsVerifiedUser(permissions.BasePermission):
     message = "U moet ingelogd zijn met tweestapsverificatie."
 
     def has_permission(self, request, view) -> bool:
         user = request.user
-        if not user or not user.is_authenticated or not user_can(user, Action.USE_API):
+        if not user or not user.is_authenticated:
+            return False
+        if not user_can(user, Action.USE_API):
+            self.message = ROLE_HAS_NO_ACCESS  # this instance serves one request
             return False
         if isinstance(request.auth, ApiToken):
             # Tokens are made only from verified sessions and revoked when 2FA is reset; a role
@@ -55,7 +61,12 @@ class IsVerifiedUser(permissions.BasePermission):
 def require_action(action: Action) -> type[permissions.BasePermission]:
     class _HasAction(IsVerifiedUser):
         def has_permission(self, request, view) -> bool:
-            return super().has_permission(request, view) and user_can(request.user, action)
+            if not super().has_permission(request, view):
+                return False
+            if not user_can(request.user, action):
+                self.message = ROLE_HAS_NO_ACCESS
+                return False
+            return True
 
     _HasAction.__name__ = f"Can_{action.value}"
     return _HasAction

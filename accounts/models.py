@@ -51,6 +51,22 @@ class Organisation(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self):
+        super().clean()
+        if self.pk is None:
+            return
+        # Another kind of organisation has other roles: its accounts would keep rights (a
+        # gemeente's coordinator reading signals at a partner) that no role of the new kind has.
+        allowed = ROLES_BY_ORGANISATION_KIND.get(self.kind, frozenset())
+        misfits = self.users.exclude(role="").exclude(role__in=allowed).count()
+        if misfits:
+            raise ValidationError(
+                {
+                    "kind": f"Dit soort organisatie kent de rol van {misfits} account(s) van deze organisatie niet. "
+                    "Geef die accounts eerst een rol die hier bestaat."
+                }
+            )
+
 
 class WeerbaarUserManager(UserManager.from_queryset(OrganisationScopedQuerySet)):
     pass

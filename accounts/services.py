@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from axes.utils import reset as axes_reset
 from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
+from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -120,12 +120,26 @@ def user_activate(*, user: User, password_form) -> None:
         )
 
 
+class ActivationTokenGenerator(PasswordResetTokenGenerator):
+    """Django's password-reset token, which a new password, a login or another e-mail address
+    already makes unusable; here also blocking the account (is_active) and anything that ends
+    its sessions (the security stamp), so a link sent to the wrong address dies with the block."""
+
+    key_salt = "weerbaar.accounts.activation"
+
+    def _make_hash_value(self, user, timestamp):
+        return f"{super()._make_hash_value(user, timestamp)}|{user.is_active}|{user.security_stamp}"
+
+
+activation_token_generator = ActivationTokenGenerator()
+
+
 def activation_path(user: User) -> str:
-    """The one-time path where a new user sets a password (Django's password-reset token)."""
+    """The one-time path where a new user sets a password."""
     from django.urls import reverse
 
     uid = urlsafe_base64_encode(force_bytes(user.pk))
-    return reverse("accounts:activate", kwargs={"uidb64": uid, "token": default_token_generator.make_token(user)})
+    return reverse("accounts:activate", kwargs={"uidb64": uid, "token": activation_token_generator.make_token(user)})
 
 
 def user_reset_two_factor(*, actor: User, user: User) -> None:

@@ -163,6 +163,14 @@ class ActivateView(auth_views.PasswordResetConfirmView):
 
     template_name = "accounts/activate.html"
     success_url = reverse_lazy("accounts:login")
+    token_generator = services.activation_token_generator
+
+    def get_user(self, uidb64):
+        user = super().get_user(uidb64)
+        # Only an account that is active and has no password yet is activated through a link.
+        if user is None or not user.is_active or user.has_usable_password():
+            return None
+        return user
 
     def form_valid(self, form):
         services.user_activate(user=form.user, password_form=form)

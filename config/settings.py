@@ -374,6 +374,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "EXCEPTION_HANDLER": "config.views.api_exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Weerbaar API",

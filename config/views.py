@@ -131,7 +131,26 @@ def method_not_allowed(request):
 
 
 def page_not_found(request, exception=None):
+    if request.path.startswith("/api/"):  # an API client reads JSON, as from the API's own 404s
+        from django.http import JsonResponse
+
+        return JsonResponse({"detail": API_NOT_FOUND}, status=404)
     return _error(request, 404, "Pagina niet gevonden", "Deze pagina bestaat niet of u heeft er geen toegang toe.")
+
+
+API_NOT_FOUND = "Niet gevonden, of u heeft er geen toegang toe."
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, with a Dutch 404 that names no model (get_object_or_404 says "No User
+    matches the given query.")."""
+    from django.http import Http404
+    from rest_framework import exceptions
+    from rest_framework.views import exception_handler
+
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(API_NOT_FOUND)
+    return exception_handler(exc, context)
 
 
 def server_error(request):

@@ -102,7 +102,22 @@ def test_user_endpoint_needs_the_admin_role(make_user):
     employee = make_user(role=Role.EMPLOYEE)
     assert verified_client(employee).get("/api/v1/users/").status_code == 403
     raw = verified_client(employee).post("/account/tokens/", {"name": "x"}).context["token"]
-    assert Client(HTTP_AUTHORIZATION=f"Token {raw}").get("/api/v1/users/").status_code == 403
+    refused = Client(HTTP_AUTHORIZATION=f"Token {raw}").get("/api/v1/users/")
+    # The reason is the role, not the second factor (the token stands for a verified session).
+    assert refused.status_code == 403
+    assert refused.json() == {"detail": "Uw rol geeft geen toegang tot deze gegevens."}
+
+
+def test_what_the_api_does_not_find_is_said_in_dutch_as_json(make_user, other_organisation):
+    admin = make_user(role=Role.ADMIN)
+    elsewhere = make_user(role=Role.EMPLOYEE, organisation=other_organisation)
+    api = Client(
+        HTTP_AUTHORIZATION=f"Token {verified_client(admin).post('/account/tokens/', {'name': 'x'}).context['token']}"
+    )
+    for path in (f"/api/v1/users/{elsewhere.pk}/", "/api/v1/users/99999999/", "/api/v1/users/abc/", "/api/v1/niets/"):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        assert response.json() == {"detail": "Niet gevonden, of u heeft er geen toegang toe."}, path
 
 
 def test_user_list_over_token_is_scoped(make_user, organisation, other_organisation):

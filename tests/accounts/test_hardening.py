@@ -246,6 +246,21 @@ def test_setting_a_password_in_the_django_admin_is_audited_and_ends_access(make_
     assert their_session.get(reverse("signals:inbox")).status_code == 302  # logged out
 
 
+def test_the_django_admin_shows_no_second_factors(make_user):
+    """django-otp registers its devices in the admin: their pages show an account's authenticator
+    secret and add or delete second factors without an audit event. They are not offered."""
+    coordinator = make_user(role=Role.COORDINATOR)
+    device = add_totp(coordinator)
+    client = verified_client(_superuser())
+    for model in ("otp_totp/totpdevice", "otp_static/staticdevice"):
+        assert client.get(f"/admin/{model}/").status_code == 404
+        assert client.get(f"/admin/{model}/add/").status_code == 404
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/").status_code == 404
+    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 404
+    index = client.get("/admin/").content.decode()
+    assert "otp_totp" not in index and device.key not in index
+
+
 def test_a_superuser_cannot_give_themselves_an_organisations_content(make_user, organisation):
     """accounts/admin.py + models.py: nothing stops a platform superuser from giving their own
     account an organisation and the coordinator role in the Django admin; the next page load shows

@@ -10,7 +10,7 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.roles import OrganisationKind, Role
 from tests.conftest import verified_client
-from tests.factories import OrganisationFactory
+from tests.factories import OrganisationFactory, UserFactory
 
 NEW_USER = {
     "username": "nieuwe.collega",
@@ -50,6 +50,62 @@ def test_admin_creates_account_and_activation_mail_holds_a_link_only(
     user.refresh_from_db()
     assert user.check_password("een-lang-nieuw-wachtwoord")
     assert "Deze link werkt niet meer" in Client().get(path, follow=True).content.decode()
+
+
+def test_an_activation_link_dies_when_the_account_is_blocked(
+    make_user, django_capture_on_commit_callbacks, eager_tasks
+):
+    """The mail went to the wrong address, so the beheerder blocks the account: the link in it
+    no longer sets a password, not after unblocking either; a new mail does."""
+    admin = make_user(role=Role.ADMIN)
+    beheer = verified_client(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        beheer.post(reverse("beheer:user_create"), NEW_USER)
+    user = User.objects.get(username="nieuwe.collega")
+    first_link = re.search(r"http://\S+", mail.outbox[0].body).group(0).replace("http://127.0.0.1:8000", "")
+
+    beheer.post(reverse("beheer:user_set_active", kwargs={"pk": user.pk}), {"active": "0"})
+    assert "Deze link werkt niet meer" in Client().get(first_link, follow=True).content.decode()
+    beheer.post(reverse("beheer:user_set_active", kwargs={"pk": user.pk}), {"active": "1"})
+    assert "Deze link werkt niet meer" in Client().get(first_link, follow=True).content.decode()
+    user.refresh_from_db()
+    assert not user.has_usable_password()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        beheer.post(reverse("beheer:user_activation_resend", kwargs={"pk": user.pk}))
+    new_link = re.search(r"http://\S+", mail.outbox[-1].body).group(0).replace("http://127.0.0.1:8000", "")
+    client = Client()
+    form = client.get(new_link, follow=True)
+    assert "Kies uw wachtwoord" in form.content.decode()
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "een-lang-nieuw-wachtwoord", "new_password2": "een-lang-nieuw-wachtwoord"},
+    )
+    assert done["Location"] == reverse("accounts:login")
+
+
+def test_an_organisation_does_not_change_kind_under_roles_it_would_not_have(make_user, organisation):
+    from django.core.exceptions import ValidationError
+
+    coordinator = make_user(role=Role.COORDINATOR, organisation=organisation)
+    organisation.kind = OrganisationKind.PARTNER
+    with pytest.raises(ValidationError) as refused:
+        organisation.full_clean()
+    assert "kind" in refused.value.message_dict
+    # Through the Django admin: the same message, and nothing changes.
+    superuser = UserFactory(role="", organisation=None, is_superuser=True, is_staff=True)
+    client = verified_client(superuser)
+    url = reverse("admin:accounts_organisation_change", args=[organisation.pk])
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data["kind"] = OrganisationKind.PARTNER
+    data["confidential_reporting_enabled"] = ""
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "kent de rol van 1 account(s)" in response.content.decode()
+    organisation.refresh_from_db()
+    assert organisation.kind == OrganisationKind.MUNICIPALITY
+    assert verified_client(coordinator).get(reverse("signals:inbox")).status_code == 200
 
 
 def test_role_must_fit_the_organisation(make_user):
