@@ -5,6 +5,8 @@ The test walks the URL configuration, so a new object URL without an entry here 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
@@ -47,7 +49,11 @@ POST_DATA = {
     "user": {"active": "0"},
     "token": {},
     "retention_policy": {"term_months": "1", "starts_at": "x", "selectielijst_category": "", "reminder_days": "1"},
-    "dossier_retention": {"until": "2099-12-31", "reason": "Er loopt een bezwaarprocedure."},
+    # Within the 10 years a postponement may reach.
+    "dossier_retention": {
+        "until": (datetime.now(UTC).date() + timedelta(days=730)).isoformat(),
+        "reason": "Er loopt een bezwaarprocedure.",
+    },
     "phenomenon": {},
     "signal": {"reden": "duplicate"},
     "signal_question": {"text": "Welke kleur had het busje?"},
