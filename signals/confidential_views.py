@@ -66,7 +66,11 @@ WRONG_CODE = (
 )
 ACCESS_ENDED = "Vul uw ontvangstcode opnieuw in om uw melding te bekijken."
 
-FORM_KEYS_SESSION_KEY = "weerbaar.confidential.form_keys"
+# Which forms this browser was given (see _given_forms): a signed cookie of its own, apart from
+# the session, so that it outlives an expired session and the session store never holds it.
+FORM_COOKIE = "weerbaar_meldformulier"
+FORM_COOKIE_SALT = "weerbaar.confidential.forms"
+FORM_COOKIE_HOURS = 24
 FORM_KEYS_KEPT = 5
 RECEIPT_SESSION_KEY = "weerbaar.confidential.receipt"
 ACCESS_SESSION_KEY = "weerbaar.confidential.access"
@@ -209,7 +213,7 @@ def confidential_submit(request, organisation_id: int):
                     submission_key=key,
                     data=signal_data(form, subjects),
                     contact=form.contact_data(),
-                    same_browser=str(key) in request.session.get(FORM_KEYS_SESSION_KEY, ()),
+                    same_browser=_form_digest(key) in _given_forms(request),
                 )
             except PermissionDenied:
                 raise Http404 from None
@@ -238,19 +242,42 @@ def confidential_submit(request, organisation_id: int):
         return render(request, "signals/confidential_start.html", {**context, "danger_form": danger})
     acute = danger.cleaned_data["acuut"] == "ja"
     form = ConfidentialSignalForm(organisation_id=organisation.pk, initial={"acute_danger": acute})
-    _remember_form_key(request, form.initial["submission_key"])
     subjects = SubjectFormSet(prefix="betrokkene")
-    return render(
+    response = render(
         request, "signals/confidential_submit.html", {**context, "form": form, "subjects": subjects, "acute": acute}
     )
+    _give_form(request, response, form.initial["submission_key"])
+    return response
 
 
-def _remember_form_key(request, key) -> None:
-    """Notes which forms this browser was given (their submission keys, the last few): a repeated
-    submit gets a new receipt code only in the browser the form was given to. Whoever else sends
-    the same key (from a page left open on a shared computer) learns nothing and adds nothing."""
-    keys = [k for k in request.session.get(FORM_KEYS_SESSION_KEY, []) if k != str(key)]
-    request.session[FORM_KEYS_SESSION_KEY] = [*keys[-(FORM_KEYS_KEPT - 1) :], str(key)]
+def _form_digest(key) -> str:
+    return salted_hmac(FORM_COOKIE_SALT, str(key), algorithm="sha256").hexdigest()[:32]
+
+
+def _given_forms(request) -> list[str]:
+    """The digests of the forms given to this browser in the last FORM_COOKIE_HOURS."""
+    value = request.get_signed_cookie(FORM_COOKIE, default="", salt=FORM_COOKIE_SALT, max_age=FORM_COOKIE_HOURS * 3600)
+    return value.split(",") if value else []
+
+
+def _give_form(request, response, key) -> None:
+    """Notes in this browser that it was given the form with `key`: a repeated submit (a double
+    click whose first answer the browser dropped) gets a new receipt code only in a browser that
+    was given the form, also after its session expired while the reporter typed. Another browser
+    sending the same key gets no code and adds nothing. Only digests of the keys are kept, in the
+    browser: nothing on the server ties the form, or the report made with it, to a session or an
+    account logged in in the same browser."""
+    digest = _form_digest(key)
+    kept = [d for d in _given_forms(request) if d != digest][-(FORM_KEYS_KEPT - 1) :]
+    response.set_signed_cookie(
+        FORM_COOKIE,
+        ",".join([*kept, digest]),
+        salt=FORM_COOKIE_SALT,
+        max_age=FORM_COOKIE_HOURS * 3600,
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
 
 
 @never_cache

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import mail
 from django.core.cache import cache
 from django.db import connection
@@ -320,6 +321,35 @@ def test_the_same_form_sent_from_another_browser_gets_no_code_and_adds_nothing(o
     again = reporter.post(_form_url(organisation), data)
     assert _code_from(reporter.get(again["Location"]))
     assert ReceiptCode.objects.count() == 2
+
+
+def test_a_double_click_after_the_session_expired_still_gets_a_working_code(organisation):
+    """Writing took longer than the session's idle timeout: both clicks carry no session. The
+    browser was given the form all the same, so the second answer has a code that works."""
+    client = Client()
+    data = _post_data(client, organisation)
+    client.cookies.pop(settings.SESSION_COOKIE_NAME, None)  # the session is gone
+    first = client.post(_form_url(organisation), data)
+    client.cookies.pop(settings.SESSION_COOKIE_NAME, None)  # and the first answer never arrived
+    second = client.post(_form_url(organisation), data)
+    assert first.status_code == second.status_code == 302
+    code = _code_from(client.get(second["Location"]))
+    assert ReceiptCode.objects.count() == 2 and Signal.objects.count() == 1
+    assert _enter_code(client, code)["Location"] == reverse("signals:confidential_follow_up_signal")
+
+
+def test_nothing_on_the_server_ties_the_form_to_a_session_or_an_account(organisation, employee):
+    """An employee logged in in the same browser opens the public form: the session store holds
+    neither the form's key nor anything derived from it."""
+    from django.contrib.sessions.models import Session
+
+    client = verified_client(employee)
+    data = _post_data(client, organisation)
+    assert client.post(_form_url(organisation), data).status_code == 302
+    key = data["submission_key"]
+    stored = " ".join(str(s.get_decoded()) for s in Session.objects.all())
+    assert key not in stored and key.replace("-", "") not in stored
+    assert confidential_views._form_digest(key) not in stored
 
 
 # --- Following up with the code ---------------------------------------------------------------------
