@@ -57,8 +57,13 @@ def normalise_address(postcode: str, house_number: str | int, addition: str = ""
     return f"{normalise_postcode(postcode)}|{number}|{extra}"
 
 
+# After the house number: a house letter (one letter on its own) and/or a toevoeging of up to
+# four letters or digits, each after at most one separator. Nothing longer: "12 t/m 16", "12 en
+# 14" or a place name after the number are refused, not read as a toevoeging that matches nothing.
 _ADDRESS_IN_ONE = re.compile(
-    r"^\s*([1-9][0-9]{3}\s*[A-Za-z]{2})\s*,?\s*([0-9]{1,5})(?![0-9])\s*[-\s/]?\s*([A-Za-z0-9][A-Za-z0-9\s\-/]{0,11})?\s*$"
+    r"^\s*([1-9][0-9]{3}\s*[A-Za-z]{2})\s*,?\s*([0-9]{1,5})(?![0-9])"
+    r"(?:\s*[-/]?\s*([A-Za-z])(?![A-Za-z]))?"
+    r"(?:\s*[-/]?\s*([A-Za-z0-9]{1,4}))?\s*$"
 )
 
 
@@ -68,7 +73,7 @@ def normalise_address_text(value: str) -> str:
     match = _ADDRESS_IN_ONE.match(value or "")
     if not match:
         raise ValidationError("Vul postcode en huisnummer in als 1234 AB 12.")
-    return normalise_address(match.group(1), match.group(2), match.group(3))
+    return normalise_address(match.group(1), match.group(2), (match.group(3) or "") + (match.group(4) or ""))
 
 
 def normalise_kenteken(value: str) -> str:

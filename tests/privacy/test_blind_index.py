@@ -47,6 +47,15 @@ def test_different_identifiers_do_not_match(kind, a, b):
     assert blind_index(kind, a) != blind_index(kind, b)
 
 
+@pytest.mark.parametrize(
+    "typed", ["1234 AB 12 t/m 16", "1234 AB 12 en 14", "1234 AB 12 De Rijp", "1234 AB 12 - -", "1234 AB 123456"]
+)
+def test_free_text_after_the_house_number_is_refused_not_read_as_a_toevoeging(typed):
+    """A range, two numbers or a place name would give an index that matches nothing."""
+    with pytest.raises(ValidationError, match="Vul postcode en huisnummer in als 1234 AB 12."):
+        blind_index("address", typed)
+
+
 def test_person_matches_on_name_and_date_of_birth_ignoring_accents_and_case():
     one = person_blind_index("José  de Vries-Bakker", date(1980, 5, 17))
     assert one == person_blind_index("jose de vries bakker", date(1980, 5, 17))
