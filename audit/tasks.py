@@ -30,7 +30,13 @@ def verify_audit_chain_nightly() -> bool:
         _alert([str(report.problem)], [report.problem.chain])
         return False
     anchor_file = Path(settings.WEERBAAR_AUDIT_ANCHOR_FILE)
-    previous = _read_anchor(anchor_file)
+    try:
+        previous = _read_anchor(anchor_file)
+    except ValueError as unreadable:
+        # Changed or damaged outside the product: no comparison is possible, which is no success.
+        logger.error("audit anchor unreadable: %s", unreadable)
+        _alert([str(unreadable)], [])
+        return False
     if previous is not None:
         problems = audit_chain_check_anchor(previous)
         if problems:
@@ -54,11 +60,29 @@ def _named(chain: str, problems: list[str]) -> bool:
 
 
 def _read_anchor(path: Path) -> dict | None:
+    """Last night's anchor, None before the first night; ValueError (in Dutch) when the file is
+    there but cannot be read as one."""
     try:
-        return json.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         logger.warning("no audit anchor at %s yet: tonight's check starts one", path)
         return None
+    except OSError as error:
+        raise ValueError(f"Het anker van de audittrail ({path}) is niet te lezen: {type(error).__name__}.") from None
+    try:
+        anchor = json.loads(text)
+    except ValueError:
+        anchor = None
+    if not isinstance(anchor, dict) or not all(
+        isinstance(chain, str)
+        and isinstance(link, list)
+        and len(link) == 2
+        and isinstance(link[0], int)
+        and isinstance(link[1], str)
+        for chain, link in anchor.items()
+    ):
+        raise ValueError(f"Het anker van de audittrail ({path}) is beschadigd of gewijzigd: het is geen anker meer.")
+    return anchor
 
 
 def _write_anchor(path: Path, anchor: dict) -> None:

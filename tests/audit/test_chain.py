@@ -337,6 +337,21 @@ def test_the_nightly_check_catches_a_chain_shortened_since_the_night_before(even
     assert verify_audit_chain_nightly() is False
 
 
+@pytest.mark.parametrize("content", ["{", "null", '{"org:1": 5}', '{"org:1": ["x", "y"]}', "[]"])
+def test_a_damaged_anchor_file_is_no_success_and_is_kept(events, _anchor_file, content):
+    UserFactory(role="", organisation=None, is_superuser=True, is_staff=True, email="beheer@example.org")
+    _anchor_file.write_text(content)
+    assert verify_audit_chain_nightly() is False
+    assert [m.to for m in mail.outbox] == [["beheer@example.org"]]
+    assert "beschadigd of gewijzigd" in mail.outbox[0].body
+    assert _anchor_file.read_text() == content  # kept for whoever looks into it
+
+
+def test_an_unreadable_anchor_file_is_no_success(events, _anchor_file):
+    _anchor_file.mkdir()  # a folder where the file should be
+    assert verify_audit_chain_nightly() is False
+
+
 def test_the_nightly_check_logs_the_anchor(events, caplog):
     import logging
 
