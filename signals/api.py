@@ -73,11 +73,36 @@ class _DutchJSONParser(JSONParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         try:
-            return super().parse(stream, media_type, parser_context)
+            data = super().parse(stream, media_type, parser_context)
         except ParseError:
             raise ParseError(
                 "De inhoud is geen geldige JSON; controleer aanhalingstekens, komma's en haakjes."
             ) from None
+        # JSON may escape half a UTF-16 pair (\ud800), which is no character: refused here, for
+        # every field (a choice field would echo it in its message, which then fails to render),
+        # with the message under the field as the serializers put theirs.
+        if (found := _first_surrogate(data)) is not None:
+            path, code_point = found
+            error = [_NoSurrogates.message.format(code_point=code_point)]
+            for step in reversed(path):
+                error = {str(step): error}
+            raise serializers.ValidationError(error if path else {"non_field_errors": error})
+        return data
+
+
+def _first_surrogate(value, path=()) -> tuple[tuple, int] | None:
+    """(where, the code point) of the first lone surrogate in parsed JSON, or None."""
+    if isinstance(value, str):
+        code_point = next((ord(c) for c in value if 0xD800 <= ord(c) <= 0xDFFF), None)
+        return None if code_point is None else (path, code_point)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for key, item in items:
+        found = _first_surrogate(key, path) if isinstance(key, str) else None
+        if found is None:
+            found = _first_surrogate(item, (*path, key))
+        if found is not None:
+            return found
+    return None
 
 
 class _FormValidatedSerializer(serializers.Serializer):

@@ -109,7 +109,9 @@ def phenomenon_add(*, actor, name: str) -> Phenomenon:
         raise ValidationError({"name": "Geef het fenomeen een naam."})
     if len(name) > PHENOMENON_NAME_MAX:
         raise ValidationError({"name": f"Een naam is hooguit {PHENOMENON_NAME_MAX} tekens."})
-    if any(unicodedata.category(character).startswith("C") for character in name):
+    # Control characters (NUL, tab, line breaks) and half UTF-16 pairs; not the invisible format
+    # characters a pasted word or emoji may carry (a soft hyphen, a zero-width joiner).
+    if any(unicodedata.category(character) in ("Cc", "Cs") for character in name):
         raise ValidationError({"name": "Een naam bestaat uit letters, cijfers en leestekens; geen tab of regeleinde."})
     with transaction.atomic(durable=True):
         if Phenomenon.objects.filter(organisation_id=actor.organisation_id, name__iexact=name).exists():

@@ -39,6 +39,9 @@ def post(client: Client, body: dict, **extra):
     return client.post(URL, body, content_type="application/json", **extra)
 
 
+NO_SUCH_CHARACTER = "De tekst bevat een teken dat niet bestaat (U+{}); controleer of hij als UTF-8 is verstuurd."
+
+
 def body(**overrides) -> dict:
     data = {
         "submission_key": str(uuid.uuid4()),
@@ -167,6 +170,12 @@ def test_the_intake_is_json_only(employee):
         # Messages DRF's Dutch catalogue lacks.
         ({"description": {"a": 1}}, {"description": ["Vul hier tekst in (geen true/false, lijst of object)."]}),
         ({"acute_danger": "misschien"}, {"acute_danger": ["Geef true of false."]}),
+        # Half a UTF-16 pair in a choice field: refused under the field, not a 500.
+        ({"noticed_how": "\udfff"}, {"noticed_how": [NO_SUCH_CHARACTER.format("DFFF")]}),
+        (
+            {"subjects": [{"kind": "\ud800", "name": "Jan"}]},
+            {"subjects": {"0": {"kind": [NO_SUCH_CHARACTER.format("D800")]}}},
+        ),
         ({"description": "nul\x00teken"}, {"description": ["Null-tekens zijn niet toegestaan."]}),
         (
             {"location": "achter \udfff"},

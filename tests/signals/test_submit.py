@@ -494,6 +494,8 @@ def test_a_phenomenon_name_that_is_too_long_or_holds_control_characters_gets_a_m
         response = client.post(reverse("signals:phenomena"), {"name": name})
         assert response.status_code == 200 and "geen tab of regeleinde" in response.content.decode()
     assert Phenomenon.objects.count() == before
+    # A soft hyphen pasted with a word is no control character.
+    assert client.post(reverse("signals:phenomena"), {"name": "Onder\u00admijning"}).status_code == 302
 
 
 def test_the_total_size_is_refused_before_any_file_is_read(employee, settings):
