@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 
 from django.conf import settings
 from django.db import models
@@ -169,6 +170,12 @@ class Signal(EncryptedModel, RetainedRecord):
 
     def __str__(self) -> str:
         return self.reference
+
+    @property
+    def version(self) -> str:
+        """Which state of the signal a page showed (its last change, in UTC): a form sends it back,
+        and a transition from a page that no longer shows the state of now is refused."""
+        return self.updated_at.astimezone(UTC).isoformat()
 
     @property
     def coarse_status(self) -> str:

@@ -356,16 +356,21 @@ ALREADY_HANDLED = {
     "close": "Dit signaal is al afgesloten, misschien door een collega. Er is niets gewijzigd; "
     "hieronder ziet u de stand van nu.",
 }
+CHANGED_MEANWHILE = (
+    "Dit signaal is gewijzigd nadat u de pagina opende, misschien door een collega. Er is niets gewijzigd; "
+    "hieronder ziet u de stand van nu. Kijk die na en kies dan opnieuw."
+)
 CLOSURE_NOTE_MAX = 2000
 # What closing and reopening change: the state, the closure and the retention clock.
 _CLOSURE_FIELDS = ["status", "closure_reason", "closure_note", "closed_at", *RETENTION_FIELDS, "updated_at"]
 
 
-def signal_start_triage(*, actor, signal_id: int) -> Signal:
+def signal_start_triage(*, actor, signal_id: int, seen_version: str | None = None) -> Signal:
     """The coordinator takes a received signal into handling (the reporter then sees "in
-    behandeling")."""
+    behandeling"). `seen_version`: the Signal.version the coordinator's page showed (see
+    _locked_for)."""
     with transaction.atomic(durable=True):
-        signal = _locked_for(actor, signal_id, "start_triage")
+        signal = _locked_for(actor, signal_id, "start_triage", seen_version)
         previous = signal.status
         signal.start_triage()
         signal._history_user = actor
@@ -380,7 +385,7 @@ def signal_start_triage(*, actor, signal_id: int) -> Signal:
     return signal
 
 
-def signal_close(*, actor, signal_id: int, reason: str, note: str = "") -> Signal:
+def signal_close(*, actor, signal_id: int, reason: str, note: str = "", seen_version: str | None = None) -> Signal:
     """Closes a signal that does not lead to a case, with a reason (and a note, required for
     "anders"). Its retention term starts now (record type signal_without_case); the note is
     stored encrypted and is not in the audit event, which holds the reason's code only."""
@@ -392,7 +397,7 @@ def signal_close(*, actor, signal_id: int, reason: str, note: str = "") -> Signa
     if len(note) > CLOSURE_NOTE_MAX:
         raise ValidationError({"toelichting": f"Gebruik hoogstens {CLOSURE_NOTE_MAX} tekens."})
     with transaction.atomic(durable=True):
-        signal = _locked_for(actor, signal_id, "close")
+        signal = _locked_for(actor, signal_id, "close", seen_version)
         previous = signal.status
         now = timezone.now()
         signal.close(reason=reason, note=note, at=now)
@@ -409,11 +414,11 @@ def signal_close(*, actor, signal_id: int, reason: str, note: str = "") -> Signa
     return signal
 
 
-def signal_reopen(*, actor, signal_id: int) -> Signal:
+def signal_reopen(*, actor, signal_id: int, seen_version: str | None = None) -> Signal:
     """A closed signal back in handling (closed by mistake, or new information). Its retention
     clock stops until it is closed again; the closure stays in the history and the audit trail."""
     with transaction.atomic(durable=True):
-        signal = _locked_for(actor, signal_id, "reopen")
+        signal = _locked_for(actor, signal_id, "reopen", seen_version)
         reason = signal.closure_reason
         signal.reopen()
         retention_stop(record=signal)
@@ -429,10 +434,12 @@ def signal_reopen(*, actor, signal_id: int) -> Signal:
     return signal
 
 
-def _locked_for(actor, signal_id: int, transition_name: str) -> Signal:
+def _locked_for(actor, signal_id: int, transition_name: str, seen_version: str | None = None) -> Signal:
     """The signal, read again and locked for the rest of the transaction, so two coordinators
     acting at once are handled one after the other: the second sees the first one's result and
-    gets ALREADY_HANDLED instead of undoing it."""
+    gets ALREADY_HANDLED instead of undoing it. With `seen_version` (what the page showed) a
+    transition from a page older than the signal's last change is refused too: a close form
+    from before a colleague reopened or took the signal must not undo that."""
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     signal = with_data_keys(Signal.objects.select_for_update(of=("self",))).filter(pk=signal_id).first()
@@ -443,6 +450,8 @@ def _locked_for(actor, signal_id: int, transition_name: str) -> Signal:
         raise ValidationError(ALREADY_HANDLED[transition_name], code="already_handled")
     if not has_transition_perm(transition, actor):
         raise PermissionDenied
+    if seen_version is not None and seen_version != signal.version:
+        raise ValidationError(CHANGED_MEANWHILE, code="already_handled")
     return signal
 
 

@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 
 INBOX_PAGE_SIZE = 50
 
+# The hidden field of the handling forms with the Signal.version the page showed.
+VERSION_FIELD = "stand"
+
 # A form sent again (back and send, a double click): the first one counts.
 ALREADY_SENT = (
     "Dit formulier was al eerder verstuurd en is ontvangen als {reference}. Wat u daarna nog "
@@ -224,7 +227,7 @@ def _transition(request, pk: int, service, done: str):
     """A transition without a form: the service, then the signal's page with what happened."""
     signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
     try:
-        service(actor=request.user, signal_id=signal.pk)
+        service(actor=request.user, signal_id=signal.pk, seen_version=request.POST.get(VERSION_FIELD, ""))
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     except Signal.DoesNotExist:
@@ -247,6 +250,7 @@ def close(request, pk: int):
                 signal_id=signal.pk,
                 reason=form.cleaned_data["reden"],
                 note=form.cleaned_data["toelichting"],
+                seen_version=request.POST.get(VERSION_FIELD, ""),
             )
         except ValidationError as error:
             if getattr(error, "code", None) != "already_handled":

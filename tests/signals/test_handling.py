@@ -3,6 +3,8 @@ may, what is recorded, what the reporter sees, and two coordinators acting at on
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -43,12 +45,21 @@ def _state(signal) -> tuple:
     )
 
 
+_STAND = re.compile(r'name="stand" value="([^"]+)"')
+
+
+def _seen(client, signal) -> dict:
+    """What the handling forms of the signal's page send back: the state the page showed."""
+    page = client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    return {"stand": html.unescape(_STAND.search(page).group(1))}
+
+
 def test_coordinator_takes_a_signal_into_handling_and_the_reporter_sees_it(coordinator, employee, signal):
     client = verified_client(coordinator)
     page = client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
     assert "In behandeling nemen" in page
 
-    response = client.post(reverse("signals:start_triage", args=[signal.pk]), follow=True)
+    response = client.post(reverse("signals:start_triage", args=[signal.pk]), _seen(client, signal), follow=True)
 
     assert response.redirect_chain[-1][0] == reverse("signals:detail", args=[signal.pk])
     assert "U heeft het signaal in behandeling genomen." in response.content.decode()
@@ -72,7 +83,7 @@ def test_coordinator_closes_a_signal_the_retention_term_starts_and_the_reporter_
     before = timezone.now()
     response = client.post(
         reverse("signals:close", args=[signal.pk]),
-        {"reden": ClosureReason.NOT_UNDERMINING, "toelichting": note},
+        {"reden": ClosureReason.NOT_UNDERMINING, "toelichting": note, **_seen(client, signal)},
         follow=True,
     )
 
@@ -125,7 +136,7 @@ def test_a_closed_signal_is_reopened_its_clock_stops_and_its_closure_stays_in_th
     client = verified_client(coordinator)
     assert "Signaal heropenen" in client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
 
-    response = client.post(reverse("signals:reopen", args=[signal.pk]), follow=True)
+    response = client.post(reverse("signals:reopen", args=[signal.pk]), _seen(client, signal), follow=True)
 
     page = response.content.decode()
     assert "Het signaal is heropend en weer in behandeling." in page and "Signaal afsluiten" in page
@@ -238,18 +249,46 @@ def test_a_coordinator_on_a_stale_page_is_told_and_the_first_decision_stands(mak
     one's transaction: the first decision stands, the second gets a clear message."""
     first, second = (make_user(role=Role.COORDINATOR, organisation=organisation) for _ in range(2))
     first_client, second_client = verified_client(first), verified_client(second)
-    for client in (first_client, second_client):
-        assert "Signaal afsluiten" in client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    first_seen, second_seen = _seen(first_client, signal), _seen(second_client, signal)
 
-    first_client.post(reverse("signals:close", args=[signal.pk]), {"reden": "referred"})
+    first_client.post(reverse("signals:close", args=[signal.pk]), {"reden": "referred", **first_seen})
     response = second_client.post(
-        reverse("signals:close", args=[signal.pk]), {"reden": "other", "toelichting": "Anders"}, follow=True
+        reverse("signals:close", args=[signal.pk]),
+        {"reden": "other", "toelichting": "Anders", **second_seen},
+        follow=True,
     )
 
     assert "Dit signaal is al afgesloten, misschien door een collega." in response.content.decode()
     stored = Signal.objects.get(pk=signal.pk)
     assert (stored.closure_reason, stored.closure_note) == (ClosureReason.REFERRED, None)
     assert list(AuditEvent.objects.filter(action="signal.closed").values_list("actor_id", flat=True)) == [first.pk]
+
+
+def test_a_form_from_a_page_older_than_a_colleagues_change_changes_nothing(make_user, organisation, signal):
+    """Three opened the page while the signal was new. One closes it, another reopens it (new
+    information): the third's close form, from the page of before, must not close it again. Nor
+    does a close from a page that showed "ontvangen" after a colleague took it into handling."""
+    first, second, third = (make_user(role=Role.COORDINATOR, organisation=organisation) for _ in range(3))
+    clients = [verified_client(user) for user in (first, second, third)]
+    stale = _seen(clients[2], signal)
+    clients[0].post(reverse("signals:close", args=[signal.pk]), {"reden": "duplicate", **_seen(clients[0], signal)})
+    clients[1].post(reverse("signals:reopen", args=[signal.pk]), _seen(clients[1], signal))
+    before = _state(signal)
+
+    response = clients[2].post(reverse("signals:close", args=[signal.pk]), {"reden": "referred", **stale}, follow=True)
+
+    assert "gewijzigd nadat u de pagina opende" in response.content.decode()
+    assert _state(signal) == before and Signal.objects.get(pk=signal.pk).status == SignalStatus.IN_TRIAGE
+
+    other = make_signal(first)
+    old_page = _seen(clients[2], other)
+    clients[0].post(reverse("signals:start_triage", args=[other.pk]), _seen(clients[0], other))
+    refused = clients[2].post(reverse("signals:close", args=[other.pk]), {"reden": "referred", **old_page}, follow=True)
+    assert "gewijzigd nadat u de pagina opende" in refused.content.decode()
+    assert Signal.objects.get(pk=other.pk).status == SignalStatus.IN_TRIAGE
+    # From the page of now, the close goes through.
+    clients[2].post(reverse("signals:close", args=[other.pk]), {"reden": "referred", **_seen(clients[2], other)})
+    assert Signal.objects.get(pk=other.pk).status == SignalStatus.CLOSED
 
 
 def test_a_bad_form_on_a_signal_closed_meanwhile_says_it_was_closed(coordinator, signal):
@@ -279,8 +318,9 @@ def test_the_service_locks_the_signal_row(coordinator, signal):
 
 def test_a_note_with_line_breaks_counts_them_as_the_browser_does(coordinator, signal):
     note = "regel\r\n" * 333 + "x"  # 1999 characters in the browser, 2332 as sent
-    response = verified_client(coordinator).post(
-        reverse("signals:close", args=[signal.pk]), {"reden": "other", "toelichting": note}
+    client = verified_client(coordinator)
+    response = client.post(
+        reverse("signals:close", args=[signal.pk]), {"reden": "other", "toelichting": note, **_seen(client, signal)}
     )
     assert response.status_code == 302
     assert Signal.objects.get(pk=signal.pk).closure_note == note.replace("\r\n", "\n")
