@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
+from accounts.models import Organisation
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
 from privacy.blind_index import blind_index, person_blind_index
@@ -114,6 +115,9 @@ def phenomenon_add(*, actor, name: str) -> Phenomenon:
     if any(unicodedata.category(character) in ("Cc", "Cs") for character in name):
         raise ValidationError({"name": "Een naam bestaat uit letters, cijfers en leestekens; geen tab of regeleinde."})
     with transaction.atomic(durable=True):
+        # Two coordinators adding at once queue up on their organisation's row, so the check
+        # below (which ignores case, unlike the unique constraint) sees the other's name.
+        Organisation.objects.select_for_update().filter(pk=actor.organisation_id).first()
         if Phenomenon.objects.filter(organisation_id=actor.organisation_id, name__iexact=name).exists():
             raise ValidationError({"name": "Dit fenomeen staat al in de lijst."})
         last = Phenomenon.objects.filter(organisation_id=actor.organisation_id).order_by("-position").first()
@@ -126,17 +130,21 @@ def phenomenon_add(*, actor, name: str) -> Phenomenon:
     return phenomenon
 
 
-def phenomenon_set_active(*, actor, phenomenon: Phenomenon, active: bool) -> None:
+def phenomenon_set_active(*, actor, phenomenon: Phenomenon, active: bool) -> bool:
+    """Puts a phenomenon in or out of use; False (nothing changed, nothing audited) when it was so
+    already: a double click, or a colleague who did the same a moment before."""
     if not user_can(actor, Action.HANDLE_SIGNALS) or phenomenon.organisation_id != actor.organisation_id:
         raise PermissionDenied
     with transaction.atomic(durable=True):
-        Phenomenon.objects.filter(pk=phenomenon.pk).update(is_active=active)
+        if not Phenomenon.objects.filter(pk=phenomenon.pk).exclude(is_active=active).update(is_active=active):
+            return False
         audit_event_record(
             actor=actor,
             action="phenomenon.activated" if active else "phenomenon.deactivated",
             organisation_id=actor.organisation_id,
             record=phenomenon,
         )
+    return True
 
 
 def _next_reference(organisation_id: int) -> str:

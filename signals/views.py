@@ -344,5 +344,10 @@ def phenomena(request):
 @require_action(Action.HANDLE_SIGNALS)
 def phenomenon_toggle(request, pk: int):
     phenomenon = get_for_user_or_404(Phenomenon.objects.all(), request.user, pk=pk)
-    services.phenomenon_set_active(actor=request.user, phenomenon=phenomenon, active=not phenomenon.is_active)
+    wanted = request.POST.get("actief")
+    if wanted not in ("0", "1"):
+        messages.error(request, "Kies met de knop of het fenomeen in gebruik moet zijn.")
+        return redirect("signals:phenomena")
+    # The state the button asked for, not the opposite of now: a double click stays one change.
+    services.phenomenon_set_active(actor=request.user, phenomenon=phenomenon, active=wanted == "1")
     return redirect("signals:phenomena")

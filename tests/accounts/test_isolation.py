@@ -54,7 +54,7 @@ POST_DATA = {
         "until": (datetime.now(UTC).date() + timedelta(days=730)).isoformat(),
         "reason": "Er loopt een bezwaarprocedure.",
     },
-    "phenomenon": {},
+    "phenomenon": {"actief": "0"},
     "signal": {"reden": "duplicate"},
     "signal_question": {"text": "Welke kleur had het busje?"},
     "signal_identity": {"reason": "Wij willen de melder bellen over het kenteken."},

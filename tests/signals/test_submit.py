@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core import mail
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -469,9 +470,19 @@ def test_coordinator_maintains_the_phenomenon_list(coordinator, employee):
     from signals.models import Phenomenon
 
     drugs = Phenomenon.objects.get(organisation=coordinator.organisation, name="Drugs")
-    client.post(reverse("signals:phenomenon_toggle", kwargs={"pk": drugs.pk}))
+    page = client.get(reverse("signals:phenomena")).content.decode()
+    assert f'action="{reverse("signals:phenomenon_toggle", kwargs={"pk": drugs.pk})}"' in page
+    # "Niet meer gebruiken" twice (a double click, or a colleague a moment before): out of use, once.
+    for _ in range(2):
+        client.post(reverse("signals:phenomenon_toggle", kwargs={"pk": drugs.pk}), {"actief": "0"})
     choices = [str(c[1]) for c in _form_page(verified_client(employee)).context["form"].fields["phenomenon"].choices]
     assert "Drugs" not in choices
+    from audit.models import AuditEvent
+
+    toggles = AuditEvent.objects.filter(record_type="signals.phenomenon", record_id=str(drugs.pk))
+    assert list(toggles.values_list("action", flat=True)) == ["phenomenon.deactivated"]
+    client.post(reverse("signals:phenomenon_toggle", kwargs={"pk": drugs.pk}), {"actief": "1"})
+    assert Phenomenon.objects.get(pk=drugs.pk).is_active
 
 
 def test_a_company_name_without_letters_gets_a_message_not_a_crash(employee):
@@ -507,6 +518,44 @@ def test_the_total_size_is_refused_before_any_file_is_read(employee, settings):
     response = client.post(reverse("signals:submit"), data)
     assert "samen groter dan 1 MB" in response.content.decode()
     assert not Signal.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite lets one writer in at a time")
+@pytest.mark.django_db(transaction=True)
+def test_two_coordinators_adding_the_same_phenomenon_at_once_get_one_and_a_message(make_user, organisation):
+    """Whatever the case of the letters: one is added, the other is told it is in the list."""
+    import threading
+
+    from django.db import connections
+
+    from signals.models import Phenomenon
+    from signals.services import phenomenon_add
+
+    coordinators = [make_user(role=Role.COORDINATOR, organisation=organisation) for _ in range(4)]
+    names = ["Fraude met toeslagen", "fraude met toeslagen", "FRAUDE MET TOESLAGEN", "Fraude met toeslagen"]
+    barrier = threading.Barrier(len(coordinators))
+    outcomes = []
+
+    def add(user, name):
+        try:
+            barrier.wait(timeout=30)
+            phenomenon_add(actor=user, name=name)
+            outcomes.append("added")
+        except ValidationError as error:
+            outcomes.append(error.message_dict["name"][0])
+        except Exception as error:  # collected and asserted below
+            outcomes.append(repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=add, args=pair) for pair in zip(coordinators, names, strict=True)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert sorted(outcomes) == ["Dit fenomeen staat al in de lijst."] * 3 + ["added"]
+    assert Phenomenon.objects.filter(organisation=organisation, name__iexact="fraude met toeslagen").count() == 1
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite lets one writer in at a time")
