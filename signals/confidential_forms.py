@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 
 from config.forms import TextareaField
@@ -71,7 +73,18 @@ class ReceiptCodeForm(forms.Form):
     )
 
 
-class ReporterMessageForm(forms.Form):
+class _OnceForm(forms.Form):
+    """A form whose double submit is one message: a key of its own, made when the page is shown."""
+
+    submission_key = forms.UUIDField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial.setdefault("submission_key", uuid.uuid4())
+
+
+class ReporterMessageForm(_OnceForm):
     text = TextareaField(
         label="Uw antwoord of aanvulling",
         max_length=MESSAGE_MAX_LENGTH,
@@ -84,7 +97,7 @@ class ReporterMessageForm(forms.Form):
     )
 
 
-class ReporterQuestionForm(forms.Form):
+class ReporterQuestionForm(_OnceForm):
     text = TextareaField(
         label="Uw vraag aan de melder",
         max_length=MESSAGE_MAX_LENGTH,

@@ -16,7 +16,7 @@ from functools import cache
 
 from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts.models import Organisation
@@ -222,8 +222,36 @@ def _clean_text(text: str, *, field: str, empty_message: str) -> str:
     return text
 
 
-def reporter_question_send(*, actor, signal: Signal, text: str) -> SignalMessage:
-    """A coordinator's question to the reporter, who reads it after entering the receipt code."""
+def _message_store(message: SignalMessage, on_stored) -> tuple[SignalMessage, bool]:
+    """Saves a new message, or returns the one saved before with the same submission key (the
+    same form sent twice); (message, whether it is new). `on_stored` runs for a new one, in the
+    same transaction."""
+    key = message.submission_key
+    if key is not None:
+        earlier = SignalMessage.objects.filter(submission_key=key).first()
+        if earlier is not None:
+            return _same_form_again(earlier, message), False
+    try:
+        with transaction.atomic(durable=True):
+            message.save()
+            on_stored(message)
+    except IntegrityError:
+        earlier = SignalMessage.objects.filter(submission_key=key).first() if key is not None else None
+        if earlier is None:
+            raise
+        return _same_form_again(earlier, message), False
+    return message, True
+
+
+def _same_form_again(earlier: SignalMessage, message: SignalMessage) -> SignalMessage:
+    if (earlier.signal_id, earlier.direction) != (message.signal_id, message.direction):
+        raise PermissionDenied  # another form's key, replayed here
+    return earlier
+
+
+def reporter_question_send(*, actor, signal: Signal, text: str, submission_key=None) -> SignalMessage:
+    """A coordinator's question to the reporter, who reads it after entering the receipt code.
+    The same form sent twice (`submission_key`) is one question."""
     if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
         raise PermissionDenied
     if signal.channel != Channel.CONFIDENTIAL_FORM:
@@ -231,15 +259,16 @@ def reporter_question_send(*, actor, signal: Signal, text: str) -> SignalMessage
             "Alleen bij een vertrouwelijke melding zonder account kunt u de melder een vraag stellen."
         )
     text = _clean_text(text, field="text", empty_message="Schrijf uw vraag aan de melder.")
-    with transaction.atomic(durable=True):
-        message = SignalMessage(
-            signal=signal,
-            data_key_id=signal.data_key_id,
-            direction=MessageDirection.TO_REPORTER,
-            text=text,
-            sent_by=actor,
-        )
-        message.save()
+    message = SignalMessage(
+        signal=signal,
+        data_key_id=signal.data_key_id,
+        direction=MessageDirection.TO_REPORTER,
+        text=text,
+        sent_by=actor,
+        submission_key=submission_key,
+    )
+
+    def audited(message):
         audit_event_record(
             actor=actor,
             action="signal.question_sent",
@@ -247,20 +276,25 @@ def reporter_question_send(*, actor, signal: Signal, text: str) -> SignalMessage
             record=signal,
             data={"message_id": message.pk},
         )
-    return message
+
+    return _message_store(message, audited)[0]
 
 
-def reporter_message_add(*, signal: Signal, text: str) -> SignalMessage:
+def reporter_message_add(*, signal: Signal, text: str, submission_key=None) -> SignalMessage:
     """The reporter (with a checked receipt code) answers or adds information; the coordinators
-    are mailed a link, without content, after commit."""
+    are mailed a link, without content, after commit. The same form sent twice is one message."""
     if signal.channel != Channel.CONFIDENTIAL_FORM:
         raise PermissionDenied
     text = _clean_text(text, field="text", empty_message="Schrijf uw bericht.")
-    with transaction.atomic(durable=True):
-        message = SignalMessage(
-            signal=signal, data_key_id=signal.data_key_id, direction=MessageDirection.FROM_REPORTER, text=text
-        )
-        message.save()
+    message = SignalMessage(
+        signal=signal,
+        data_key_id=signal.data_key_id,
+        direction=MessageDirection.FROM_REPORTER,
+        text=text,
+        submission_key=submission_key,
+    )
+
+    def audited(message):
         audit_event_record(
             actor=None,
             action="signal.reporter_message_added",
@@ -271,7 +305,8 @@ def reporter_message_add(*, signal: Signal, text: str) -> SignalMessage:
         from signals.confidential_tasks import queue_reporter_message_notification
 
         transaction.on_commit(lambda: queue_reporter_message_notification(message.pk))
-    return message
+
+    return _message_store(message, audited)[0]
 
 
 # --- The reporter's identity -----------------------------------------------------------------------

@@ -354,7 +354,9 @@ def confidential_follow_up_signal(request):
             status = 429
         elif form.is_valid():
             try:
-                services.reporter_message_add(signal=signal, text=form.cleaned_data["text"])
+                services.reporter_message_add(
+                    signal=signal, text=form.cleaned_data["text"], submission_key=form.cleaned_data["submission_key"]
+                )
             except ValidationError as error:
                 form.add_error(None, error.messages)
             except DatabaseError as error:
@@ -395,7 +397,12 @@ def confidential_messages(request, pk: int):
     form = ReporterQuestionForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.reporter_question_send(actor=request.user, signal=signal, text=form.cleaned_data["text"])
+            services.reporter_question_send(
+                actor=request.user,
+                signal=signal,
+                text=form.cleaned_data["text"],
+                submission_key=form.cleaned_data["submission_key"],
+            )
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:

@@ -360,6 +360,8 @@ class SignalMessage(EncryptedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     # For a reporter's message: when the coordinators were mailed about it (outbox, as for signals).
     notified_at = models.DateTimeField(null=True, blank=True)
+    # The form's own key: the same form sent twice (a double click) is one message.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         verbose_name = "bericht"

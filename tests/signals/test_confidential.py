@@ -352,6 +352,37 @@ def test_nothing_on_the_server_ties_the_form_to_a_session_or_an_account(organisa
     assert confidential_views._form_digest(key) not in stored
 
 
+def _form_key(page) -> str:
+    return str(page.context["form"].initial["submission_key"])
+
+
+def test_a_question_or_an_answer_sent_twice_is_one_message(organisation, coordinator):
+    """A double click on "Versturen": one question for the reporter, one answer for the coordinator
+    (and one notification); another form is another message."""
+    reporter, signal, code = _report(organisation)
+    staff = verified_client(coordinator)
+    questions = reverse("signals:confidential_messages", kwargs={"pk": signal.pk})
+    question = {"text": "Welk kenteken had het busje?", "submission_key": _form_key(staff.get(questions))}
+    for _ in range(2):
+        assert staff.post(questions, question).status_code == 302
+    assert (
+        staff.post(questions, {"text": "En de kleur?", "submission_key": _form_key(staff.get(questions))}).status_code
+        == 302
+    )
+
+    _enter_code(reporter, code)
+    follow_up = reverse("signals:confidential_follow_up_signal")
+    answer = {"text": "Het was XX-999-X.", "submission_key": _form_key(reporter.get(follow_up))}
+    for _ in range(2):
+        reporter.post(follow_up, answer)
+
+    directions = list(SignalMessage.objects.filter(signal=signal).order_by("pk").values_list("direction", flat=True))
+    assert directions == ["to_reporter", "to_reporter", "from_reporter"]
+    assert AuditEvent.objects.filter(action="signal.question_sent").count() == 2
+    assert AuditEvent.objects.filter(action="signal.reporter_message_added").count() == 1
+    assert reporter.get(follow_up).content.decode().count("Welk kenteken had het busje?") == 1
+
+
 # --- Following up with the code ---------------------------------------------------------------------
 
 
