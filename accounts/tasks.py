@@ -3,10 +3,10 @@ from __future__ import annotations
 from celery import shared_task
 from django.conf import settings
 from django.contrib.sessions.models import Session
-from django.core.mail import send_mail
 from django.utils import timezone
 
 from accounts.models import User
+from config.mail import send_mail
 
 
 @shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import smtplib
 import tempfile
 from pathlib import Path
 
@@ -113,6 +114,10 @@ def _alert(problems: list[str], chains: list[str]) -> None:
     if organisations:
         officers = active.filter(organisation_id__in=organisations, role=Role.PRIVACY_OFFICER)
         recipients |= set(officers.values_list("email", flat=True))
-    # Each recipient alone: nobody learns another's address.
+    # Each recipient alone: nobody learns another's address; one refused address does not keep
+    # the alert from the others.
     for recipient in sorted(recipients):
-        send_mail("Weerbaar: audittrail niet intact", message, None, [recipient])
+        try:
+            send_mail("Weerbaar: audittrail niet intact", message, None, [recipient])
+        except (OSError, smtplib.SMTPException) as error:
+            logger.error("audit alert not delivered to one recipient: %s", type(error).__name__)

@@ -137,6 +137,10 @@ TEMPLATES = [
 # --- Database ------------------------------------------------------------------------------------
 # Embedded default: SQLite in var/. Production: DATABASE_URL (PostgreSQL).
 _database_url = env_str("DATABASE_URL", required=PRODUCTION)
+if PRODUCTION and urlsplit(_database_url).scheme not in {"postgres", "postgresql", "pgsql"}:
+    raise ImproperlyConfigured(
+        "DATABASE_URL moet in productie naar PostgreSQL wijzen: postgres://gebruiker@host:5432/naam."
+    )
 if _database_url:
     DATABASES = {"default": dj_database_url.parse(_database_url, conn_max_age=60, conn_health_checks=True)}
 else:
@@ -156,6 +160,8 @@ WEERBAAR_PREPARED_WRITES = env_bool("WEERBAAR_PREPARED_WRITES", default=True)
 
 # --- Cache: rate limits and lockouts of the public pages live here, so production shares one ---
 _cache_url = env_str("WEERBAAR_CACHE_URL", required=PRODUCTION)
+if _cache_url and urlsplit(_cache_url).scheme not in {"redis", "rediss", "unix"}:
+    raise ImproperlyConfigured("WEERBAAR_CACHE_URL is een Redis-adres, zoals redis://127.0.0.1:6379/1.")
 CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
@@ -306,6 +312,9 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", default=False)
 EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
 EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
 EMAIL_FILE_PATH = env_str("DJANGO_EMAIL_FILE_PATH", str(VAR_DIR / "mail"))
+# A mail server that does not answer must not hold a worker for minutes (a timeout is an OSError:
+# the tasks retry it).
+EMAIL_TIMEOUT = env_int("DJANGO_EMAIL_TIMEOUT", 10)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "weerbaar@localhost")
 
 # --- Celery --------------------------------------------------------------------------------------
@@ -454,4 +463,8 @@ if PRODUCTION and urlsplit(WEERBAAR_BASE_URL).hostname in {"127.0.0.1", "localho
     # Copied from .env.example unchanged: every link in every e-mail would point nowhere.
     raise ImproperlyConfigured(
         "WEERBAAR_BASE_URL wijst naar deze machine (localhost); zet het adres waarop gebruikers Weerbaar bereiken."
+    )
+if PRODUCTION and urlsplit(WEERBAAR_BASE_URL).scheme != "https":
+    raise ImproperlyConfigured(
+        "WEERBAAR_BASE_URL is het adres in de links van e-mails en begint met https://, zoals https://weerbaar.gemeente.nl."
     )

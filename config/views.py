@@ -73,8 +73,9 @@ def home(request):
 
 @never_cache
 def health(request):
-    """Database and broker state for the load balancer and monitoring: 200 when healthy, else 503."""
-    checks = {"database": _check_database(), "broker": _check_broker()}
+    """Database, broker and cache state for the load balancer and monitoring: 200 when healthy,
+    else 503."""
+    checks = {"database": _check_database(), "broker": _check_broker(), "cache": _check_cache()}
     healthy = all(state in {"ok", "in-process"} for state in checks.values())
     return JsonResponse({"status": "ok" if healthy else "error", **checks}, status=200 if healthy else 503)
 
@@ -86,6 +87,20 @@ def _check_database() -> str:
             cursor.fetchone()
     except Exception:  # any failure means unhealthy; the reason goes to the log, not the response
         logger.exception("health: database check failed")
+        return "error"
+    return "ok"
+
+
+def _check_cache() -> str:
+    """The shared cache holds the rate limits of the public pages: without it they answer 500."""
+    from django.core.cache import cache
+
+    try:
+        cache.set("weerbaar:health", "ok", timeout=10)
+        if cache.get("weerbaar:health") != "ok":
+            raise RuntimeError("cache read back nothing")
+    except Exception:
+        logger.warning("health: cache unusable")
         return "error"
     return "ok"
 

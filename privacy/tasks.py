@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+import smtplib
 
 from celery import shared_task
 from django.conf import settings
@@ -50,12 +51,18 @@ def send_retention_reminders() -> int:
             )
             due[organisation_id] = []
             continue
-        send_mail(
-            subject="Weerbaar: bewaartermijnen lopen af",
-            message=f"Er lopen binnenkort {len(records)} bewaartermijnen af. Bekijk ze in Weerbaar:\n{link}\n",
-            from_email=None,
-            recipient_list=recipients,
-        )
+        try:
+            send_mail(
+                subject="Weerbaar: bewaartermijnen lopen af",
+                message=f"Er lopen binnenkort {len(records)} bewaartermijnen af. Bekijk ze in Weerbaar:\n{link}\n",
+                from_email=None,
+                recipient_list=recipients,
+            )
+        except (OSError, smtplib.SMTPException) as error:
+            # Not marked: tomorrow's run tries again; the other organisations still get theirs.
+            logger.error("retention reminder for organisation %s not sent: %s", organisation_id, type(error).__name__)
+            due[organisation_id] = []
+            continue
         with transaction.atomic():
             for record in records:
                 type(record)._base_manager.filter(pk=record.pk).update(retention_reminded_at=timezone.now())

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.mail import send_mail
 from signals.models import MessageDirection, SignalMessage
 from signals.selectors import coordinator_emails
 from signals.tasks import send_each_pending

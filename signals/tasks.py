@@ -7,11 +7,11 @@ from datetime import timedelta
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from config.mail import failure_kind, send_mail
 from signals.attachments import ScannerUnavailable
 from signals.models import Attachment, CoordinatorNotification, ScanStatus
 from signals.selectors import coordinator_emails
@@ -70,7 +70,7 @@ def send_each_pending(ids, send: Callable[[int], bool], *, what: str) -> int:
             raise  # the task's time is up: stop, the next sweep goes on
         except Exception as error:
             # The type only: a mail error can quote the addresses.
-            logger.warning("%s %s not sent (%s); the next sweep tries again", what, pk, type(error).__name__)
+            logger.warning("%s %s not sent (%s); the next sweep tries again", what, pk, failure_kind(error))
     return sent
 
 

@@ -76,6 +76,25 @@ def test_every_variable_production_requires_is_in_the_example_environment_and_th
     assert set(PRODUCTION_REQUIRED) <= set(GOOD_PRODUCTION_ENV)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("DATABASE_URL", "sqlite:////tmp/weerbaar.sqlite3", "DATABASE_URL moet in productie naar PostgreSQL wijzen"),
+        ("WEERBAAR_BASE_URL", "weerbaar.example.nl", "begint met https://"),
+        ("WEERBAAR_BASE_URL", "http://weerbaar.example.nl", "begint met https://"),
+        ("WEERBAAR_CACHE_URL", "127.0.0.1:6379/1", "WEERBAAR_CACHE_URL is een Redis-adres"),
+    ],
+)
+def test_production_refuses_addresses_it_cannot_work_with(variable, value, message):
+    result = _manage("check", env={**GOOD_PRODUCTION_ENV, variable: value})
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_a_mail_server_that_does_not_answer_times_out():
+    assert settings.EMAIL_TIMEOUT == 10
+
+
 def test_production_refuses_a_short_secret_key():
     result = _manage("check", env={**GOOD_PRODUCTION_ENV, "DJANGO_SECRET_KEY": "kort"})
     assert result.returncode != 0

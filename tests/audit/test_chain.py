@@ -352,6 +352,31 @@ def test_an_unreadable_anchor_file_is_no_success(events, _anchor_file):
     assert verify_audit_chain_nightly() is False
 
 
+def test_verify_with_an_anchor_file_that_is_not_there_says_so(events, tmp_path):
+    with pytest.raises(CommandError, match="is niet te lezen: FileNotFoundError"):
+        call_command("verify_audit_chain", "--anchor", str(tmp_path / "weg.json"), stdout=StringIO())
+
+
+def test_one_refused_address_does_not_keep_the_alert_from_the_others(events, make_user, monkeypatch):
+    import smtplib
+
+    from audit import tasks
+
+    make_user(role=Role.PRIVACY_OFFICER, organisation=events[0].organisation, email="fg@example.org")
+    UserFactory(role="", organisation=None, is_superuser=True, is_staff=True, email="a-geweigerd@example.org")
+    real_send = tasks.send_mail
+
+    def send(subject, message, sender, recipients):
+        if recipients == ["a-geweigerd@example.org"]:
+            raise smtplib.SMTPRecipientsRefused({recipients[0]: (550, b"no such user")})
+        return real_send(subject, message, sender, recipients)
+
+    monkeypatch.setattr(tasks, "send_mail", send)
+    _raw("UPDATE audit_auditevent SET actor_role = 'admin' WHERE id = %s", [events[3].pk])
+    assert verify_audit_chain_nightly() is False
+    assert [m.to for m in mail.outbox] == [["fg@example.org"]]
+
+
 def test_the_nightly_check_logs_the_anchor(events, caplog):
     import logging
 

@@ -215,6 +215,31 @@ def test_a_reminder_nobody_could_receive_is_sent_once_someone_can(coordinator, m
     assert [m.to for m in mail.outbox] == [["fg-nieuw@example.org"]]
 
 
+def test_one_refused_reminder_does_not_keep_the_others_from_theirs(
+    coordinator, privacy_officer, make_user, other_organisation, monkeypatch
+):
+    import smtplib
+
+    from privacy import tasks
+
+    elsewhere = make_user(role=Role.COORDINATOR, organisation=other_organisation)
+    make_user(role=Role.PRIVACY_OFFICER, organisation=other_organisation, email="geweigerd@example.org")
+    ours, theirs = _closed_dossier(coordinator), _closed_dossier(elsewhere)
+    real_send = tasks.send_mail
+
+    def send(*, recipient_list, **kwargs):
+        if recipient_list == ["geweigerd@example.org"]:
+            raise smtplib.SMTPRecipientsRefused({recipient_list[0]: (550, b"no such user")})
+        return real_send(recipient_list=recipient_list, **kwargs)
+
+    monkeypatch.setattr(tasks, "send_mail", send)
+    with time_machine.travel(ours.retention_expires_at - timedelta(days=10)):
+        assert send_retention_reminders() == 1
+    assert [m.to for m in mail.outbox] == [["fg@example.org"]]
+    assert Dossier.objects.get(pk=ours.pk).retention_reminded_at is not None
+    assert Dossier.objects.get(pk=theirs.pk).retention_reminded_at is None  # tried again tomorrow
+
+
 def test_no_reminder_long_before_expiry(coordinator, privacy_officer):
     _closed_dossier(coordinator)
     assert send_retention_reminders() == 0

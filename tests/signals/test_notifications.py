@@ -151,3 +151,28 @@ def test_a_notification_the_mail_server_refuses_does_not_hold_up_the_others(
     assert CoordinatorNotification.objects.get(signal=fine).sent_at is not None
     assert CoordinatorNotification.objects.get(signal=refused).sent_at is None  # the next sweep tries again
     assert "not sent (SMTPRecipientsRefused)" in caplog.text and "weigert@" not in caplog.text
+
+
+def test_a_refused_mail_is_retried_without_the_addresses_in_the_error(monkeypatch):
+    """Celery logs a failed task's exception on every retry; an SMTPRecipientsRefused names the
+    recipients. The tasks send through config.mail, which keeps only the kind of failure."""
+    import smtplib
+
+    from django.core import mail as django_mail
+
+    from config.mail import MailNotSent, send_mail
+
+    def refuse(**kwargs):
+        raise smtplib.SMTPRecipientsRefused({"coordinator@example.org": (550, b"no such user")})
+
+    monkeypatch.setattr(django_mail, "send_mail", refuse)
+    with pytest.raises(MailNotSent) as raised:
+        send_mail(subject="s", message="m", from_email=None, recipient_list=["coordinator@example.org"])
+    assert isinstance(raised.value, OSError)  # the tasks' autoretry_for=(OSError,) retries it
+    assert "example.org" not in repr(raised.value) and "SMTPRecipientsRefused" in str(raised.value)
+    assert raised.value.__suppress_context__
+    from accounts import tasks as account_tasks
+    from signals import confidential_tasks
+    from signals import tasks as signal_tasks
+
+    assert account_tasks.send_mail is signal_tasks.send_mail is confidential_tasks.send_mail is send_mail

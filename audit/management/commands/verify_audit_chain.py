@@ -32,7 +32,11 @@ class Command(BaseCommand):
             # A typo, or a chain removed with its head: nothing checked is no success.
             raise CommandError(f"Keten {chain} bestaat niet: er zijn geen events en geen kop van die keten.")
         if anchor is not None:
-            problems = audit_chain_check_anchor(json.loads(anchor.read_text()))
+            try:
+                earlier = json.loads(anchor.read_text())
+            except (OSError, ValueError) as error:
+                raise CommandError(f"Het anker {anchor} is niet te lezen: {type(error).__name__}.") from None
+            problems = audit_chain_check_anchor(earlier)
             if problems:
                 raise CommandError("Audittrail klopt niet met het anker: " + "; ".join(problems))
         if write_anchor is not None:
