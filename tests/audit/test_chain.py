@@ -297,11 +297,9 @@ def test_the_admin_offers_no_way_to_change_audit_data():
         assert not admin.site.is_registered(model)
 
 
-def test_an_anchor_kept_outside_the_database_catches_a_shortened_chain(events, tmp_path):
-    anchor = tmp_path / "anker.json"
-    call_command("verify_audit_chain", "--write-anchor", str(anchor), stdout=StringIO())
-
-    # Someone who can switch the triggers off removes the newest event and moves the head back.
+def _cut_off_the_newest_event(events):
+    """What someone who can switch the triggers off does: removes the newest event and moves the
+    head back, which leaves a chain that verifies on its own. Returns the removed event."""
     last = events[-1]
     _raw("DELETE FROM audit_auditevent WHERE id = %s", [last.pk])
     _raw(
@@ -309,6 +307,14 @@ def test_an_anchor_kept_outside_the_database_catches_a_shortened_chain(events, t
         [events[-2].seq, events[-2].hash, last.chain],
     )
     assert audit_chain_verify().ok  # the chain alone cannot tell
+    return last
+
+
+def test_an_anchor_kept_outside_the_database_catches_a_shortened_chain(events, tmp_path):
+    anchor = tmp_path / "anker.json"
+    call_command("verify_audit_chain", "--write-anchor", str(anchor), stdout=StringIO())
+
+    last = _cut_off_the_newest_event(events)
 
     with pytest.raises(CommandError, match=f"event {last.seq} uit het anker bestaat niet meer"):
         call_command("verify_audit_chain", "--anchor", str(anchor), stdout=StringIO())
@@ -320,14 +326,7 @@ def test_the_nightly_check_catches_a_chain_shortened_since_the_night_before(even
     assert verify_audit_chain_nightly() is True  # the first night starts the anchor
     assert json.loads(_anchor_file.read_text())[events[0].chain] == [events[-1].seq, events[-1].hash]
 
-    # Someone who can switch the triggers off removes the newest event and moves the head back.
-    last = events[-1]
-    _raw("DELETE FROM audit_auditevent WHERE id = %s", [last.pk])
-    _raw(
-        "UPDATE audit_auditchainhead SET last_seq = %s, last_hash = %s WHERE chain = %s",
-        [events[-2].seq, events[-2].hash, last.chain],
-    )
-    assert audit_chain_verify().ok  # the chain alone cannot tell
+    last = _cut_off_the_newest_event(events)
 
     assert verify_audit_chain_nightly() is False
     assert sorted(m.to[0] for m in mail.outbox) == ["beheer@example.org", "fg@example.org"]
