@@ -21,6 +21,22 @@ NEW_USER = {
 }
 
 
+def _activation_path(message) -> str:
+    """The path of the link in an activation mail."""
+    return re.search(r"http://\S+", message.body).group(0).replace("http://127.0.0.1:8000", "")
+
+
+NEW_PASSWORD = "een-lang-nieuw-wachtwoord"
+
+
+def _choose_password(path: str, password: str = NEW_PASSWORD):
+    """Opens the activation link in a fresh browser and chooses a password, as the new user does."""
+    client = Client()
+    form = client.get(path, follow=True)
+    assert "Kies uw wachtwoord" in form.content.decode()
+    return client.post(form.redirect_chain[-1][0], {"new_password1": password, "new_password2": password})
+
+
 def test_admin_creates_account_and_activation_mail_holds_a_link_only(
     make_user, django_capture_on_commit_callbacks, eager_tasks
 ):
@@ -37,16 +53,8 @@ def test_admin_creates_account_and_activation_mail_holds_a_link_only(
     assert "Nina" not in body and "Nieuw" not in body and admin.organisation.name not in body
     assert mail.outbox[0].to == ["nina@example.org"]
 
-    link = re.search(r"http://\S+", body).group(0)
-    path = link.replace("http://127.0.0.1:8000", "")
-    client = Client()
-    form = client.get(path, follow=True)
-    assert "Kies uw wachtwoord" in form.content.decode()
-    done = client.post(
-        form.redirect_chain[-1][0],
-        {"new_password1": "een-lang-nieuw-wachtwoord", "new_password2": "een-lang-nieuw-wachtwoord"},
-    )
-    assert done["Location"] == reverse("accounts:login")
+    path = _activation_path(mail.outbox[0])
+    assert _choose_password(path)["Location"] == reverse("accounts:login")
     user.refresh_from_db()
     assert user.check_password("een-lang-nieuw-wachtwoord")
     assert "Deze link werkt niet meer" in Client().get(path, follow=True).content.decode()
@@ -62,7 +70,7 @@ def test_an_activation_link_dies_when_the_account_is_blocked(
     with django_capture_on_commit_callbacks(execute=True):
         beheer.post(reverse("beheer:user_create"), NEW_USER)
     user = User.objects.get(username="nieuwe.collega")
-    first_link = re.search(r"http://\S+", mail.outbox[0].body).group(0).replace("http://127.0.0.1:8000", "")
+    first_link = _activation_path(mail.outbox[0])
 
     beheer.post(reverse("beheer:user_set_active", kwargs={"pk": user.pk}), {"active": "0"})
     assert "Deze link werkt niet meer" in Client().get(first_link, follow=True).content.decode()
@@ -73,15 +81,7 @@ def test_an_activation_link_dies_when_the_account_is_blocked(
 
     with django_capture_on_commit_callbacks(execute=True):
         beheer.post(reverse("beheer:user_activation_resend", kwargs={"pk": user.pk}))
-    new_link = re.search(r"http://\S+", mail.outbox[-1].body).group(0).replace("http://127.0.0.1:8000", "")
-    client = Client()
-    form = client.get(new_link, follow=True)
-    assert "Kies uw wachtwoord" in form.content.decode()
-    done = client.post(
-        form.redirect_chain[-1][0],
-        {"new_password1": "een-lang-nieuw-wachtwoord", "new_password2": "een-lang-nieuw-wachtwoord"},
-    )
-    assert done["Location"] == reverse("accounts:login")
+    assert _choose_password(_activation_path(mail.outbox[-1]))["Location"] == reverse("accounts:login")
 
 
 def test_an_organisation_does_not_change_kind_under_roles_it_would_not_have(make_user, organisation):
