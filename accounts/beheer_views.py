@@ -21,7 +21,11 @@ def user_list(request):
 @require_action(Action.MANAGE_USERS)
 def user_detail(request, pk: int):
     user = selectors.user_get(actor=request.user, pk=pk)
-    return render(request, "beheer/user_detail.html", {"account": user})
+    return render(
+        request,
+        "beheer/user_detail.html",
+        {"account": user, "activation_mail": selectors.activation_mail_summary(user)},
+    )
 
 
 @require_action(Action.MANAGE_USERS)
@@ -40,13 +44,14 @@ def user_create(request):
                 )
             elif user.activation_queued:
                 messages.success(
-                    request, "Het account is aangemaakt. De gebruiker krijgt een e-mail met een activeringslink."
+                    request,
+                    "Het account is aangemaakt. De activeringsmail wordt verstuurd; hieronder ziet u of dat gelukt is.",
                 )
             else:
                 messages.warning(
                     request,
-                    "Het account is aangemaakt, maar de activeringsmail kon nu niet worden verstuurd. "
-                    "Verstuur hem hieronder over een paar minuten opnieuw.",
+                    "Het account is aangemaakt, maar de activeringsmail kon nu niet in de wachtrij. Weerbaar "
+                    "verstuurt hem zodra dat weer kan; u kunt hem hieronder ook opnieuw versturen.",
                 )
             return redirect("beheer:user_detail", pk=user.pk)
     return render(request, "beheer/user_create.html", {"form": form})
@@ -74,10 +79,14 @@ def user_activation_resend(request, pk: int):
         messages.error(request, error.messages[0])
     else:
         if queued:
-            messages.success(request, "Er is een nieuwe activeringslink naar de gebruiker gemaild.")
+            messages.success(
+                request,
+                "Er wordt een nieuwe activeringslink naar de gebruiker gemaild; hieronder ziet u of dat gelukt is.",
+            )
         else:
-            messages.error(
-                request, "De activeringsmail kon nu niet worden verstuurd. Probeer het over een paar minuten opnieuw."
+            messages.warning(
+                request,
+                "De activeringsmail kon nu niet in de wachtrij. Weerbaar verstuurt hem zodra dat weer kan.",
             )
     return redirect("beheer:user_detail", pk=user.pk)
 

@@ -7,6 +7,7 @@ import uuid
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, OrganisationKind, Role
@@ -172,3 +173,36 @@ class ApiToken(models.Model):
     @staticmethod
     def generate() -> str:
         return secrets.token_urlsafe(32)
+
+
+class ActivationMailStatus(models.TextChoices):
+    PENDING = "wacht", "wacht op verzending"
+    SENT = "verstuurd", "verstuurd"
+    NOT_NEEDED = "vervallen", "niet meer nodig"
+
+
+class ActivationMail(models.Model):
+    """The outbox of activation mails: one row for each mail asked for (the account was created,
+    or an administrator sent it again). The task sends it; a failure is written on the row and
+    the periodic sweep tries again, so a mail server that is away for an afternoon loses nothing
+    and the administrator's page says where the mail is. No address is kept here: the mail goes to
+    the account's address at the moment it is sent."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="activation_mails")
+    status = models.CharField(max_length=10, choices=ActivationMailStatus.choices, default=ActivationMailStatus.PENDING)
+    requested_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    # The kind of the last failure (config.mail.failure_kind): never an address.
+    last_failure = models.CharField(max_length=60, blank=True)
+    # The sweep leaves a row alone until then: a refused address is not tried every five minutes.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "activeringsmail"
+        verbose_name_plural = "activeringsmails"
+        ordering = ["-requested_at", "-pk"]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="activation_mail_pending")]
+
+    def __str__(self) -> str:
+        return f"activeringsmail {self.pk} ({self.get_status_display()})"

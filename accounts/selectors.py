@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
+from django.utils import dateformat, timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiToken, Organisation, User
+from accounts.models import ActivationMailStatus, ApiToken, Organisation, User
 from accounts.roles import Action, user_can
 from accounts.scoping import get_for_user_or_404
 
@@ -28,6 +32,41 @@ def user_get(*, actor: User, pk: int) -> User:
     if not user_can(actor, Action.MANAGE_USERS):
         raise PermissionDenied
     return get_for_user_or_404(user_list(actor=actor), actor, pk=pk)
+
+
+def _when(moment) -> str:
+    return dateformat.format(timezone.localtime(moment), "j F Y \\o\\m H:i")
+
+
+def activation_mail_summary(user: User) -> str | None:
+    """What the administrator's page says about the activation mail of an account that has not
+    chosen a password yet (None once it has): sent when, waiting, or why it did not go."""
+    from accounts.services import ACTIVATION_MAIL_DAYS
+    from config.mail import failure_text
+
+    if user.has_usable_password():
+        return None
+    if not user.email:
+        return "Niet verstuurd: het account heeft geen e-mailadres."
+    latest = user.activation_mails.first()
+    if latest is None:
+        return "Niet verstuurd."
+    if latest.status == ActivationMailStatus.SENT:
+        valid_until = latest.sent_at + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
+        link = "werkt" if valid_until > timezone.now() else "werkte"
+        return f"Verstuurd op {_when(latest.sent_at)}; de link {link} tot {_when(valid_until)}."
+    if latest.status == ActivationMailStatus.NOT_NEEDED:
+        return "Niet verstuurd: het account was geblokkeerd of had geen e-mailadres meer. Verstuur hem opnieuw."
+    if not latest.attempts:
+        return f"Wacht op verzending (gevraagd op {_when(latest.requested_at)})."
+    reason = failure_text(latest.last_failure)
+    tries = "1 poging" if latest.attempts == 1 else f"{latest.attempts} pogingen"
+    if latest.requested_at < timezone.now() - timedelta(days=ACTIVATION_MAIL_DAYS):
+        return f"Niet verstuurd: {reason} ({tries}). Controleer het e-mailadres en verstuur hem opnieuw."
+    return (
+        f"Nog niet verstuurd: {reason} ({tries}). Weerbaar probeert het opnieuw vanaf "
+        f"{_when(latest.next_attempt_at)}; u kunt hem ook nu opnieuw versturen."
+    )
 
 
 def organisation_get(*, actor: User) -> Organisation:

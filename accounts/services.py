@@ -17,10 +17,11 @@ from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ApiToken, User
+from accounts.models import ActivationMail, ActivationMailStatus, ApiToken, User
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, Action, Role, user_can
 from accounts.second_factor import backup_codes_store
 from audit.services import audit_event_record
+from config.mail import failure_kind, send_mail
 
 BACKUP_CODE_COUNT = 10
 BACKUP_DEVICE_NAME = "reservecodes"
@@ -71,24 +72,98 @@ def user_create(
         audit_event_record(
             actor=actor, action="user.created", organisation_id=organisation.pk, record=user, data={"role": role}
         )
-        queued = []
-        if email:
-            transaction.on_commit(lambda: queued.append(queue_activation_mail(user.pk)))
+        queued = _activation_mail_request(user) if email else [True]
     user.activation_queued = all(queued)  # for the page that says a mail is on its way
     return user
 
 
-def queue_activation_mail(user_id: int) -> bool:
-    """Called on commit. With the broker down the account stands; the administrator is told and
-    can send the mail again from the account's page (user_activation_resend)."""
+def _activation_mail_request(user: User) -> list[bool]:
+    """In the caller's transaction: an outbox row for the mail, queued on commit. The returned
+    list holds, after the commit, whether the task could be queued."""
+    row = ActivationMail.objects.create(user=user)
+    queued: list[bool] = []
+    transaction.on_commit(lambda: queued.append(queue_activation_mail(row.pk)))
+    return queued
+
+
+def queue_activation_mail(mail_id: int) -> bool:
+    """Called on commit. With the broker down the outbox row waits for the sweep; the
+    administrator is told, sees the mail's state on the account's page and can send it again."""
     from accounts.tasks import send_activation_mail
 
     try:
-        send_activation_mail.delay(user_id)
+        send_activation_mail.delay(mail_id)
     except Exception:
-        logger.warning("activation mail for user %s not queued (broker unreachable)", user_id)
+        logger.warning("activation mail %s not queued (broker unreachable); the sweep will send it", mail_id)
         return False
     return True
+
+
+# After a failure the sweep waits 5 minutes, then twice as long each time, at most 6 hours; it
+# gives up on a mail asked for more than ACTIVATION_MAIL_DAYS ago (the page then says so).
+ACTIVATION_RETRY_FIRST = timedelta(minutes=5)
+ACTIVATION_RETRY_MAX = timedelta(hours=6)
+ACTIVATION_MAIL_DAYS = 7
+
+
+def activation_retry_delay(attempts: int) -> timedelta:
+    return min(ACTIVATION_RETRY_FIRST * 2 ** max(attempts - 1, 0), ACTIVATION_RETRY_MAX)
+
+
+def activation_mail_send(mail_id: int) -> bool:
+    """Sends an activation mail that waits (the task, the sweep); safe to run twice. One mail
+    answers every request still waiting for the same account: it holds a fresh link. A failure is
+    written on the waiting rows (the kind only) and raised again. Returns whether a mail went."""
+    user_id = ActivationMail.objects.filter(pk=mail_id).values_list("user_id", flat=True).first()
+    if user_id is None:
+        return False
+    failure = None
+    with transaction.atomic():
+        # Lock every waiting row of the account, in one order, so two tasks send one mail.
+        waiting = list(
+            ActivationMail.objects.select_for_update()
+            .filter(user_id=user_id, status=ActivationMailStatus.PENDING)
+            .order_by("pk")
+        )
+        ids = [row.pk for row in waiting]
+        if mail_id not in ids:
+            return False  # sent or no longer needed meanwhile
+        rows = ActivationMail.objects.filter(pk__in=ids)
+        user = User.objects.get(pk=user_id)
+        if not user.is_active or not user.email or user.has_usable_password():
+            rows.update(status=ActivationMailStatus.NOT_NEEDED)
+            return False  # activated, blocked, or the address was taken away: no link to send
+        now = timezone.now()
+        try:
+            _activation_mail_deliver(user)
+        except Exception as error:
+            failure = error
+            attempts = max(row.attempts for row in waiting) + 1
+            rows.update(
+                attempts=attempts,
+                last_failure=failure_kind(error)[:60],
+                next_attempt_at=now + activation_retry_delay(attempts),
+            )
+        else:
+            rows.update(status=ActivationMailStatus.SENT, sent_at=now, last_failure="")
+    if failure is not None:
+        raise failure
+    return True
+
+
+def _activation_mail_deliver(user: User) -> None:
+    """The mail itself. The body holds the link only: no name, no organisation."""
+    base = settings.WEERBAAR_BASE_URL.rstrip("/")
+    send_mail(
+        subject="Uw account voor Weerbaar",
+        message=(
+            "Er is een account voor u aangemaakt in Weerbaar.\n\n"
+            f"Kies uw wachtwoord via deze link (eenmalig te gebruiken):\n{base}{activation_path(user)}\n\n"
+            "Daarna stelt u een authenticator-app in voor tweestapsverificatie."
+        ),
+        from_email=None,
+        recipient_list=[user.email],
+    )
 
 
 def user_activation_resend(*, actor: User, user: User) -> bool:
@@ -102,12 +177,11 @@ def user_activation_resend(*, actor: User, user: User) -> bool:
         raise ValidationError("Dit account heeft geen e-mailadres; vul dat eerst in.")
     if not user.is_active:
         raise ValidationError("Dit account is geblokkeerd; activeer het eerst weer.")
-    queued = []
     with transaction.atomic(durable=True):
         audit_event_record(
             actor=actor, action="user.activation_resent", organisation_id=user.organisation_id, record=user
         )
-        transaction.on_commit(lambda: queued.append(queue_activation_mail(user.pk)))
+        queued = _activation_mail_request(user)
     return all(queued)
 
 

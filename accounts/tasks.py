@@ -1,33 +1,50 @@
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 from celery import shared_task
-from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from accounts.models import User
-from config.mail import send_mail
+from accounts.models import ActivationMail, ActivationMailStatus
+from config.mail import failure_kind, send_each_pending
+
+logger = logging.getLogger(__name__)
 
 
-@shared_task(autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
-def send_activation_mail(user_id: int) -> None:
-    """Mails the activation link. The body holds the link only: no name, no organisation."""
-    from accounts.services import activation_path
+@shared_task(acks_late=True)
+def send_activation_mail(mail_id: int) -> bool:
+    """Sends one activation mail of the outbox. No retry of its own: after a failure the sweep
+    tries again, later each time (accounts.services.activation_retry_delay)."""
+    from accounts.services import activation_mail_send
 
-    user = User.objects.filter(pk=user_id, is_active=True).first()
-    if user is None or not user.email or user.has_usable_password():
-        return  # already activated or gone: sending again would be pointless
-    base = settings.WEERBAAR_BASE_URL.rstrip("/")
-    send_mail(
-        subject="Uw account voor Weerbaar",
-        message=(
-            "Er is een account voor u aangemaakt in Weerbaar.\n\n"
-            f"Kies uw wachtwoord via deze link (eenmalig te gebruiken):\n{base}{activation_path(user)}\n\n"
-            "Daarna stelt u een authenticator-app in voor tweestapsverificatie."
-        ),
-        from_email=None,
-        recipient_list=[user.email],
+    try:
+        return activation_mail_send(mail_id)
+    except Exception as error:
+        # The kind only: a mail error can quote the address. The row says the same to the page.
+        logger.warning("activation mail %s not sent (%s); the sweep tries again", mail_id, failure_kind(error))
+        return False
+
+
+@shared_task(acks_late=True)
+def send_pending_activation_mails() -> int:
+    """Every five minutes: the activation mails whose task was never queued (broker down) or
+    failed, once their next attempt is due."""
+    from accounts.services import ACTIVATION_MAIL_DAYS, activation_mail_send
+
+    now = timezone.now()
+    due = (
+        ActivationMail.objects.filter(
+            status=ActivationMailStatus.PENDING,
+            next_attempt_at__lte=now,
+            requested_at__lte=now - timedelta(minutes=1),  # not the ones a task is sending now
+            requested_at__gte=now - timedelta(days=ACTIVATION_MAIL_DAYS),
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
+    return send_each_pending(list(due), activation_mail_send, what="activation mail")
 
 
 @shared_task

@@ -358,6 +358,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.send_retention_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    "send-pending-activation-mails": {
+        "task": "accounts.tasks.send_pending_activation_mails",
+        "schedule": timedelta(minutes=5),
+    },
     "send-pending-notifications": {
         "task": "signals.tasks.send_pending_notifications",
         "schedule": timedelta(minutes=5),

@@ -14,10 +14,9 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.mail import send_mail
+from config.mail import send_each_pending, send_mail
 from signals.models import MessageDirection, SignalMessage
 from signals.selectors import coordinator_emails
-from signals.tasks import send_each_pending
 
 logger = logging.getLogger(__name__)
 

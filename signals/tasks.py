@@ -1,17 +1,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
-from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.mail import failure_kind, send_mail
+from config.mail import send_each_pending, send_mail
 from signals.attachments import ScannerUnavailable
 from signals.models import Attachment, CoordinatorNotification, ScanStatus
 from signals.selectors import coordinator_emails
@@ -56,22 +54,6 @@ def send_coordinator_notification(notification_id: int) -> bool:
         notification.sent_at = timezone.now()
         notification.save(update_fields=["sent_at"])
     return True
-
-
-def send_each_pending(ids, send: Callable[[int], bool], *, what: str) -> int:
-    """Sends pending notifications one by one, for the sweeps. One that fails (an address the mail
-    server refuses, a mail server that is briefly away) is logged by id and left for the next
-    sweep; the others, of every organisation, still go. Returns how many were sent."""
-    sent = 0
-    for pk in ids:
-        try:
-            sent += bool(send(pk))
-        except SoftTimeLimitExceeded:
-            raise  # the task's time is up: stop, the next sweep goes on
-        except Exception as error:
-            # The type only: a mail error can quote the addresses.
-            logger.warning("%s %s not sent (%s); the next sweep tries again", what, pk, failure_kind(error))
-    return sent
 
 
 @shared_task(acks_late=True)

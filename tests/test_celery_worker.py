@@ -105,6 +105,10 @@ def test_account_creation_queues_the_activation_mail_on_commit(worker, make_user
     message = next(Path(worker).iterdir()).read_text()
     assert "w@example.org" in message
     assert "/account/activeren/" in message
+    from accounts.models import ActivationMail, ActivationMailStatus
+
+    sent = ActivationMail.objects.filter(user__username="via.worker", status=ActivationMailStatus.SENT)
+    assert _wait_for(sent.exists)  # the worker marked the outbox row
 
 
 @pytest.mark.django_db(transaction=True)

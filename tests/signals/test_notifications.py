@@ -171,8 +171,8 @@ def test_a_refused_mail_is_retried_without_the_addresses_in_the_error(monkeypatc
     assert isinstance(raised.value, OSError)  # the tasks' autoretry_for=(OSError,) retries it
     assert "example.org" not in repr(raised.value) and "SMTPRecipientsRefused" in str(raised.value)
     assert raised.value.__suppress_context__
-    from accounts import tasks as account_tasks
+    from accounts import services as account_services
     from signals import confidential_tasks
     from signals import tasks as signal_tasks
 
-    assert account_tasks.send_mail is signal_tasks.send_mail is confidential_tasks.send_mail is send_mail
+    assert account_services.send_mail is signal_tasks.send_mail is confidential_tasks.send_mail is send_mail

@@ -1,0 +1,194 @@
+"""The activation mail's outbox: a mail server that is away, a refused address or a broker that is
+down loses no activation mail, the sweep sends it later (later each time), and the administrator's
+page says where the mail is."""
+
+from __future__ import annotations
+
+import logging
+import re
+import smtplib
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.core import mail
+from django.core.mail.backends import locmem
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import ActivationMail, ActivationMailStatus, User
+from accounts.roles import Role
+from accounts.services import activation_mail_send
+from accounts.tasks import send_pending_activation_mails
+from tests.conftest import verified_client
+
+NEW_USER = {
+    "username": "nieuwe.collega",
+    "first_name": "Nina",
+    "last_name": "Nieuw",
+    "email": "nina@example.org",
+    "role": Role.EMPLOYEE,
+}
+
+
+class UnreachableMailServer(locmem.EmailBackend):
+    def send_messages(self, messages):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+class RefusingMailServer(locmem.EmailBackend):
+    def send_messages(self, messages):
+        recipient = messages[0].recipients()[0]
+        raise smtplib.SMTPRecipientsRefused({recipient: (550, b"no such user")})
+
+
+UNREACHABLE = f"{__name__}.UnreachableMailServer"
+REFUSING = f"{__name__}.RefusingMailServer"
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(role=Role.ADMIN, email="beheer@example.org")
+
+
+def _create(client, django_capture_on_commit_callbacks) -> tuple[User, str]:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse("beheer:user_create"), NEW_USER, follow=True)
+    return User.objects.get(username=NEW_USER["username"]), response.content.decode()
+
+
+def _detail(client, user) -> str:
+    return client.get(reverse("beheer:user_detail", args=[user.pk])).content.decode()
+
+
+def _link(message) -> str:
+    return re.search(r"http://\S+", message.body).group(0).replace("http://127.0.0.1:8000", "")
+
+
+def test_a_mail_server_that_is_away_loses_no_activation_mail(
+    admin, eager_tasks, django_capture_on_commit_callbacks, caplog
+):
+    client = verified_client(admin)
+    with override_settings(EMAIL_BACKEND=UNREACHABLE), caplog.at_level(logging.WARNING):
+        user, page = _create(client, django_capture_on_commit_callbacks)
+        page = _detail(client, user)
+
+    assert mail.outbox == []
+    assert "Nog niet verstuurd: de mailserver was niet bereikbaar (1 poging)" in page
+    assert "Weerbaar probeert het opnieuw vanaf" in page
+    row = ActivationMail.objects.get(user=user)
+    assert (row.status, row.attempts, row.last_failure) == (ActivationMailStatus.PENDING, 1, "ConnectionRefusedError")
+    assert "activation mail" in caplog.text and "nina@" not in caplog.text
+
+    # The server is back; the sweep waits for the next attempt (5 minutes), then sends.
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert send_pending_activation_mails() == 0
+    with time_machine.travel(timezone.now() + timedelta(minutes=6)):
+        assert send_pending_activation_mails() == 1
+        assert send_pending_activation_mails() == 0  # sent once
+        page = _detail(client, user)
+    assert [m.to for m in mail.outbox] == [["nina@example.org"]]
+    assert "Verstuurd op" in page and "de link werkt tot" in page
+    row.refresh_from_db()
+    assert row.status == ActivationMailStatus.SENT and row.last_failure == ""
+
+    form = Client().get(_link(mail.outbox[0]), follow=True)
+    assert "Kies uw wachtwoord" in form.content.decode()
+
+
+@override_settings(EMAIL_BACKEND=REFUSING)
+def test_a_refused_address_is_tried_later_each_time_and_given_up_after_a_week(
+    admin, eager_tasks, django_capture_on_commit_callbacks, caplog
+):
+    client = verified_client(admin)
+    start = timezone.now()
+    with caplog.at_level(logging.WARNING):
+        user, _ = _create(client, django_capture_on_commit_callbacks)
+    row = ActivationMail.objects.get(user=user)
+
+    waits = []
+    with time_machine.travel(start, tick=False) as clock:
+        for _ in range(4):
+            row.refresh_from_db()
+            waits.append(row.next_attempt_at - timezone.now())
+            clock.move_to(row.next_attempt_at + timedelta(seconds=1))
+            assert send_pending_activation_mails() == 0
+    assert [round(wait.total_seconds() / 60) for wait in waits] == [5, 10, 20, 40]
+    row.refresh_from_db()
+    assert row.attempts == 5 and row.last_failure == "SMTPRecipientsRefused"
+    assert "nina@" not in caplog.text
+
+    # The wait stops growing at six hours.
+    with time_machine.travel(start + timedelta(days=2), tick=False):
+        ActivationMail.objects.filter(pk=row.pk).update(attempts=20, next_attempt_at=timezone.now())
+        assert send_pending_activation_mails() == 0
+        row.refresh_from_db()
+        assert row.next_attempt_at - timezone.now() == timedelta(hours=6)
+        assert "de mailserver weigerde het e-mailadres (21 pogingen)" in _detail(verified_client(admin), user)
+
+    # After a week the sweep leaves it, and the page says what to do.
+    with time_machine.travel(start + timedelta(days=8)):
+        assert send_pending_activation_mails() == 0
+        row.refresh_from_db()
+        assert row.attempts == 21
+        page = _detail(verified_client(admin), user)
+    assert "Niet verstuurd: de mailserver weigerde het e-mailadres" in page
+    assert "Controleer het e-mailadres en verstuur hem opnieuw" in page
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)  # the mails are queued on real commits
+def test_with_the_broker_down_the_sweep_sends_one_mail_for_every_request_that_waits(admin, broker_down):
+    client = verified_client(admin)
+    client.post(reverse("beheer:user_create"), NEW_USER)
+    user = User.objects.get(username=NEW_USER["username"])
+    client.post(reverse("beheer:user_activation_resend", args=[user.pk]))
+    assert "Wacht op verzending" in _detail(client, user)
+    assert ActivationMail.objects.filter(user=user, status=ActivationMailStatus.PENDING).count() == 2
+    assert mail.outbox == []
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert send_pending_activation_mails() == 1  # the second row went with the first mail
+    assert [m.to for m in mail.outbox] == [["nina@example.org"]]
+    assert not ActivationMail.objects.filter(user=user, status=ActivationMailStatus.PENDING).exists()
+
+
+@pytest.mark.parametrize("change", ["activated", "blocked", "address removed"])
+def test_a_mail_that_waits_is_not_sent_once_it_is_no_longer_needed(admin, broker_down, change):
+    client = verified_client(admin)
+    with override_settings(CELERY_TASK_ALWAYS_EAGER=False):
+        client.post(reverse("beheer:user_create"), NEW_USER)
+    user = User.objects.get(username=NEW_USER["username"])
+    row = ActivationMail.objects.get(user=user)
+    if change == "activated":
+        user.set_password("een-lang-nieuw-wachtwoord")
+    elif change == "blocked":
+        user.is_active = False
+    else:
+        user.email = ""
+    user.save()
+
+    assert activation_mail_send(row.pk) is False
+    assert mail.outbox == []
+    row.refresh_from_db()
+    assert row.status == ActivationMailStatus.NOT_NEEDED
+    assert activation_mail_send(row.pk) is False  # and stays so
+
+
+def test_the_activation_mail_is_sent_once_when_its_task_runs_twice(admin, django_capture_on_commit_callbacks):
+    client = verified_client(admin)
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("beheer:user_create"), NEW_USER)
+    row = ActivationMail.objects.get(user__username=NEW_USER["username"])
+    assert activation_mail_send(row.pk) is True
+    assert activation_mail_send(row.pk) is False
+    assert len(mail.outbox) == 1
+    body = mail.outbox[0].body
+    assert "Nina" not in body and admin.organisation.name not in body
+
+
+def test_the_sweep_is_scheduled():
+    tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert "accounts.tasks.send_pending_activation_mails" in tasks
