@@ -16,6 +16,7 @@ import contextlib
 import json
 import logging
 import time
+import uuid
 
 from axes.helpers import get_client_ip_address
 from cryptography.exceptions import InvalidTag
@@ -312,7 +313,10 @@ def confidential_follow_up(request):
         return render(
             request,
             "signals/confidential_follow_up.html",
-            {"form": ReceiptCodeForm(), "locked_minutes": settings.WEERBAAR_RECEIPT_LOCKOUT_MINUTES},
+            {
+                "form": ReceiptCodeForm(**form.carried_draft()),
+                "locked_minutes": settings.WEERBAAR_RECEIPT_LOCKOUT_MINUTES,
+            },
             status=429,
         )
     started = time.monotonic()
@@ -322,13 +326,21 @@ def confidential_follow_up(request):
         _pad_to_check_time(started)
         # A fresh form: the typed code is not echoed back.
         return render(
-            request, "signals/confidential_follow_up.html", {"form": ReceiptCodeForm(), "wrong_code": WRONG_CODE}
+            request,
+            "signals/confidential_follow_up.html",
+            {"form": ReceiptCodeForm(**form.carried_draft()), "wrong_code": WRONG_CODE},
         )
     _pad_to_check_time(started)
     per_client.give_back()
     per_code.give_back()
     request.session.cycle_key()
     _grant_access(request, receipt.signal_id)
+    draft = form.carried_draft()
+    signal = services.reporter_signal_get(signal_id=receipt.signal_id) if draft["draft"] else None
+    if signal is not None:
+        # Not sent for the reporter: put back in the answer form, to read over and send.
+        answer = ReporterMessageForm(initial={"text": draft["draft"], "submission_key": draft["draft_key"]})
+        return _follow_up_page(request, signal, answer, draft_back=True)
     return redirect("signals:confidential_follow_up_signal")
 
 
@@ -344,6 +356,15 @@ def confidential_follow_up_signal(request):
     """The coarse status, the coordinator's questions, and a form to answer or add information."""
     signal = _signal_with_access(request)
     if signal is None:
+        typed = request.POST.get("text", "") if request.method == "POST" else ""
+        if typed.strip():
+            # The access lapsed while the reporter wrote: nothing is sent, and nothing typed is lost.
+            form = ReceiptCodeForm(draft=typed, draft_key=_uuid_or_none(request.POST.get("submission_key")))
+            return render(
+                request,
+                "signals/confidential_follow_up.html",
+                {"form": form, "draft_not_sent": True, "access_minutes": settings.WEERBAAR_RECEIPT_SESSION_MINUTES},
+            )
         messages.info(request, ACCESS_ENDED)
         return redirect("signals:confidential_follow_up")
     form = ReporterMessageForm(request.POST or None)
@@ -365,6 +386,10 @@ def confidential_follow_up_signal(request):
             else:
                 messages.success(request, "Uw bericht is verstuurd naar de coördinator.")
                 return redirect("signals:confidential_follow_up_signal")
+    return _follow_up_page(request, signal, form, status=status)
+
+
+def _follow_up_page(request, signal, form, *, status: int = 200, draft_back: bool = False):
     return render(
         request,
         "signals/confidential_follow_up_signal.html",
@@ -372,11 +397,19 @@ def confidential_follow_up_signal(request):
             "signal": signal,
             "conversation": services.signal_messages(signal=signal),
             "form": form,
+            "draft_back": draft_back,
             "access_minutes": settings.WEERBAAR_RECEIPT_SESSION_MINUTES,
             "access_keep_alive_seconds": keep_alive_seconds(settings.WEERBAAR_RECEIPT_SESSION_MINUTES),
         },
         status=status,
     )
+
+
+def _uuid_or_none(value):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 @never_cache

@@ -781,3 +781,65 @@ def test_typing_an_answer_keeps_the_access_alive_and_a_lapsed_one_is_reported(or
         assert reporter.get(page)["Location"] == reverse("signals:confidential_follow_up")
     assert Client().post(alive).status_code == 410
     assert reporter.get(alive).status_code == 405
+
+
+def _field(html: str, name: str) -> str:
+    """What a browser would send for the form field `name` (a textarea or an input)."""
+    import html as html_lib
+
+    area = re.search(rf'<textarea name="{name}"[^>]*>\n?(.*?)</textarea>', html, re.S)
+    if area:
+        return html_lib.unescape(area.group(1))
+    return html_lib.unescape(re.search(rf'name="{name}" value="([^"]*)"', html).group(1))
+
+
+def test_an_answer_sent_after_the_access_lapsed_is_not_lost(organisation, settings):
+    """A reporter writes for a long time without the page's script (or with the laptop closed): the
+    answer is not sent, and not thrown away either. It comes back with the code form (stored
+    nowhere), survives a mistyped code, and is back in the answer form after the right one."""
+    settings.WEERBAAR_RECEIPT_SESSION_MINUTES = 15
+    page = reverse("signals:confidential_follow_up_signal")
+    reporter, signal, code = _report(organisation)
+    shown = reporter.get(_enter_code(reporter, code)["Location"]).content.decode()
+    key = _field(shown, "submission_key")
+    answer = "Het busje stond er weer.\r\nDit keer met <b>twee</b> mannen."
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=20)):
+        lapsed = reporter.post(page, {"text": answer, "submission_key": key})
+        html = lapsed.content.decode()
+        assert lapsed.status_code == 200 and "Uw bericht is nog niet verstuurd" in html
+        assert "<b>twee</b>" not in html  # escaped
+        assert _field(html, "draft").replace("\r\n", "\n") == answer.replace("\r\n", "\n")
+        assert not SignalMessage.objects.exists()
+
+        wrong = reporter.post(
+            reverse("signals:confidential_follow_up"),
+            {"code": _other_code(code, 23), "draft": _field(html, "draft"), "draft_key": _field(html, "draft_key")},
+        )
+        html = wrong.content.decode()
+        assert WRONG_CODE in html and _field(html, "draft").startswith("Het busje stond er weer.")
+        assert code not in html
+
+        back = reporter.post(
+            reverse("signals:confidential_follow_up"),
+            {"code": code, "draft": _field(html, "draft"), "draft_key": _field(html, "draft_key")},
+        )
+        html = back.content.decode()
+        assert back.status_code == 200 and "Uw tekst staat hieronder weer klaar" in html
+        assert _field(html, "text").startswith("Het busje stond er weer.") and _field(html, "submission_key") == key
+        assert not SignalMessage.objects.exists()  # the reporter sends it, not the code form
+
+        for _ in range(2):  # sent, and sent again with a double click: one message
+            sent = reporter.post(page, {"text": _field(html, "text"), "submission_key": key})
+            assert sent.status_code == 302
+    assert list(SignalMessage.objects.values_list("signal_id", flat=True)) == [signal.pk]
+    assert SignalMessage.objects.get().text.startswith("Het busje stond er weer.")
+
+
+def test_an_empty_post_after_the_access_lapsed_goes_to_the_code_form(organisation, settings):
+    settings.WEERBAAR_RECEIPT_SESSION_MINUTES = 15
+    reporter, _, code = _report(organisation)
+    _enter_code(reporter, code)
+    with time_machine.travel(timezone.now() + timedelta(minutes=20)):
+        response = reporter.post(reverse("signals:confidential_follow_up_signal"), {"text": "  "})
+    assert response["Location"] == reverse("signals:confidential_follow_up")
