@@ -45,6 +45,11 @@ ALREADY_SENT = (
     "veranderde of toevoegde, is niet opgeslagen."
 )
 
+CHANGED_SINCE_PAGE = (
+    "Dit signaal is gewijzigd nadat u de pagina opende, misschien door een collega. Hieronder ziet u de "
+    "stand van nu; wat u typte staat er nog. Kijk die stand na voordat u afsluit."
+)
+
 SAVE_FAILED = (
     "Er ging iets mis bij het opslaan. Uw melding is niet opgeslagen. Probeer het over een paar minuten opnieuw; "
     "wat u typte staat er nog."
@@ -255,7 +260,7 @@ def close(request, pk: int):
         except ValidationError as error:
             if getattr(error, "code", None) != "already_handled":
                 add_service_errors(form, error)
-                return _detail_page(request, signal, close_form=form, status=200)
+                return _close_form_again(request, signal, form)
             messages.error(request, " ".join(error.messages))
         except Signal.DoesNotExist:
             raise Http404 from None
@@ -267,6 +272,15 @@ def close(request, pk: int):
         # errors would show nowhere; say what happened instead.
         messages.error(request, services.ALREADY_HANDLED["close"])
         return redirect("signals:detail", pk=signal.pk)
+    return _close_form_again(request, signal, form)
+
+
+def _close_form_again(request, signal: Signal, form: CloseSignalForm):
+    """The page again with the close form's errors. It shows the signal as it is now and its
+    forms carry that state; if that is not what the coordinator's page showed, it says so, or the
+    next click would close a signal changed under their eyes without a word."""
+    if request.POST.get(VERSION_FIELD, "") != signal.version:
+        messages.warning(request, CHANGED_SINCE_PAGE)
     return _detail_page(request, signal, close_form=form, status=200)
 
 

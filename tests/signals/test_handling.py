@@ -291,6 +291,28 @@ def test_a_form_from_a_page_older_than_a_colleagues_change_changes_nothing(make_
     assert Signal.objects.get(pk=other.pk).status == SignalStatus.CLOSED
 
 
+def test_a_close_form_with_errors_from_a_page_older_than_a_change_says_so(make_user, organisation, signal):
+    """The close form comes back with its errors and the signal as it is now: if a colleague
+    changed it after the page was opened, the page says so before the next click closes it."""
+    first, second = (make_user(role=Role.COORDINATOR, organisation=organisation) for _ in range(2))
+    first_client, second_client = verified_client(first), verified_client(second)
+    stale = _seen(second_client, signal)
+    first_client.post(reverse("signals:start_triage", args=[signal.pk]), _seen(first_client, signal))
+    before = _state(signal)
+
+    again = second_client.post(reverse("signals:close", args=[signal.pk]), {"reden": "other", **stale})
+
+    page = again.content.decode()
+    assert again.status_code == 200 and "gewijzigd nadat u de pagina opende" in page
+    assert "Licht toe waarom u het signaal afsluit" in page
+    assert _state(signal) == before
+    # Without a change in between, the same mistake shows only its own error.
+    fresh = second_client.post(
+        reverse("signals:close", args=[signal.pk]), {"reden": "other", **_seen(second_client, signal)}
+    )
+    assert fresh.status_code == 200 and "gewijzigd nadat u de pagina opende" not in fresh.content.decode()
+
+
 def test_a_bad_form_on_a_signal_closed_meanwhile_says_it_was_closed(coordinator, signal):
     """The closing form is gone from the page of a closed signal: its error would show nowhere."""
     signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.REFERRED)
