@@ -132,7 +132,7 @@ class ReporterQuestionForm(_OnceForm):
     )
 
 
-class IdentityRequestForm(forms.Form):
+class IdentityRequestForm(_OnceForm):
     reason = TextareaField(
         label="Waarom heeft u de gegevens van de melder nodig?",
         min_length=REASON_MIN_LENGTH,

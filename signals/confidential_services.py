@@ -312,9 +312,10 @@ def reporter_message_add(*, signal: Signal, text: str, submission_key=None) -> S
 # --- The reporter's identity -----------------------------------------------------------------------
 
 
-def reporter_identity_disclose(*, actor, signal: Signal, reason: str) -> ReporterContact:
+def reporter_identity_disclose(*, actor, signal: Signal, reason: str, submission_key=None) -> ReporterContact:
     """Records a coordinator's reasoned request to see the reporter's contact details and returns
-    them. The reason is stored encrypted; the audit event holds ids only."""
+    them. The reason is stored encrypted; the audit event holds ids only. The same form sent twice
+    (`submission_key`) is one request; each time the details are shown is logged by the view."""
     if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
         raise PermissionDenied
     reason = (reason or "").strip()
@@ -325,19 +326,44 @@ def reporter_identity_disclose(*, actor, signal: Signal, reason: str) -> Reporte
     contact = with_data_keys(ReporterContact.objects.filter(signal=signal)).first()
     if contact is None:
         raise ValidationError("De melder heeft geen naam of contactgegevens achtergelaten.")
-    with transaction.atomic(durable=True):
-        request = ReporterIdentityRequest(
-            signal=signal, data_key_id=signal.data_key_id, requested_by=actor, reason=reason
-        )
-        request.save()
-        audit_event_record(
-            actor=actor,
-            action="signal.reporter_identity_disclosed",
-            organisation_id=signal.organisation_id,
-            record=signal,
-            data={"request_id": request.pk, "contact_id": contact.pk},
-        )
+    if submission_key is not None and _identity_request_earlier(actor, signal, submission_key):
+        return contact
+    try:
+        with transaction.atomic(durable=True):
+            request = ReporterIdentityRequest(
+                signal=signal,
+                data_key_id=signal.data_key_id,
+                requested_by=actor,
+                reason=reason,
+                submission_key=submission_key,
+            )
+            request.save()
+            audit_event_record(
+                actor=actor,
+                action="signal.reporter_identity_disclosed",
+                organisation_id=signal.organisation_id,
+                record=signal,
+                data={"request_id": request.pk, "contact_id": contact.pk},
+            )
+    except IntegrityError:
+        # The same form at the same moment (a double click on two processes): the other one counted.
+        if submission_key is None or not _identity_request_earlier(actor, signal, submission_key):
+            raise
     return contact
+
+
+def _identity_request_earlier(actor, signal: Signal, submission_key) -> bool:
+    """Whether this form was sent before; another coordinator's or another signal's key is refused."""
+    earlier = (
+        ReporterIdentityRequest.objects.filter(submission_key=submission_key)
+        .values_list("signal_id", "requested_by_id")
+        .first()
+    )
+    if earlier is None:
+        return False
+    if earlier != (signal.pk, actor.pk):
+        raise PermissionDenied  # another form's key, replayed here
+    return True
 
 
 # --- Reads -----------------------------------------------------------------------------------------

@@ -465,7 +465,10 @@ def confidential_reporter(request, pk: int):
     if request.method == "POST" and form.is_valid():
         try:
             contact = services.reporter_identity_disclose(
-                actor=request.user, signal=signal, reason=form.cleaned_data["reason"]
+                actor=request.user,
+                signal=signal,
+                reason=form.cleaned_data["reason"],
+                submission_key=form.cleaned_data["submission_key"],
             )
         except ValidationError as error:
             form.add_error(None, error)  # the reason's own message goes next to the field

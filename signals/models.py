@@ -332,6 +332,8 @@ class ReporterIdentityRequest(EncryptedModel):
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     reason = EncryptedTextField("reden")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The form's own key: the same request sent twice (a double click) is one request.
+    submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 
     class Meta:
         verbose_name = "verzoek om gegevens van de melder"

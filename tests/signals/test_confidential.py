@@ -637,6 +637,35 @@ def test_reporter_identity_only_after_a_reasoned_and_audited_request(organisatio
     assert "Jan Melder" not in again and reason in again
 
 
+def test_a_request_for_the_reporters_details_sent_twice_is_one_request(organisation, coordinator, make_user):
+    """A double click on "Gegevens opvragen": one recorded request and one audit event; both
+    answers show the details, and each showing is in the access log."""
+    _, signal, _ = _report(organisation, reporter_name="Jan Melder")
+    contact = ReporterContact.objects.get(signal=signal)
+    client = verified_client(coordinator)
+    url = reverse("signals:confidential_reporter", kwargs={"pk": signal.pk})
+    key = _field(client.get(url).content.decode(), "submission_key")
+    reason = "Wij willen de melder vragen naar het kenteken van het tweede busje."
+
+    shown = [client.post(url, {"reason": reason, "submission_key": key}).content.decode() for _ in range(2)]
+
+    assert all("Jan Melder" in html for html in shown)
+    assert ReporterIdentityRequest.objects.count() == 1
+    assert AuditEvent.objects.filter(action="signal.reporter_identity_disclosed").count() == 1
+    assert AccessLog.objects.filter(record_type="signals.reportercontact", record_id=str(contact.pk)).count() == 2
+    # A new request (a new form) is a new record.
+    fresh = _field(client.get(url).content.decode(), "submission_key")
+    assert fresh != key
+    client.post(url, {"reason": reason, "submission_key": fresh})
+    assert ReporterIdentityRequest.objects.count() == 2
+
+    # Another coordinator replaying the key sees nothing and records nothing.
+    colleague = verified_client(make_user(role=Role.COORDINATOR, organisation=organisation))
+    replay = colleague.post(url, {"reason": reason, "submission_key": key})
+    assert replay.status_code == 403 and "Jan Melder" not in replay.content.decode()
+    assert ReporterIdentityRequest.objects.count() == 2
+
+
 def test_other_organisations_coordinator_gets_404_and_changes_nothing(organisation, make_user, other_organisation):
     _, signal, _ = _report(organisation, reporter_name="Jan Melder")
     stranger = verified_client(make_user(role=Role.COORDINATOR, organisation=other_organisation))
