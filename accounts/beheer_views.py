@@ -9,7 +9,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.decorators import require_action
-from accounts.forms import UserCreateForm
+from accounts.forms import UserCreateForm, UserEditForm
 from accounts.roles import Action
 
 
@@ -55,6 +55,46 @@ def user_create(request):
                 )
             return redirect("beheer:user_detail", pk=user.pk)
     return render(request, "beheer/user_create.html", {"form": form})
+
+
+@require_action(Action.MANAGE_USERS)
+def user_edit(request, pk: int):
+    user = selectors.user_get(actor=request.user, pk=pk)
+    form = UserEditForm(request.POST or None, account=user)
+    changed_meanwhile = False
+    if request.method == "POST" and form.is_valid():
+        changes = {field: form.cleaned_data[field] for field in services.USER_EDITABLE}
+        try:
+            changed = services.user_update(
+                actor=request.user, user=user, changes=changes, seen=form.cleaned_data["stand"] or None
+            )
+        except ValidationError as error:
+            if getattr(error, "code", None) == "changed_meanwhile":
+                # What was typed stays; the page shows the account as it is now beside it, and the
+                # next save is made knowing that.
+                user = selectors.user_get(actor=request.user, pk=pk)
+                data = request.POST.copy()
+                data["stand"] = services.user_stand(user)
+                form = UserEditForm(data, account=user)
+                form.is_valid()
+                changed_meanwhile = error.messages[0]
+            else:
+                for field, field_errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, field_errors)
+        else:
+            if not changed:
+                messages.info(request, "Er is niets gewijzigd.")
+            else:
+                done = "De gegevens zijn opgeslagen."
+                if "role" in changed:
+                    done += " De gebruiker is afgemeld en logt opnieuw in met de nieuwe rol."
+                if "email" in changed and not user.has_usable_password() and user.is_active:
+                    done += " Er wordt een nieuwe activeringslink naar het nieuwe adres gemaild."
+                messages.success(request, done)
+            return redirect("beheer:user_detail", pk=user.pk)
+    return render(
+        request, "beheer/user_edit.html", {"account": user, "form": form, "changed_meanwhile": changed_meanwhile}
+    )
 
 
 @require_POST

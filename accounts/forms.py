@@ -101,3 +101,34 @@ class UserCreateForm(forms.Form):
         self.fields["role"].choices = [("", "Kies een rol")] + [
             (value, label) for value, label in Role.choices if value in allowed
         ]
+
+
+class UserEditForm(forms.Form):
+    """An administrator corrects a colleague's name, e-mail address or role. The hidden `stand`
+    holds what the page showed, so two administrators do not overwrite each other unseen."""
+
+    first_name = forms.CharField(label="Voornaam", max_length=150)
+    last_name = forms.CharField(label="Achternaam", max_length=150)
+    email = forms.EmailField(
+        label="E-mailadres",
+        help_text="Heeft de gebruiker nog geen wachtwoord gekozen, dan gaat er een nieuwe activeringslink naar dit adres.",
+    )
+    role = forms.ChoiceField(label="Rol", help_text="Een andere rol beëindigt de sessies van de gebruiker.")
+    stand = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args, account: User, **kwargs):
+        from accounts.services import user_stand
+
+        kwargs.setdefault(
+            "initial",
+            {
+                "first_name": account.first_name,
+                "last_name": account.last_name,
+                "email": account.email,
+                "role": account.role,
+                "stand": user_stand(account),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        allowed = ROLES_BY_ORGANISATION_KIND.get(account.organisation.kind, frozenset())
+        self.fields["role"].choices = [(value, label) for value, label in Role.choices if value in allowed]

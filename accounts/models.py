@@ -197,6 +197,8 @@ class ActivationMail(models.Model):
     last_failure = models.CharField(max_length=60, blank=True)
     # The sweep leaves a row alone until then: a refused address is not tried every five minutes.
     next_attempt_at = models.DateTimeField(default=timezone.now)
+    # accounts.services.activation_link_state when the mail went: tells whether its link still works.
+    link_state = models.CharField(max_length=32, blank=True)
 
     class Meta:
         verbose_name = "activeringsmail"

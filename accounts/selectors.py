@@ -40,8 +40,9 @@ def _when(moment) -> str:
 
 def activation_mail_summary(user: User) -> str | None:
     """What the administrator's page says about the activation mail of an account that has not
-    chosen a password yet (None once it has): sent when, waiting, or why it did not go."""
-    from accounts.services import ACTIVATION_MAIL_DAYS
+    chosen a password yet (None once it has): sent when and whether its link still works, waiting,
+    or why it did not go and what happens next."""
+    from accounts.services import ACTIVATION_MAIL_DAYS, activation_link_state
     from config.mail import failure_text
 
     if user.has_usable_password():
@@ -50,18 +51,25 @@ def activation_mail_summary(user: User) -> str | None:
         return "Niet verstuurd: het account heeft geen e-mailadres."
     latest = user.activation_mails.first()
     if latest is None:
-        return "Niet verstuurd."
+        return "Niet bekend: er is geen activeringsmail vastgelegd. Verstuur hem als de gebruiker geen werkende link heeft."
     if latest.status == ActivationMailStatus.SENT:
+        sent = f"Verstuurd op {_when(latest.sent_at)}"
+        if latest.link_state != activation_link_state(user):
+            return f"{sent}; die link werkt niet meer, want het account is sindsdien gewijzigd. Verstuur hem opnieuw."
         valid_until = latest.sent_at + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT)
-        link = "werkt" if valid_until > timezone.now() else "werkte"
-        return f"Verstuurd op {_when(latest.sent_at)}; de link {link} tot {_when(valid_until)}."
+        if valid_until <= timezone.now():
+            return f"{sent}; de link is verlopen op {_when(valid_until)}. Verstuur hem opnieuw."
+        return f"{sent}; de link werkt tot {_when(valid_until)}."
     if latest.status == ActivationMailStatus.NOT_NEEDED:
         return "Niet verstuurd: het account was geblokkeerd of had geen e-mailadres meer. Verstuur hem opnieuw."
     if not latest.attempts:
         return f"Wacht op verzending (gevraagd op {_when(latest.requested_at)})."
     reason = failure_text(latest.last_failure)
     tries = "1 poging" if latest.attempts == 1 else f"{latest.attempts} pogingen"
-    if latest.requested_at < timezone.now() - timedelta(days=ACTIVATION_MAIL_DAYS):
+    gives_up_at = latest.requested_at + timedelta(days=ACTIVATION_MAIL_DAYS)
+    # Without a beat process (the embedded set-up runs tasks in-process) nothing tries again.
+    retried = not settings.CELERY_TASK_ALWAYS_EAGER and latest.next_attempt_at < gives_up_at
+    if not retried or gives_up_at < timezone.now():
         return f"Niet verstuurd: {reason} ({tries}). Controleer het e-mailadres en verstuur hem opnieuw."
     return (
         f"Nog niet verstuurd: {reason} ({tries}). Weerbaar probeert het opnieuw vanaf "

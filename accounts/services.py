@@ -12,6 +12,7 @@ from django.contrib.auth.tokens import PasswordResetTokenGenerator
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -78,8 +79,12 @@ def user_create(
 
 
 def _activation_mail_request(user: User) -> list[bool]:
-    """In the caller's transaction: an outbox row for the mail, queued on commit. The returned
-    list holds, after the commit, whether the task could be queued."""
+    """In the caller's transaction: an outbox row for the mail, queued on commit; a request still
+    waiting for the account is replaced by it (one mail, with a fresh link, and its own count of
+    attempts). The returned list holds, after the commit, whether the task could be queued."""
+    ActivationMail.objects.filter(user=user, status=ActivationMailStatus.PENDING).update(
+        status=ActivationMailStatus.NOT_NEEDED
+    )
     row = ActivationMail.objects.create(user=user)
     queued: list[bool] = []
     transaction.on_commit(lambda: queued.append(queue_activation_mail(row.pk)))
@@ -89,10 +94,10 @@ def _activation_mail_request(user: User) -> list[bool]:
 def queue_activation_mail(mail_id: int) -> bool:
     """Called on commit. With the broker down the outbox row waits for the sweep; the
     administrator is told, sees the mail's state on the account's page and can send it again."""
-    from accounts.tasks import send_activation_mail
+    from accounts.tasks import send_outbox_activation_mail
 
     try:
-        send_activation_mail.delay(mail_id)
+        send_outbox_activation_mail.delay(mail_id)
     except Exception:
         logger.warning("activation mail %s not queued (broker unreachable); the sweep will send it", mail_id)
         return False
@@ -107,48 +112,72 @@ ACTIVATION_MAIL_DAYS = 7
 
 
 def activation_retry_delay(attempts: int) -> timedelta:
-    return min(ACTIVATION_RETRY_FIRST * 2 ** max(attempts - 1, 0), ACTIVATION_RETRY_MAX)
+    doublings = min(max(attempts - 1, 0), 16)  # past the maximum long before; no overflow
+    return min(ACTIVATION_RETRY_FIRST * 2**doublings, ACTIVATION_RETRY_MAX)
 
 
-def activation_mail_send(mail_id: int) -> bool:
-    """Sends an activation mail that waits (the task, the sweep); safe to run twice. One mail
-    answers every request still waiting for the same account: it holds a fresh link. A failure is
-    written on the waiting rows (the kind only) and raised again. Returns whether a mail went."""
-    user_id = ActivationMail.objects.filter(pk=mail_id).values_list("user_id", flat=True).first()
-    if user_id is None:
-        return False
+def activation_mail_send(mail_id: int, *, due_only: bool = False) -> bool:
+    """Sends an activation mail that waits (the task; the sweep with `due_only`, which leaves a
+    row alone until its next attempt). The row is locked while sending, so the task and the sweep
+    at the same moment send one mail. A failure is written on the row (the kind only) and raised
+    again. Returns whether a mail went.
+
+    At least once, not exactly once: the mail goes out inside the row's transaction, so if the
+    commit fails after the mail server took it, or the worker dies in between, it is sent again.
+    For an activation link a second mail is better than none."""
     failure = None
     with transaction.atomic():
-        # Lock every waiting row of the account, in one order, so two tasks send one mail.
-        waiting = list(
-            ActivationMail.objects.select_for_update()
-            .filter(user_id=user_id, status=ActivationMailStatus.PENDING)
-            .order_by("pk")
-        )
-        ids = [row.pk for row in waiting]
-        if mail_id not in ids:
-            return False  # sent or no longer needed meanwhile
-        rows = ActivationMail.objects.filter(pk__in=ids)
-        user = User.objects.get(pk=user_id)
-        if not user.is_active or not user.email or user.has_usable_password():
-            rows.update(status=ActivationMailStatus.NOT_NEEDED)
-            return False  # activated, blocked, or the address was taken away: no link to send
+        row = ActivationMail.objects.select_for_update().filter(pk=mail_id).first()
+        if row is None or row.status != ActivationMailStatus.PENDING:
+            return False  # sent, replaced or no longer needed meanwhile
         now = timezone.now()
+        if due_only and row.next_attempt_at > now:
+            return False
+        user = User.objects.get(pk=row.user_id)
+        if not user.is_active or not user.email or user.has_usable_password():
+            row.status = ActivationMailStatus.NOT_NEEDED
+            row.save(update_fields=["status"])
+            return False  # activated, blocked, or the address was taken away: no link to send
         try:
             _activation_mail_deliver(user)
         except Exception as error:
             failure = error
-            attempts = max(row.attempts for row in waiting) + 1
-            rows.update(
-                attempts=attempts,
-                last_failure=failure_kind(error)[:60],
-                next_attempt_at=now + activation_retry_delay(attempts),
-            )
+            row.attempts += 1
+            row.last_failure = failure_kind(error)[:60]
+            row.next_attempt_at = now + activation_retry_delay(row.attempts)
+            row.save(update_fields=["attempts", "last_failure", "next_attempt_at"])
         else:
-            rows.update(status=ActivationMailStatus.SENT, sent_at=now, last_failure="")
+            row.status = ActivationMailStatus.SENT
+            row.sent_at = now
+            row.last_failure = ""
+            row.link_state = activation_link_state(user)
+            row.save(update_fields=["status", "sent_at", "last_failure", "link_state"])
     if failure is not None:
         raise failure
     return True
+
+
+def activation_link_state(user: User) -> str:
+    """A digest of what the activation link's token depends on (the address, the password, the
+    last login, blocking, the security stamp): once it differs from the one stored when the mail
+    went, that mail's link no longer works."""
+    state = activation_token_generator._make_hash_value(user, 0)  # Django's documented hook
+    return salted_hmac("weerbaar.accounts.activation_link_state", state, algorithm="sha256").hexdigest()[:32]
+
+
+def activation_mail_for_account(user_id: int) -> bool:
+    """A task message queued before the outbox named the account, not a mail: it gets a row of
+    its own and is sent like any other (for a deploy with messages still in the queue)."""
+    with transaction.atomic():
+        user = User.objects.select_for_update().filter(pk=user_id).first()
+        if user is None or not user.is_active or not user.email or user.has_usable_password():
+            return False
+        row = ActivationMail.objects.filter(user=user, status=ActivationMailStatus.PENDING).first()
+        if row is None:
+            if ActivationMail.objects.filter(user=user).exists():
+                return False  # the outbox has dealt with this account: sent, or replaced by a newer request
+            row = ActivationMail.objects.create(user=user)
+    return activation_mail_send(row.pk)
 
 
 def _activation_mail_deliver(user: User) -> None:
@@ -183,6 +212,62 @@ def user_activation_resend(*, actor: User, user: User) -> bool:
         )
         queued = _activation_mail_request(user)
     return all(queued)
+
+
+USER_EDITABLE = ("first_name", "last_name", "email", "role")
+
+CHANGED_MEANWHILE = (
+    "Dit account is gewijzigd nadat u de pagina opende, misschien door een andere beheerder. Er is niets "
+    "opgeslagen. Dit zijn de gegevens van nu:"
+)
+
+
+def user_stand(user: User) -> str:
+    """A digest of what the edit page shows of the account, to tell a stale form."""
+    shown = "\x1f".join(str(getattr(user, field)) for field in USER_EDITABLE)
+    return salted_hmac("weerbaar.accounts.user_stand", shown, algorithm="sha256").hexdigest()[:32]
+
+
+def user_update(*, actor: User, user: User, changes: dict, seen: str | None = None) -> list[str]:
+    """An administrator corrects a colleague's name, address or role; returns the changed fields.
+    A new role ends the account's sessions and API tokens; a new address of an account that has
+    not chosen a password yet gets a new activation link (the old one dies with the old address).
+    The audit event names the fields, never their values."""
+    _require(actor, Action.MANAGE_USERS)
+    _require_same_organisation(actor, user)
+    unknown = set(changes) - set(USER_EDITABLE)
+    if unknown:
+        raise ValueError(f"not editable here: {sorted(unknown)}")
+    with transaction.atomic(durable=True):
+        current = User.objects.select_for_update(of=("self",)).select_related("organisation").get(pk=user.pk)
+        if seen is not None and seen != user_stand(current):
+            raise ValidationError(CHANGED_MEANWHILE, code="changed_meanwhile")
+        changed = [field for field, value in changes.items() if getattr(current, field) != value]
+        if not changed:
+            return []
+        if "role" in changed:
+            if current.pk == actor.pk:
+                raise ValidationError({"role": "U kunt uw eigen rol niet wijzigen; vraag dat een andere beheerder."})
+            if changes["role"] not in ROLES_BY_ORGANISATION_KIND.get(current.organisation.kind, frozenset()):
+                raise ValidationError({"role": "Deze rol past niet bij een organisatie van deze soort."})
+        for field in changed:
+            setattr(current, field, changes[field])
+        current.full_clean(exclude=["password", "username"])
+        current.save(update_fields=changed)
+        audit_event_record(
+            actor=actor,
+            action="user.changed",
+            organisation_id=current.organisation_id,
+            record=current,
+            data={"fields": sorted(changed)},
+        )
+        if "role" in changed:
+            _end_sessions_and_tokens(current)
+        if "email" in changed and current.email and current.is_active and not current.has_usable_password():
+            _activation_mail_request(current)
+    for field in changed:
+        setattr(user, field, getattr(current, field))
+    return changed
 
 
 def user_activate(*, user: User, password_form) -> None:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("gebruikers/", beheer_views.user_list, name="user_list"),
     path("gebruikers/nieuw/", beheer_views.user_create, name="user_create"),
     path("gebruikers/<int:pk>/", beheer_views.user_detail, name="user_detail"),
+    path("gebruikers/<int:pk>/wijzigen/", beheer_views.user_edit, name="user_edit"),
     path(
         "gebruikers/<int:pk>/tweestapsverificatie-wissen/",
         beheer_views.user_reset_two_factor,

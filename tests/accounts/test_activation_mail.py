@@ -14,6 +14,7 @@ import time_machine
 from django.conf import settings
 from django.core import mail
 from django.core.mail.backends import locmem
+from django.db import connection  # noqa: F401  (read by the skipif below)
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -68,8 +69,9 @@ def _link(message) -> str:
 
 
 def test_a_mail_server_that_is_away_loses_no_activation_mail(
-    admin, eager_tasks, django_capture_on_commit_callbacks, caplog
+    admin, eager_tasks, django_capture_on_commit_callbacks, caplog, settings
 ):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in production, where beat runs the sweep
     client = verified_client(admin)
     with override_settings(EMAIL_BACKEND=UNREACHABLE), caplog.at_level(logging.WARNING):
         user, page = _create(client, django_capture_on_commit_callbacks)
@@ -100,8 +102,9 @@ def test_a_mail_server_that_is_away_loses_no_activation_mail(
 
 @override_settings(EMAIL_BACKEND=REFUSING)
 def test_a_refused_address_is_tried_later_each_time_and_given_up_after_a_week(
-    admin, eager_tasks, django_capture_on_commit_callbacks, caplog
+    admin, eager_tasks, django_capture_on_commit_callbacks, caplog, settings
 ):
+    settings.CELERY_TASK_ALWAYS_EAGER = False  # as in production, where beat runs the sweep
     client = verified_client(admin)
     start = timezone.now()
     with caplog.at_level(logging.WARNING):
@@ -140,17 +143,22 @@ def test_a_refused_address_is_tried_later_each_time_and_given_up_after_a_week(
 
 
 @pytest.mark.django_db(transaction=True)  # the mails are queued on real commits
-def test_with_the_broker_down_the_sweep_sends_one_mail_for_every_request_that_waits(admin, broker_down):
+def test_with_the_broker_down_the_sweep_sends_the_mail_and_a_resend_replaces_the_waiting_one(admin, broker_down):
     client = verified_client(admin)
     client.post(reverse("beheer:user_create"), NEW_USER)
     user = User.objects.get(username=NEW_USER["username"])
+    first = ActivationMail.objects.get(user=user)
+    ActivationMail.objects.filter(pk=first.pk).update(attempts=34, last_failure="SMTPRecipientsRefused")
     client.post(reverse("beheer:user_activation_resend", args=[user.pk]))
     assert "Wacht op verzending" in _detail(client, user)
-    assert ActivationMail.objects.filter(user=user, status=ActivationMailStatus.PENDING).count() == 2
+    waiting = ActivationMail.objects.get(user=user, status=ActivationMailStatus.PENDING)
+    assert waiting.pk != first.pk and waiting.attempts == 0  # its own count, not the old one's
+    assert ActivationMail.objects.get(pk=first.pk).status == ActivationMailStatus.NOT_NEEDED
     assert mail.outbox == []
 
     with time_machine.travel(timezone.now() + timedelta(minutes=2)):
-        assert send_pending_activation_mails() == 1  # the second row went with the first mail
+        assert send_pending_activation_mails() == 1
+        assert send_pending_activation_mails() == 0
     assert [m.to for m in mail.outbox] == [["nina@example.org"]]
     assert not ActivationMail.objects.filter(user=user, status=ActivationMailStatus.PENDING).exists()
 
@@ -192,3 +200,124 @@ def test_the_activation_mail_is_sent_once_when_its_task_runs_twice(admin, django
 def test_the_sweep_is_scheduled():
     tasks = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
     assert "accounts.tasks.send_pending_activation_mails" in tasks
+
+
+def test_the_wait_stops_at_six_hours_however_many_attempts():
+    from accounts.services import activation_retry_delay
+
+    assert activation_retry_delay(1) == timedelta(minutes=5)
+    assert activation_retry_delay(8) == timedelta(hours=6)
+    assert activation_retry_delay(10_000) == timedelta(hours=6)  # no overflow, no stuck row
+
+
+@override_settings(EMAIL_BACKEND=UNREACHABLE)
+def test_the_sweep_leaves_a_mail_alone_until_its_next_attempt(admin, django_capture_on_commit_callbacks):
+    client = verified_client(admin)
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("beheer:user_create"), NEW_USER)
+    row = ActivationMail.objects.get()
+    with pytest.raises(ConnectionRefusedError):
+        activation_mail_send(row.pk)
+    row.refresh_from_db()
+    assert row.attempts == 1
+
+    assert activation_mail_send(row.pk, due_only=True) is False  # listed by a sweep a moment ago
+    row.refresh_from_db()
+    assert row.attempts == 1
+
+
+def test_without_beat_the_page_does_not_promise_a_retry(
+    admin, eager_tasks, django_capture_on_commit_callbacks, settings
+):
+    """The embedded set-up runs tasks in-process and has no beat: nothing would try again."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    client = verified_client(admin)
+    with override_settings(EMAIL_BACKEND=UNREACHABLE):
+        user, _ = _create(client, django_capture_on_commit_callbacks)
+    page = _detail(client, user)
+    assert "Niet verstuurd: de mailserver was niet bereikbaar (1 poging)" in page
+    assert "probeert het opnieuw" not in page and "verstuur hem opnieuw" in page
+
+
+@pytest.mark.parametrize("change", ["address", "blocked and unblocked"])
+def test_the_page_says_when_a_sent_link_no_longer_works(admin, eager_tasks, django_capture_on_commit_callbacks, change):
+    client = verified_client(admin)
+    user, _ = _create(client, django_capture_on_commit_callbacks)
+    link = _link(mail.outbox[0])
+    assert "de link werkt tot" in _detail(client, user)
+
+    if change == "address":
+        User.objects.filter(pk=user.pk).update(email="ander@example.org")
+    else:
+        client.post(reverse("beheer:user_set_active", args=[user.pk]), {"active": "0"})
+        client.post(reverse("beheer:user_set_active", args=[user.pk]), {"active": "1"})
+
+    page = _detail(client, user)
+    assert "die link werkt niet meer" in page and "de link werkt tot" not in page
+    assert "Deze link werkt niet meer" in Client().get(link, follow=True).content.decode()
+
+
+def test_the_link_validity_on_the_page_is_the_tokens(admin, eager_tasks, django_capture_on_commit_callbacks, settings):
+    settings.PASSWORD_RESET_TIMEOUT = 2 * 24 * 3600
+    client = verified_client(admin)
+    user, _ = _create(client, django_capture_on_commit_callbacks)
+    link = _link(mail.outbox[0])
+    sent = ActivationMail.objects.get(user=user).sent_at
+
+    # Two hours either side: Django's token counts in local clock time, so across a change to or
+    # from summer time its end moves by an hour.
+    with time_machine.travel(sent + timedelta(days=2) - timedelta(hours=2)):
+        assert "de link werkt tot" in _detail(verified_client(admin), user)
+        assert "Kies uw wachtwoord" in Client().get(link, follow=True).content.decode()
+    with time_machine.travel(sent + timedelta(days=2, hours=2)):
+        assert "de link is verlopen op" in _detail(verified_client(admin), user)
+        assert "Deze link werkt niet meer" in Client().get(link, follow=True).content.decode()
+
+
+def test_a_task_message_queued_before_the_outbox_is_still_sent(admin, django_capture_on_commit_callbacks):
+    """Messages of the old task name the account; after a deploy they must not be lost."""
+    from accounts.tasks import send_activation_mail
+
+    client = verified_client(admin)
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(reverse("beheer:user_create"), NEW_USER)
+    user = User.objects.get(username=NEW_USER["username"])
+    ActivationMail.objects.all().delete()  # as for an account created by the old version
+
+    assert "Niet bekend" in _detail(client, user)
+    assert send_activation_mail.apply(args=[user.pk]).get() is True
+    assert [m.to for m in mail.outbox] == [["nina@example.org"]]
+    assert ActivationMail.objects.get(user=user).status == ActivationMailStatus.SENT
+    assert send_activation_mail.apply(args=[user.pk]).get() is False  # nothing waits any more
+
+
+@pytest.mark.skipif("connection.vendor != 'postgresql'", reason="SQLite lets one writer in at a time")
+@pytest.mark.django_db(transaction=True)
+def test_the_task_and_the_sweep_at_the_same_moment_send_one_mail(admin):
+    import threading
+
+    from django.db import connections
+
+    user = User.objects.create(
+        username="tegelijk", email="tegelijk@example.org", role=Role.EMPLOYEE, organisation=admin.organisation
+    )
+    user.set_unusable_password()
+    user.save()
+    row = ActivationMail.objects.create(user=user)
+    barrier = threading.Barrier(4)
+    results = []
+
+    def send():
+        try:
+            barrier.wait()
+            results.append(activation_mail_send(row.pk))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    assert [m.to for m in mail.outbox] == [["tegelijk@example.org"]]

@@ -25,6 +25,7 @@ from tests.factories import PDF_BYTES, make_signal
 # the method to call it with.
 OBJECT_URLS = {
     "beheer:user_detail": ("GET", "user", Action.MANAGE_USERS),
+    "beheer:user_edit": ("POST", "user", Action.MANAGE_USERS),
     "beheer:user_reset_two_factor": ("POST", "user", Action.MANAGE_USERS),
     "beheer:user_unlock": ("POST", "user", Action.MANAGE_USERS),
     "beheer:user_activation_resend": ("POST", "user", Action.MANAGE_USERS),

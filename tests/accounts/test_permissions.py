@@ -29,6 +29,7 @@ PAGES = [
     ("beheer:user_list", None, {Role.ADMIN}),
     ("beheer:user_create", None, {Role.ADMIN}),
     ("beheer:user_detail", "user", {Role.ADMIN}),
+    ("beheer:user_edit", "user", {Role.ADMIN}),
     ("beheer:organisation", None, {Role.ADMIN}),
     ("privacy:policy_list", None, {Role.ADMIN}),
     ("privacy:policy_edit", "retention_policy", {Role.ADMIN}),

@@ -1,0 +1,147 @@
+"""An administrator corrects a colleague's name, e-mail address or role (/beheer/)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.core import mail
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import ActivationMail, ApiToken, User
+from accounts.roles import Role
+from accounts.services import api_token_create
+from audit.models import AuditEvent
+from tests.conftest import verified_client
+
+_STAND = re.compile(r'name="stand" value="([^"]+)"')
+
+
+def _edit(client, user, **changes):
+    """Opens the edit page, as the browser does, and sends it with `changes`."""
+    url = reverse("beheer:user_edit", args=[user.pk])
+    page = client.get(url).content.decode()
+    data = {
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email,
+        "role": user.role,
+        "stand": _STAND.search(page).group(1),
+        **changes,
+    }
+    return client.post(url, data, follow=True)
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(role=Role.ADMIN, first_name="Bea", last_name="Beheer")
+
+
+@pytest.fixture
+def colleague(make_user, admin):
+    return make_user(
+        role=Role.EMPLOYEE,
+        organisation=admin.organisation,
+        first_name="Piet",
+        last_name="Pietersen",
+        email="piet@example.org",
+    )
+
+
+def test_an_administrator_corrects_name_and_address_and_the_event_holds_no_values(admin, colleague):
+    client = verified_client(admin)
+    colleague_client = verified_client(colleague)
+
+    response = _edit(client, colleague, last_name="Pieterse", email="p.pieterse@example.org")
+
+    assert "De gegevens zijn opgeslagen." in response.content.decode()
+    colleague.refresh_from_db()
+    assert (colleague.last_name, colleague.email) == ("Pieterse", "p.pieterse@example.org")
+    event = AuditEvent.objects.get(action="user.changed")
+    assert event.actor_id == admin.pk and event.record_id == str(colleague.pk)
+    assert event.data == {"fields": ["email", "last_name"]}
+    assert "Pieterse" not in str(event.data) and "example.org" not in str(event.data)
+    # Not a change of access: the colleague stays logged in, and an activated account gets no mail.
+    assert colleague_client.get(reverse("home")).status_code == 200
+    assert mail.outbox == []
+
+
+def test_a_new_role_ends_the_sessions_and_tokens(admin, colleague):
+    colleague_client = verified_client(colleague)
+    api_token_create(user=colleague, name="koppeling", verified=True)
+
+    response = _edit(verified_client(admin), colleague, role=Role.COORDINATOR)
+
+    assert "logt opnieuw in met de nieuwe rol" in response.content.decode()
+    assert User.objects.get(pk=colleague.pk).role == Role.COORDINATOR
+    assert colleague_client.get(reverse("home"))["Location"].startswith(reverse("accounts:login"))
+    assert not ApiToken.objects.active().filter(user=colleague).exists()
+
+
+def test_a_new_address_of_an_account_not_yet_activated_gets_a_new_link_and_the_old_one_dies(
+    admin, eager_tasks, django_capture_on_commit_callbacks
+):
+    client = verified_client(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("beheer:user_create"),
+            {
+                "username": "nieuw",
+                "first_name": "N",
+                "last_name": "Ieuw",
+                "email": "typo@exampel.org",
+                "role": "employee",
+            },
+        )
+    user = User.objects.get(username="nieuw")
+    old_link = re.search(r"http://\S+", mail.outbox[0].body).group(0).replace("http://127.0.0.1:8000", "")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _edit(client, user, email="nieuw@example.org")
+
+    assert "Er wordt een nieuwe activeringslink naar het nieuwe adres gemaild." in response.content.decode()
+    assert [m.to for m in mail.outbox] == [["typo@exampel.org"], ["nieuw@example.org"]]
+    assert ActivationMail.objects.filter(user=user).count() == 2
+    assert "Deze link werkt niet meer" in Client().get(old_link, follow=True).content.decode()
+    new_link = re.search(r"http://\S+", mail.outbox[1].body).group(0).replace("http://127.0.0.1:8000", "")
+    assert "Kies uw wachtwoord" in Client().get(new_link, follow=True).content.decode()
+
+
+def test_refused_changes_change_nothing(admin, colleague):
+    client = verified_client(admin)
+    before = list(User.objects.order_by("pk").values_list("first_name", "last_name", "email", "role"))
+
+    own_role = _edit(client, admin, role=Role.EMPLOYEE).content.decode()
+    assert "U kunt uw eigen rol niet wijzigen" in own_role
+    not_in_kind = _edit(client, colleague, role=Role.PARTNER).content.decode()
+    assert "Selecteer een geldige keuze" in not_in_kind
+    bad_address = _edit(client, colleague, email="piet-at-example.org", first_name="").content.decode()
+    assert "Voer een geldig e-mailadres in" in bad_address and "piet-at-example.org" in bad_address
+    nothing = _edit(client, colleague).content.decode()
+    assert "Er is niets gewijzigd." in nothing
+
+    assert list(User.objects.order_by("pk").values_list("first_name", "last_name", "email", "role")) == before
+    assert not AuditEvent.objects.filter(action="user.changed").exists()
+
+
+def test_two_administrators_do_not_overwrite_each_other_unseen(admin, colleague, make_user):
+    other_admin = make_user(role=Role.ADMIN, organisation=admin.organisation)
+    first, second = verified_client(admin), verified_client(other_admin)
+    url = reverse("beheer:user_edit", args=[colleague.pk])
+    stale = _STAND.search(second.get(url).content.decode()).group(1)
+    _edit(first, colleague, email="piet.nieuw@example.org")
+
+    data = {"first_name": "Piet", "last_name": "Pietersen", "email": "piet@example.org", "role": "employee"}
+    response = second.post(url, {**data, "last_name": "Pieters", "stand": stale})
+
+    page = response.content.decode()
+    assert response.status_code == 200 and "gewijzigd nadat u de pagina opende" in page
+    assert "piet.nieuw@example.org" in page  # the account as it is now
+    assert 'value="Pieters"' in page  # what the second administrator typed is still there
+    assert User.objects.get(pk=colleague.pk).last_name == "Pietersen"
+    # Sent again, knowingly: it goes through.
+    fresh = _STAND.search(page).group(1)
+    second.post(url, {**data, "last_name": "Pieters", "stand": fresh})
+    colleague.refresh_from_db()
+    assert (colleague.last_name, colleague.email) == ("Pieters", "piet@example.org")
