@@ -71,28 +71,29 @@ class ReceiptCodeForm(forms.Form):
         error_messages={"required": "Vul uw ontvangstcode in."},
         widget=forms.TextInput(attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "characters"}),
     )
-    # An answer sent after the access had lapsed: carried through this form (stored nowhere) and
-    # put back in the answer form once the code is right, for the reporter to send.
+    # An answer sent after the access had lapsed: carried through this form and put back in the
+    # answer form once the code is right, for the reporter to send; `draft_for` is the answer
+    # form's keyed digest of its report, so a draft is filled in only for the report it was for.
     draft = forms.CharField(required=False, strip=False, widget=forms.HiddenInput)
     draft_key = forms.UUIDField(required=False, widget=forms.HiddenInput)
+    draft_for = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
-    def __init__(self, *args, draft: str = "", draft_key=None, **kwargs):
+    def __init__(self, *args, draft: str = "", draft_key=None, draft_for: str = "", **kwargs):
         super().__init__(*args, **kwargs)
         if draft:
-            self.initial.update(draft=draft, draft_key=draft_key)
+            self.initial.update(draft=draft, draft_key=draft_key, draft_for=draft_for)
         if draft or (self.is_bound and self.data.get("draft")):
             field = self.fields["draft"]
             field.widget = forms.Textarea(attrs={"readonly": True, "rows": 6})
             field.label = "Uw tekst (nog niet verstuurd)"
             field.help_text = "Na uw code staat deze tekst klaar om te versturen. U kunt hem ook kopiëren."
 
-    def clean_draft(self) -> str:
-        return self.cleaned_data["draft"][: 2 * MESSAGE_MAX_LENGTH]  # the answer form says if it is too long
-
     def carried_draft(self) -> dict:
         """The draft to carry into the next code form (the typed code itself is never echoed)."""
         data = self.cleaned_data if hasattr(self, "cleaned_data") else {}
-        return {"draft": data.get("draft", ""), "draft_key": data.get("draft_key")}
+        return {
+            key: data.get(key) or default for key, default in (("draft", ""), ("draft_key", None), ("draft_for", ""))
+        }
 
 
 class _OnceForm(forms.Form):
@@ -107,6 +108,8 @@ class _OnceForm(forms.Form):
 
 
 class ReporterMessageForm(_OnceForm):
+    # signals.confidential_views.report_digest of the report the form is shown for.
+    melding = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
     text = TextareaField(
         label="Uw antwoord of aanvulling",
         max_length=MESSAGE_MAX_LENGTH,

@@ -326,8 +326,11 @@ def reporter_identity_disclose(*, actor, signal: Signal, reason: str, submission
     contact = with_data_keys(ReporterContact.objects.filter(signal=signal)).first()
     if contact is None:
         raise ValidationError("De melder heeft geen naam of contactgegevens achtergelaten.")
-    if submission_key is not None and _identity_request_earlier(actor, signal, submission_key):
-        return contact
+    earlier = _identity_request_earlier(actor, signal, submission_key) if submission_key is not None else None
+    if earlier is not None:
+        if earlier.reason == reason:
+            return contact  # the same request sent twice
+        submission_key = None  # the form sent again with another reason: a request of its own
     try:
         with transaction.atomic(durable=True):
             request = ReporterIdentityRequest(
@@ -347,23 +350,18 @@ def reporter_identity_disclose(*, actor, signal: Signal, reason: str, submission
             )
     except IntegrityError:
         # The same form at the same moment (a double click on two processes): the other one counted.
-        if submission_key is None or not _identity_request_earlier(actor, signal, submission_key):
+        if submission_key is None or _identity_request_earlier(actor, signal, submission_key) is None:
             raise
     return contact
 
 
-def _identity_request_earlier(actor, signal: Signal, submission_key) -> bool:
-    """Whether this form was sent before; another coordinator's or another signal's key is refused."""
-    earlier = (
-        ReporterIdentityRequest.objects.filter(submission_key=submission_key)
-        .values_list("signal_id", "requested_by_id")
-        .first()
-    )
-    if earlier is None:
-        return False
-    if earlier != (signal.pk, actor.pk):
+def _identity_request_earlier(actor, signal: Signal, submission_key) -> ReporterIdentityRequest | None:
+    """The request this form made before, if any; another coordinator's or another signal's key
+    is refused."""
+    earlier = with_data_keys(ReporterIdentityRequest.objects.filter(submission_key=submission_key)).first()
+    if earlier is not None and (earlier.signal_id, earlier.requested_by_id) != (signal.pk, actor.pk):
         raise PermissionDenied  # another form's key, replayed here
-    return True
+    return earlier
 
 
 # --- Reads -----------------------------------------------------------------------------------------

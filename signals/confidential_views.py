@@ -75,6 +75,8 @@ FORM_COOKIE_HOURS = 24
 FORM_KEYS_KEPT = 5
 RECEIPT_SESSION_KEY = "weerbaar.confidential.receipt"
 ACCESS_SESSION_KEY = "weerbaar.confidential.access"
+# An answer that could not be sent, sealed, from the right code to the next page (once).
+DRAFT_SESSION_KEY = "weerbaar.confidential.draft"
 
 
 # --- Counting clients, never storing their address -------------------------------------------------
@@ -336,11 +338,11 @@ def confidential_follow_up(request):
     request.session.cycle_key()
     _grant_access(request, receipt.signal_id)
     draft = form.carried_draft()
-    signal = services.reporter_signal_get(signal_id=receipt.signal_id) if draft["draft"] else None
-    if signal is not None:
-        # Not sent for the reporter: put back in the answer form, to read over and send.
-        answer = ReporterMessageForm(initial={"text": draft["draft"], "submission_key": draft["draft_key"]})
-        return _follow_up_page(request, signal, answer, draft_back=True)
+    if draft["draft"]:
+        # Shown by the next page, which a redirect reaches: a page answering this POST would keep
+        # the code in the browser's history, to be sent again with Back after signing off.
+        draft["draft_key"] = str(draft["draft_key"]) if draft["draft_key"] else None
+        request.session[DRAFT_SESSION_KEY] = _seal(draft)
     return redirect("signals:confidential_follow_up_signal")
 
 
@@ -359,7 +361,11 @@ def confidential_follow_up_signal(request):
         typed = request.POST.get("text", "") if request.method == "POST" else ""
         if typed.strip():
             # The access lapsed while the reporter wrote: nothing is sent, and nothing typed is lost.
-            form = ReceiptCodeForm(draft=typed, draft_key=_uuid_or_none(request.POST.get("submission_key")))
+            form = ReceiptCodeForm(
+                draft=typed,
+                draft_key=_uuid_or_none(request.POST.get("submission_key")),
+                draft_for=request.POST.get("melding", "")[:64],
+            )
             return render(
                 request,
                 "signals/confidential_follow_up.html",
@@ -367,7 +373,19 @@ def confidential_follow_up_signal(request):
             )
         messages.info(request, ACCESS_ENDED)
         return redirect("signals:confidential_follow_up")
-    form = ReporterMessageForm(request.POST or None)
+    digest = report_digest(signal.pk)
+    draft = _unseal(request.session.pop(DRAFT_SESSION_KEY, None)) if request.method != "POST" else None
+    if draft:
+        if draft.get("draft_for") == digest:
+            # Not sent for the reporter: back in the answer form, to read over and send.
+            initial = {"text": draft["draft"], "melding": digest}
+            if _uuid_or_none(draft.get("draft_key")):
+                initial["submission_key"] = _uuid_or_none(draft["draft_key"])
+            return _follow_up_page(request, signal, ReporterMessageForm(initial=initial), draft_back=True)
+        # Written for another report (another code was entered): shown, not filled in.
+        form = ReporterMessageForm(initial={"melding": digest})
+        return _follow_up_page(request, signal, form, draft_elsewhere=draft["draft"])
+    form = ReporterMessageForm(request.POST or None, initial={"melding": digest})
     status = 200
     if request.method == "POST":
         if not _submission_counter(request).take():
@@ -389,7 +407,7 @@ def confidential_follow_up_signal(request):
     return _follow_up_page(request, signal, form, status=status)
 
 
-def _follow_up_page(request, signal, form, *, status: int = 200, draft_back: bool = False):
+def _follow_up_page(request, signal, form, *, status: int = 200, draft_back: bool = False, draft_elsewhere=""):
     return render(
         request,
         "signals/confidential_follow_up_signal.html",
@@ -398,6 +416,7 @@ def _follow_up_page(request, signal, form, *, status: int = 200, draft_back: boo
             "conversation": services.signal_messages(signal=signal),
             "form": form,
             "draft_back": draft_back,
+            "draft_elsewhere": draft_elsewhere,
             "access_minutes": settings.WEERBAAR_RECEIPT_SESSION_MINUTES,
             "access_keep_alive_seconds": keep_alive_seconds(settings.WEERBAAR_RECEIPT_SESSION_MINUTES),
         },
@@ -405,9 +424,14 @@ def _follow_up_page(request, signal, form, *, status: int = 200, draft_back: boo
     )
 
 
+def report_digest(signal_id: int) -> str:
+    """Names a report in a form without giving its id away."""
+    return salted_hmac("weerbaar.confidential.report", str(signal_id), algorithm="sha256").hexdigest()[:32]
+
+
 def _uuid_or_none(value):
     try:
-        return uuid.UUID(str(value))
+        return uuid.UUID(str(value)) if value else None
     except ValueError:
         return None
 

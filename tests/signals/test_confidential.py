@@ -653,17 +653,22 @@ def test_a_request_for_the_reporters_details_sent_twice_is_one_request(organisat
     assert ReporterIdentityRequest.objects.count() == 1
     assert AuditEvent.objects.filter(action="signal.reporter_identity_disclosed").count() == 1
     assert AccessLog.objects.filter(record_type="signals.reportercontact", record_id=str(contact.pk)).count() == 2
+    # The same form sent again with another reason (the first answer was lost, the reason edited):
+    # that reason is recorded too, as a request of its own.
+    other_reason = "Wij willen de melder vragen of het busje er vaker staat."
+    client.post(url, {"reason": other_reason, "submission_key": key})
+    assert sorted(r.reason for r in ReporterIdentityRequest.objects.all()) == sorted([reason, other_reason])
     # A new request (a new form) is a new record.
     fresh = _field(client.get(url).content.decode(), "submission_key")
     assert fresh != key
     client.post(url, {"reason": reason, "submission_key": fresh})
-    assert ReporterIdentityRequest.objects.count() == 2
+    assert ReporterIdentityRequest.objects.count() == 3
 
     # Another coordinator replaying the key sees nothing and records nothing.
     colleague = verified_client(make_user(role=Role.COORDINATOR, organisation=organisation))
     replay = colleague.post(url, {"reason": reason, "submission_key": key})
     assert replay.status_code == 403 and "Jan Melder" not in replay.content.decode()
-    assert ReporterIdentityRequest.objects.count() == 2
+    assert ReporterIdentityRequest.objects.count() == 3
 
 
 def test_other_organisations_coordinator_gets_404_and_changes_nothing(organisation, make_user, other_organisation):
@@ -819,13 +824,19 @@ def _field(html: str, name: str) -> str:
     area = re.search(rf'<textarea name="{name}"[^>]*>\n?(.*?)</textarea>', html, re.S)
     if area:
         return html_lib.unescape(area.group(1))
-    return html_lib.unescape(re.search(rf'name="{name}" value="([^"]*)"', html).group(1))
+    field = re.search(rf'<input type="hidden" name="{name}"(?: value="([^"]*)")?', html)
+    return html_lib.unescape(field.group(1) or "")
+
+
+def _carried(html: str) -> dict:
+    """The draft fields of a code form, as the browser sends them."""
+    return {name: _field(html, name) for name in ("draft", "draft_key", "draft_for")}
 
 
 def test_an_answer_sent_after_the_access_lapsed_is_not_lost(organisation, settings):
     """A reporter writes for a long time without the page's script (or with the laptop closed): the
-    answer is not sent, and not thrown away either. It comes back with the code form (stored
-    nowhere), survives a mistyped code, and is back in the answer form after the right one."""
+    answer is not sent, and not thrown away either. It comes back with the code form, survives a
+    mistyped code, and is back in the answer form after the right one."""
     settings.WEERBAAR_RECEIPT_SESSION_MINUTES = 15
     page = reverse("signals:confidential_follow_up_signal")
     reporter, signal, code = _report(organisation)
@@ -834,35 +845,60 @@ def test_an_answer_sent_after_the_access_lapsed_is_not_lost(organisation, settin
     answer = "Het busje stond er weer.\r\nDit keer met <b>twee</b> mannen."
 
     with time_machine.travel(timezone.now() + timedelta(minutes=20)):
-        lapsed = reporter.post(page, {"text": answer, "submission_key": key})
+        lapsed = reporter.post(page, {"text": answer, "submission_key": key, "melding": _field(shown, "melding")})
         html = lapsed.content.decode()
         assert lapsed.status_code == 200 and "Uw bericht is nog niet verstuurd" in html
         assert "<b>twee</b>" not in html  # escaped
         assert _field(html, "draft").replace("\r\n", "\n") == answer.replace("\r\n", "\n")
         assert not SignalMessage.objects.exists()
 
-        wrong = reporter.post(
-            reverse("signals:confidential_follow_up"),
-            {"code": _other_code(code, 23), "draft": _field(html, "draft"), "draft_key": _field(html, "draft_key")},
-        )
+        mistyped = _other_code(code, 23)
+        wrong = reporter.post(reverse("signals:confidential_follow_up"), {"code": mistyped, **_carried(html)})
         html = wrong.content.decode()
         assert WRONG_CODE in html and _field(html, "draft").startswith("Het busje stond er weer.")
-        assert code not in html
+        assert mistyped not in html and mistyped.replace("-", "") not in html  # the typed code is not echoed
 
-        back = reporter.post(
-            reverse("signals:confidential_follow_up"),
-            {"code": code, "draft": _field(html, "draft"), "draft_key": _field(html, "draft_key")},
-        )
-        html = back.content.decode()
-        assert back.status_code == 200 and "Uw tekst staat hieronder weer klaar" in html
+        back = reporter.post(reverse("signals:confidential_follow_up"), {"code": code, **_carried(html)})
+        # A redirect, as for every right code: no page answering the POST keeps the code in the history.
+        assert back["Location"] == page
+        assert answer.split()[0] not in str(dict(reporter.session))  # sealed, not in plain text
+        html = reporter.get(page).content.decode()
+        assert "Uw tekst staat hieronder weer klaar" in html
         assert _field(html, "text").startswith("Het busje stond er weer.") and _field(html, "submission_key") == key
         assert not SignalMessage.objects.exists()  # the reporter sends it, not the code form
+        assert "Uw tekst staat hieronder weer klaar" not in reporter.get(page).content.decode()  # shown once
 
         for _ in range(2):  # sent, and sent again with a double click: one message
             sent = reporter.post(page, {"text": _field(html, "text"), "submission_key": key})
             assert sent.status_code == 302
     assert list(SignalMessage.objects.values_list("signal_id", flat=True)) == [signal.pk]
     assert SignalMessage.objects.get().text.startswith("Het busje stond er weer.")
+
+
+def test_a_lapsed_answer_survives_the_lockout_and_is_not_filled_in_for_another_report(organisation, settings):
+    settings.WEERBAAR_RECEIPT_SESSION_MINUTES = 15
+    settings.WEERBAAR_RECEIPT_FAILURE_LIMIT = 1
+    page = reverse("signals:confidential_follow_up_signal")
+    reporter, first, code = _report(organisation)
+    _, second, other_code = _report(organisation)
+    shown = reporter.get(_enter_code(reporter, code)["Location"]).content.decode()
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=20)):
+        lapsed = reporter.post(page, {"text": "Bij de eerste melding.", "melding": _field(shown, "melding")})
+        carried = _carried(lapsed.content.decode())
+        assert carried["draft_key"] == ""  # the form sent no key: one is made for the answer form
+
+        reporter.post(reverse("signals:confidential_follow_up"), {"code": _other_code(code, 23), **carried})
+        locked = reporter.post(reverse("signals:confidential_follow_up"), {"code": _other_code(code, 22), **carried})
+        assert locked.status_code == 429 and _field(locked.content.decode(), "draft") == "Bij de eerste melding."
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=40)):
+        reporter.post(reverse("signals:confidential_follow_up"), {"code": other_code, **carried})
+        html = reporter.get(page).content.decode()
+    assert "U schreef deze tekst bij een andere melding" in html and "Bij de eerste melding." in html
+    assert _field(html, "text") == ""  # not filled in for the second report
+    assert _field(html, "submission_key")  # the answer form has a key of its own
+    assert not SignalMessage.objects.filter(signal__in=[first, second]).exists()
 
 
 def test_an_empty_post_after_the_access_lapsed_goes_to_the_code_form(organisation, settings):
