@@ -321,3 +321,22 @@ def test_the_task_and_the_sweep_at_the_same_moment_send_one_mail(admin):
         thread.join()
     assert sorted(results) == [False, False, False, True]
     assert [m.to for m in mail.outbox] == [["tegelijk@example.org"]]
+
+
+def test_the_user_list_shows_who_has_not_activated_yet(admin, colleague_not_activated):
+    page = verified_client(admin).get(reverse("beheer:user_list")).content.decode()
+    row = re.search(r"<tr>\s*<td><a[^>]*>Nina Nieuw</a>.*?</tr>", page, re.S).group(0)
+    assert "nog niet geactiveerd" in row
+    assert "nog niet geactiveerd" not in re.search(
+        r"<tr>\s*<td><a[^>]*>" + admin.display_name + r"</a>.*?</tr>", page, re.S
+    ).group(0)
+
+
+@pytest.fixture
+def colleague_not_activated(admin):
+    user = User(
+        organisation=admin.organisation, role=Role.EMPLOYEE, **{k: v for k, v in NEW_USER.items() if k != "role"}
+    )
+    user.set_unusable_password()
+    user.save()
+    return user
