@@ -66,7 +66,7 @@ def user_edit(request, pk: int):
         changes = {field: form.cleaned_data[field] for field in services.USER_EDITABLE}
         try:
             changed = services.user_update(
-                actor=request.user, user=user, changes=changes, seen=form.cleaned_data["stand"] or None
+                actor=request.user, user=user, changes=changes, seen=form.cleaned_data["stand"]
             )
         except ValidationError as error:
             if getattr(error, "code", None) == "changed_meanwhile":
@@ -86,10 +86,13 @@ def user_edit(request, pk: int):
                 messages.info(request, "Er is niets gewijzigd.")
             else:
                 done = "De gegevens zijn opgeslagen."
-                if "role" in changed:
+                activated = user.has_usable_password()
+                if "role" in changed and activated:
                     done += " De gebruiker is afgemeld en logt opnieuw in met de nieuwe rol."
-                if "email" in changed and not user.has_usable_password() and user.is_active:
-                    done += " Er wordt een nieuwe activeringslink naar het nieuwe adres gemaild."
+                if ("role" in changed or "email" in changed) and not activated and user.is_active and user.email:
+                    done += " Er wordt een nieuwe activeringslink gemaild; de vorige werkt niet meer."
+                if "email" in changed and activated:
+                    done += " Het oude adres krijgt daarvan bericht."
                 messages.success(request, done)
             return redirect("beheer:user_detail", pk=user.pk)
     return render(

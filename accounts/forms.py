@@ -114,7 +114,10 @@ class UserEditForm(forms.Form):
         help_text="Heeft de gebruiker nog geen wachtwoord gekozen, dan gaat er een nieuwe activeringslink naar dit adres.",
     )
     role = forms.ChoiceField(label="Rol", help_text="Een andere rol beëindigt de sessies van de gebruiker.")
-    stand = forms.CharField(widget=forms.HiddenInput, required=False)
+    stand = forms.CharField(
+        widget=forms.HiddenInput,
+        error_messages={"required": "Het formulier is niet compleet. Open de pagina opnieuw en probeer het nog eens."},
+    )
 
     def __init__(self, *args, account: User, **kwargs):
         from accounts.services import user_stand

@@ -49,11 +49,14 @@ def colleague(make_user, admin):
     )
 
 
-def test_an_administrator_corrects_name_and_address_and_the_event_holds_no_values(admin, colleague):
+def test_an_administrator_corrects_name_and_address_and_the_event_holds_no_values(
+    admin, colleague, django_capture_on_commit_callbacks
+):
     client = verified_client(admin)
     colleague_client = verified_client(colleague)
 
-    response = _edit(client, colleague, last_name="Pieterse", email="p.pieterse@example.org")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _edit(client, colleague, last_name="Pieterse", email="p.pieterse@example.org")
 
     assert "De gegevens zijn opgeslagen." in response.content.decode()
     colleague.refresh_from_db()
@@ -62,9 +65,12 @@ def test_an_administrator_corrects_name_and_address_and_the_event_holds_no_value
     assert event.actor_id == admin.pk and event.record_id == str(colleague.pk)
     assert event.data == {"fields": ["email", "last_name"]}
     assert "Pieterse" not in str(event.data) and "example.org" not in str(event.data)
-    # Not a change of access: the colleague stays logged in, and an activated account gets no mail.
+    # Not a change of access: the colleague stays logged in. The old address is told, without
+    # the new one and without a link.
     assert colleague_client.get(reverse("home")).status_code == 200
-    assert mail.outbox == []
+    assert [m.to for m in mail.outbox] == [["piet@example.org"]]
+    assert "p.pieterse" not in mail.outbox[0].body and "http" not in mail.outbox[0].body
+    assert "Het oude adres krijgt daarvan bericht." in response.content.decode()
 
 
 def test_a_new_role_ends_the_sessions_and_tokens(admin, colleague):
@@ -75,6 +81,9 @@ def test_a_new_role_ends_the_sessions_and_tokens(admin, colleague):
 
     assert "logt opnieuw in met de nieuwe rol" in response.content.decode()
     assert User.objects.get(pk=colleague.pk).role == Role.COORDINATOR
+    # Who gave whom which access, and when: the roles are in the event (codes, not personal data).
+    event = AuditEvent.objects.get(action="user.changed")
+    assert event.data == {"fields": ["role"], "role_before": "employee", "role_after": "coordinator"}
     assert colleague_client.get(reverse("home"))["Location"].startswith(reverse("accounts:login"))
     assert not ApiToken.objects.active().filter(user=colleague).exists()
 
@@ -100,7 +109,7 @@ def test_a_new_address_of_an_account_not_yet_activated_gets_a_new_link_and_the_o
     with django_capture_on_commit_callbacks(execute=True):
         response = _edit(client, user, email="nieuw@example.org")
 
-    assert "Er wordt een nieuwe activeringslink naar het nieuwe adres gemaild." in response.content.decode()
+    assert "Er wordt een nieuwe activeringslink gemaild; de vorige werkt niet meer." in response.content.decode()
     assert [m.to for m in mail.outbox] == [["typo@exampel.org"], ["nieuw@example.org"]]
     assert ActivationMail.objects.filter(user=user).count() == 2
     assert "Deze link werkt niet meer" in Client().get(old_link, follow=True).content.decode()
@@ -145,3 +154,65 @@ def test_two_administrators_do_not_overwrite_each_other_unseen(admin, colleague,
     second.post(url, {**data, "last_name": "Pieters", "stand": fresh})
     colleague.refresh_from_db()
     assert (colleague.last_name, colleague.email) == ("Pieters", "piet@example.org")
+
+
+def test_a_form_without_its_stand_is_refused(admin, colleague):
+    url = reverse("beheer:user_edit", args=[colleague.pk])
+    data = {"first_name": "Piet", "last_name": "Anders", "email": "piet@example.org", "role": "employee"}
+    response = verified_client(admin).post(url, data)
+    assert response.status_code == 200 and "Het formulier is niet compleet" in response.content.decode()
+    assert User.objects.get(pk=colleague.pk).last_name == "Pietersen"
+
+
+def test_a_new_role_for_an_account_not_yet_activated_sends_a_new_link(
+    admin, eager_tasks, django_capture_on_commit_callbacks
+):
+    client = verified_client(admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            reverse("beheer:user_create"),
+            {"username": "nieuw", "first_name": "N", "last_name": "Ieuw", "email": "n@example.org", "role": "employee"},
+        )
+    user = User.objects.get(username="nieuw")
+    old_link = re.search(r"http://\S+", mail.outbox[0].body).group(0).replace("http://127.0.0.1:8000", "")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _edit(client, user, role=Role.COORDINATOR)
+
+    assert "Er wordt een nieuwe activeringslink gemaild" in response.content.decode()
+    assert "Deze link werkt niet meer" in Client().get(old_link, follow=True).content.decode()
+    new_link = re.search(r"http://\S+", mail.outbox[-1].body).group(0).replace("http://127.0.0.1:8000", "")
+    assert len(mail.outbox) == 2
+    assert "Kies uw wachtwoord" in Client().get(new_link, follow=True).content.decode()
+
+
+def test_two_administrators_demoting_each_other_at_once_leave_one(admin, make_user):
+    """Both requests load their actor before either change (as request.user is); the service reads
+    both rows again under a lock, so the second finds it is no longer an administrator."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from accounts.services import user_stand, user_update
+
+    other = make_user(role=Role.ADMIN, organisation=admin.organisation)
+    admin_seen, other_seen = User.objects.get(pk=admin.pk), User.objects.get(pk=other.pk)
+    stand_of_other, stand_of_admin = user_stand(other_seen), user_stand(admin_seen)
+
+    user_update(actor=admin_seen, user=other_seen, changes={"role": Role.EMPLOYEE}, seen=stand_of_other)
+    with pytest.raises((PermissionDenied, ValidationError)):
+        user_update(actor=other_seen, user=admin_seen, changes={"role": Role.EMPLOYEE}, seen=stand_of_admin)
+
+    roles = dict(User.objects.filter(pk__in=[admin.pk, other.pk]).values_list("pk", "role"))
+    assert roles == {admin.pk: Role.ADMIN, other.pk: Role.EMPLOYEE}
+
+
+def test_two_administrators_blocking_each_other_at_once_leave_one(admin, make_user):
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from accounts.services import user_set_active
+
+    other = make_user(role=Role.ADMIN, organisation=admin.organisation)
+    admin_seen, other_seen = User.objects.get(pk=admin.pk), User.objects.get(pk=other.pk)
+    user_set_active(actor=admin_seen, user=other_seen, active=False)
+    with pytest.raises((PermissionDenied, ValidationError)):
+        user_set_active(actor=other_seen, user=admin_seen, active=False)
+    assert User.objects.get(pk=admin.pk).is_active
