@@ -18,13 +18,23 @@ logger = logging.getLogger(__name__)
 
 # What each role comes here for, in the words of the home page.
 ROLE_INTRODUCTION = {
-    Role.EMPLOYEE: "Hier meldt u signalen van ondermijning en incidenten van agressie en geweld, en volgt u uw eigen meldingen.",
-    Role.OFFICE_HOLDER: "Hier meldt u signalen van ondermijning en incidenten van agressie, intimidatie of bedreiging, en volgt u uw eigen meldingen.",
-    Role.COORDINATOR: "Hier beoordeelt u binnenkomende signalen, voert u casussen en bereidt u het signaaloverleg en de ondermijningstafel voor.",
-    Role.MANAGER: "Hier registreert en volgt u incidenten van agressie en geweld tegen medewerkers en leest u de cijfers.",
-    Role.PARTNER: "Hier ziet u de agenda's van de overleggen waarvoor u bent uitgenodigd, met wat met uw organisatie gedeeld mag worden.",
-    Role.NORM_OWNER: "Hier houdt u het implementatieoverzicht van de Noord-Hollandse Norm Weerbare Overheid bij.",
-    Role.REVIEWER: "Hier leest u de geaggregeerde voortgang op de norm van de organisaties in uw regio.",
+    # What is there today; a module still to come is named as such, not promised as a page.
+    Role.EMPLOYEE: "Hier meldt u signalen van ondermijning en volgt u uw eigen meldingen.",
+    Role.OFFICE_HOLDER: (
+        "Hier meldt u signalen van ondermijning, ook van intimidatie of beïnvloeding van uzelf als bestuurder, "
+        "en volgt u uw eigen meldingen."
+    ),
+    Role.COORDINATOR: (
+        "Hier beoordeelt u binnenkomende signalen, vraagt u vertrouwelijke melders om aanvulling en registreert "
+        "u signalen die per telefoon, brief of Meld Misdaad Anoniem binnenkwamen."
+    ),
+    Role.MANAGER: (
+        "Hier meldt u signalen van ondermijning en volgt u uw eigen meldingen. Het register van agressie en geweld "
+        "tegen medewerkers komt in een volgende versie van Weerbaar."
+    ),
+    Role.PARTNER: "De agenda's van de overleggen waarvoor u wordt uitgenodigd, komen in een volgende versie van Weerbaar.",
+    Role.NORM_OWNER: "Het implementatieoverzicht van de norm komt in een volgende versie van Weerbaar.",
+    Role.REVIEWER: "De voortgang op de norm van de organisaties in uw regio komt in een volgende versie van Weerbaar.",
     Role.PRIVACY_OFFICER: "Hier controleert u de audittrail en de bewaartermijnen.",
     Role.ADMIN: "Hier beheert u de accounts en rollen van uw organisatie.",
 }

@@ -29,8 +29,14 @@ DATE_INPUT_FORMATS = ["%Y-%m-%d", "%d-%m-%Y", "%d-%m-%y", "%d/%m/%Y", "%d/%m/%y"
 
 class AcuteDangerForm(forms.Form):
     acuut = forms.ChoiceField(
-        label="Is er nu acuut gevaar voor iemand?", choices=YES_NO, widget=forms.RadioSelect, required=True
+        label="Is er nu acuut gevaar voor iemand?",
+        choices=YES_NO,
+        widget=forms.RadioSelect,
+        required=True,
+        error_messages={"required": "Kies of er nu acuut gevaar is."},
     )
+    # Sent with the form, so "Verder" without an answer gives the message instead of the same page.
+    stap = forms.CharField(widget=forms.HiddenInput, initial="1", required=False)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -158,19 +164,36 @@ class SignalForm(forms.Form):
 
 
 class OnBehalfSignalForm(SignalForm):
+    """A coordinator registers what someone else reported: the questions are about the reporter."""
+
     channel = forms.ChoiceField(
         label="Hoe kwam het signaal binnen?",
         choices=[(c.value, c.label) for c in ON_BEHALF_CHANNELS],
         widget=forms.RadioSelect,
         error_messages={"required": "Kies hoe het signaal binnenkwam."},
     )
+    acute_danger = forms.BooleanField(
+        label="Er is nu acuut gevaar voor iemand",
+        required=False,
+        help_text="Vink aan als de melder zegt dat iemand nu in gevaar is. Bel dan ook 112.",
+    )
     noticed_how = forms.ChoiceField(
         label="Hoe kwam het onder de aandacht van de melder?",
-        choices=NoticedHow.choices,
+        choices=[
+            (NoticedHow.IN_JOB, "In het werk of de functie van de melder"),
+            (NoticedHow.PRIVATELY, "Privé"),
+            (NoticedHow.OTHER, "Anders"),
+        ],
         widget=forms.RadioSelect,
         required=False,
     )
-    field_order = ["channel"]
+    field_order = ["channel", "acute_danger"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["description"].label = "Wat heeft de melder gezien of gehoord?"
+        self.fields["description"].error_messages["required"] = "Beschrijf wat de melder is opgevallen."
+        self.fields["observed_on"].label = "Wanneer was dit, volgens de melder?"
 
 
 class SubjectForm(forms.Form):

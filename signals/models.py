@@ -236,6 +236,14 @@ class Subject(EncryptedModel):
         verbose_name_plural = "betrokkenen"
         ordering = ["pk"]
 
+    @property
+    def date_of_birth_display(self) -> str:
+        """The date of birth as people write it (17-05-1980); stored as 1980-05-17."""
+        value = self.date_of_birth or ""
+        year, _, rest = value.partition("-")
+        month, _, day = rest.partition("-")
+        return f"{day}-{month}-{year}" if day and month and year.isdigit() else value
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} bij {self.signal_id}"
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from accounts.roles import Action, user_can
@@ -70,7 +70,11 @@ def signal_inbox(
     # organisation before the page was cut, and so was the paginator's total.
     return (
         signals.select_related("phenomenon")
-        .annotate(subject_count=_count_per_signal(Subject), attachment_count=_count_per_signal(Attachment))
+        .annotate(
+            subject_count=_count_per_signal(Subject),
+            attachment_count=_count_per_signal(Attachment),
+            news_after_closing=news_after_closing(),
+        )
         .order_by("-created_at")
     )
 
@@ -98,11 +102,31 @@ def identifier_indexes(text: str) -> list[str]:
     return indexes
 
 
+def news_after_closing():
+    """Whether a closed signal's confidential reporter wrote after it was closed: the list and
+    the signal's page say so, or the information would wait unseen under "afgerond"."""
+    from signals.models import MessageDirection, SignalMessage
+
+    return Exists(
+        SignalMessage.objects.filter(
+            signal_id=OuterRef("pk"),
+            direction=MessageDirection.FROM_REPORTER,
+            created_at__gt=OuterRef("closed_at"),
+        )
+    )
+
+
 def signal_get_for_coordinator(*, actor, pk: int) -> Signal:
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     return get_for_user_or_404(
-        with_data_keys(Signal.objects.select_related("phenomenon", "reporter", "registered_by")), actor, pk=pk
+        with_data_keys(
+            Signal.objects.select_related("phenomenon", "reporter", "registered_by").annotate(
+                news_after_closing=news_after_closing()
+            )
+        ),
+        actor,
+        pk=pk,
     )
 
 

@@ -188,7 +188,8 @@ def inbox(request):
             "search": search,
             "query": query.urlencode(),
             "searching": searching,
-            "narrowed": request.method == "POST" or any(criteria.values() if criteria else ()),
+            # A search, a filter, or filters that could not be read (their errors show above).
+            "narrowed": request.method == "POST" or criteria is None or any(criteria.values()),
         },
     )
 

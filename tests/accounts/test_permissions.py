@@ -182,7 +182,9 @@ def test_home_page_speaks_to_the_role(make_user):
     coordinator = make_user(role=Role.COORDINATOR)
     page = verified_client(coordinator).get(reverse("home")).content.decode()
     assert "Coördinator bestuurlijke aanpak" in page
-    assert "signaaloverleg" in page
+    assert "beoordeelt u binnenkomende signalen" in page
+    manager = verified_client(make_user(role=Role.MANAGER)).get(reverse("home")).content.decode()
+    assert "komt in een volgende versie" in manager  # not promised as a page that is not there
 
 
 def test_django_admin_only_for_verified_superusers(make_user, db):

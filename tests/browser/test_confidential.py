@@ -146,7 +146,7 @@ def test_anonymous_reporter_submits_and_sees_the_receipt_code_once(
     scan(page, axe_check, problems)
 
     page.get_by_role("group", name=DANGER_QUESTION).get_by_role("radio", name="Ja", exact=True).check()
-    with page.expect_response(re.compile(rf"/melden/{organisation.pk}/\?acuut=ja$")) as form_page:
+    with page.expect_response(re.compile(rf"/melden/{organisation.pk}/\?acuut=ja&stap=1$")) as form_page:
         page.get_by_role("button", name="Verder").click()
     # Without the policy header "no CSP violations" would prove nothing.
     assert "script-src 'self'" in form_page.value.headers["content-security-policy"]

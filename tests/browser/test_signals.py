@@ -107,7 +107,7 @@ def test_employee_reports_a_signal_with_subjects_and_attachment_and_finds_it_und
     axe_check(page)
     problems.record_csp_violations(page)
     page.get_by_role("group", name=DANGER_QUESTION).get_by_role("radio", name="Nee", exact=True).check()
-    with page.expect_response(re.compile(r"/meldingen/nieuw/\?acuut=nee$")) as form_page:
+    with page.expect_response(re.compile(r"/meldingen/nieuw/\?acuut=nee&stap=1$")) as form_page:
         page.get_by_role("button", name="Verder").click()
     # Without the policy header "no CSP violations" would prove nothing.
     assert "script-src 'self'" in form_page.value.headers["content-security-policy"]

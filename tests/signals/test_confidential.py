@@ -422,6 +422,33 @@ def test_the_reporter_sees_afgerond_once_the_coordinator_closed_the_signal(organ
     assert "Intern: geen taak." not in html and "Geen taak of bevoegdheid" not in html  # nothing internal
 
 
+def test_a_message_after_closing_is_flagged_for_the_coordinator(organisation, coordinator, employee):
+    """The reporter can still write on an afgerond signal; the coordinator must see it without
+    opening every closed signal, and the reporter is told what happens with it."""
+    from signals.models import ClosureReason
+    from signals.services import signal_close
+
+    reporter, signal, code = _report(organisation)
+    quiet = make_signal(employee)
+    for closed in (signal, quiet):
+        signal_close(actor=coordinator, signal_id=closed.pk, reason=ClosureReason.NO_TASK)
+    client = verified_client(coordinator)
+    assert "nieuw bericht van de melder" not in client.get(reverse("signals:inbox")).content.decode()
+
+    _enter_code(reporter, code)
+    sent = reporter.post(
+        reverse("signals:confidential_follow_up_signal"), {"text": "Er staat weer een busje."}, follow=True
+    )
+    assert "Uw melding was afgerond; de coördinator leest uw bericht" in sent.content.decode()
+
+    inbox = client.get(reverse("signals:inbox")).content.decode()
+    rows = {ref: re.search(rf"{ref}</a>.*?</tr>", inbox, re.S).group(0) for ref in (signal.reference, quiet.reference)}
+    assert "nieuw bericht van de melder" in rows[signal.reference]
+    assert "nieuw bericht van de melder" not in rows[quiet.reference]
+    detail = client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).content.decode()
+    assert "De melder schreef na het afsluiten een nieuw bericht" in detail
+
+
 def test_the_answer_is_stored_encrypted_and_reaches_the_coordinator(
     organisation, coordinator, django_capture_on_commit_callbacks, eager_tasks
 ):

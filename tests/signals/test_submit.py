@@ -9,6 +9,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -389,6 +390,50 @@ def test_coordinator_registers_a_phone_signal_on_behalf(coordinator):
     assert response["Location"] == reverse("signals:detail", kwargs={"pk": signal.pk})
     assert signal.channel == Channel.PHONE
     assert signal.registered_by == coordinator and signal.reporter is None
+
+
+def test_a_phone_call_about_acute_danger_is_registered_as_such(coordinator):
+    """The caller says someone is in danger now: the coordinator ticks it, and the inbox filter
+    and the signal's page show it (the employee's form asks it in a first step instead)."""
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:register"))
+    html = page.content.decode()
+    assert 'type="checkbox" name="acute_danger"' in html and "Er is nu acuut gevaar voor iemand" in html
+    assert "Wat heeft de melder gezien of gehoord?" in html and "In het werk of de functie van de melder" in html
+
+    client.post(reverse("signals:register"), _post_data(page, channel="phone", acute_danger="on"))
+
+    signal = Signal.objects.get()
+    assert signal.acute_danger
+    detail = client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).content.decode()
+    assert "acuut gevaar" in detail and "17-05-1980" in detail  # the date of birth as people write it
+    acute = client.get(reverse("signals:inbox"), {"acuut": "on"}).content.decode()
+    assert signal.reference in acute
+
+
+@pytest.mark.parametrize("url_name", ["signals:submit", "signals:confidential_submit"])
+def test_verder_without_an_answer_says_what_to_choose(employee, organisation, url_name):
+    organisation.confidential_reporting_enabled = True
+    organisation.save(update_fields=["confidential_reporting_enabled"])
+    client = verified_client(employee) if url_name == "signals:submit" else Client()
+    kwargs = {"organisation_id": organisation.pk} if url_name == "signals:confidential_submit" else {}
+    url = reverse(url_name, kwargs=kwargs)
+    start = client.get(url).content.decode()
+    assert 'name="stap"' in start
+
+    response = client.get(url, {"stap": "1"})
+
+    html = response.content.decode()
+    assert "Kies of er nu acuut gevaar is." in html and 'name="description"' not in html
+
+
+def test_an_empty_filtered_inbox_says_the_filters_found_nothing(coordinator, employee):
+    make_signal(employee)
+    client = verified_client(coordinator)
+    html = client.get(reverse("signals:inbox"), {"status": "closed"}).content.decode()
+    assert "Geen signalen gevonden met deze filters" in html and "Er zijn nog geen signalen." not in html
+    invalid = client.get(reverse("signals:inbox"), {"status": "weg"}).content.decode()
+    assert "Er zijn nog geen signalen." not in invalid
 
 
 def test_on_behalf_needs_a_channel(coordinator):
