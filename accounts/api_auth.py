@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from django.utils import timezone
-from django_otp import user_has_device
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions, permissions
 
 from accounts.models import ApiToken
 from accounts.roles import Action, role_requires_two_factor, user_can
+from accounts.second_factor import has_second_factor
 
 
 class HashedTokenAuthentication(authentication.BaseAuthentication):
@@ -54,7 +54,7 @@ class IsVerifiedUser(permissions.BasePermission):
         if isinstance(request.auth, ApiToken):
             # Tokens are made only from verified sessions and revoked when 2FA is reset; a role
             # that needs 2FA still needs an enrolled device behind the token.
-            return not role_requires_two_factor(user.role) or user_has_device(user)
+            return not role_requires_two_factor(user.role) or has_second_factor(user)
         return user.is_verified() or not role_requires_two_factor(user.role)
 
 

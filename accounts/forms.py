@@ -3,11 +3,10 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.signals import user_login_failed
-from django_otp import user_has_device
 
 from accounts.models import User
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, Role
-from accounts.second_factor import second_factor_match
+from accounts.second_factor import has_second_factor, second_factor_match
 
 LOGIN_ERROR = (
     "De combinatie van gebruikersnaam, wachtwoord en code klopt niet. Controleer uw gegevens en probeer het opnieuw."
@@ -51,7 +50,7 @@ class LoginForm(forms.Form):
         if user is None:
             raise forms.ValidationError(LOGIN_ERROR, code="invalid_login")
         token = (cleaned.get("otp_token") or "").replace(" ", "")
-        if user_has_device(user):
+        if has_second_factor(user):
             device = second_factor_match(user, token) if token else None
             if device is None:
                 user_login_failed.send(sender=__name__, credentials={"username": username}, request=self.request)

@@ -2,16 +2,25 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
+from base64 import b32encode
+from binascii import unhexlify
+from urllib.parse import quote, urlencode
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django_otp.models import Device, ThrottlingMixin, TimestampMixin
+from django_otp.oath import TOTP
+from django_otp.util import random_hex
 
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, OrganisationKind, Role
 from accounts.scoping import OrganisationScopedQuerySet
+from privacy.fields import EncryptedModel, EncryptedTextField
 
 
 class Region(models.Model):
@@ -208,3 +217,74 @@ class ActivationMail(models.Model):
 
     def __str__(self) -> str:
         return f"activeringsmail {self.pk} ({self.get_status_display()})"
+
+
+class AuthenticatorApp(TimestampMixin, ThrottlingMixin, EncryptedModel, Device):
+    """A user's authenticator app: a TOTP device (RFC 6238) for django-otp, as its own TOTPDevice,
+    but with the shared secret encrypted at rest under a data key of its own (privacy.fields).
+    A copy of the database or of a backup then holds no secret that, with a guessed or cracked
+    password, would pass the second factor."""
+
+    secret = EncryptedTextField("geheim")  # hex, made on first save
+    step = models.PositiveSmallIntegerField(default=30)
+    t0 = models.BigIntegerField(default=0)
+    digits = models.PositiveSmallIntegerField(default=6)
+    tolerance = models.PositiveSmallIntegerField(default=1)
+    drift = models.SmallIntegerField(default=0)
+    # The time step of the last accepted code: a code is accepted once.
+    last_t = models.BigIntegerField(default=-1)
+
+    class Meta(Device.Meta):
+        verbose_name = "authenticator-app"
+        verbose_name_plural = "authenticator-apps"
+
+    def save(self, *args, **kwargs):
+        if not self.__dict__.get("secret"):  # none yet ("" by default; reading self.secret would decrypt)
+            self.secret = random_hex(20)
+        super().save(*args, **kwargs)
+
+    @property
+    def bin_key(self) -> bytes:
+        return unhexlify(self.secret.encode())
+
+    @property
+    def config_url(self) -> str:
+        """The otpauth:// address the app reads from the QR code."""
+        issuer = settings.OTP_TOTP_ISSUER
+        label = quote(f"{issuer}:{self.user.get_username()}")
+        query = urlencode(
+            {
+                "secret": b32encode(self.bin_key).decode().rstrip("="),
+                "algorithm": "SHA1",
+                "digits": self.digits,
+                "period": self.step,
+                "issuer": issuer,
+            }
+        )
+        return f"otpauth://totp/{label}?{query}"
+
+    def get_throttle_factor(self) -> int:
+        return settings.OTP_TOTP_THROTTLE_FACTOR
+
+    def verify_token(self, token) -> bool:
+        """Accepts a code of this step or `tolerance` steps either side, once, and learns the
+        app's clock drift; every refusal counts towards the growing wait (ThrottlingMixin)."""
+        allowed, _ = self.verify_is_allowed()
+        if not allowed:
+            return False
+        try:
+            code = int(token)
+        except (TypeError, ValueError):
+            code = None
+        if code is not None:
+            totp = TOTP(self.bin_key, self.step, self.t0, self.digits, self.drift)
+            totp.time = time.time()
+            if totp.verify(code, self.tolerance, self.last_t + 1):
+                self.last_t = totp.t()
+                self.drift = totp.drift
+                self.throttle_reset(commit=False)
+                self.set_last_used_timestamp(commit=False)
+                self.save()
+                return True
+        self.throttle_increment(commit=True)
+        return False

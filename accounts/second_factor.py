@@ -7,7 +7,6 @@ code itself is shown once, when it is made."""
 from __future__ import annotations
 
 from django.db import transaction
-from django_otp import devices_for_user
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
@@ -27,12 +26,26 @@ def backup_codes_store(device: StaticDevice, codes: list[str]) -> None:
     StaticToken.objects.bulk_create([StaticToken(device=device, token=backup_code_digest(code)) for code in codes])
 
 
+def _device_classes():
+    """The kinds of second factor, the app first: most logins use it, and a check stops at the first."""
+    from accounts.models import AuthenticatorApp
+
+    return (AuthenticatorApp, StaticDevice)
+
+
+def has_second_factor(user) -> bool:
+    """Whether the user has set up a second factor (as django_otp.user_has_device)."""
+    return any(model.objects.devices_for_user(user, confirmed=True).exists() for model in _device_classes())
+
+
 def second_factor_match(user, token: str) -> Device | None:
     """The user's device that accepts `token` (used up, if a backup code), else None. As
-    django_otp.match_token, with the backup codes compared by digest."""
+    django_otp.match_token, with the backup codes compared by digest; each device is locked
+    while it checks, so one code is accepted once."""
     with transaction.atomic():
-        for device in devices_for_user(user, for_verify=True):
-            given = backup_code_digest(token) if isinstance(device, StaticDevice) else token
-            if device.verify_token(given):
-                return device
+        for model in _device_classes():
+            for device in model.objects.devices_for_user(user, confirmed=True).select_for_update():
+                given = backup_code_digest(token) if isinstance(device, StaticDevice) else token
+                if device.verify_token(given):
+                    return device
     return None

@@ -9,9 +9,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import dateformat, timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ActivationMailStatus, ApiToken, Organisation, User
+from accounts.models import ActivationMailStatus, ApiToken, AuthenticatorApp, Organisation, User
 from accounts.roles import Action, user_can
 from accounts.scoping import get_for_user_or_404
 
@@ -19,7 +18,7 @@ from accounts.scoping import get_for_user_or_404
 def user_list(*, actor: User) -> QuerySet[User]:
     if not user_can(actor, Action.MANAGE_USERS):
         raise PermissionDenied
-    confirmed_totp = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    confirmed_totp = AuthenticatorApp.objects.filter(user=OuterRef("pk"), confirmed=True)
     return (
         User.objects.for_user(actor)
         .select_related("organisation")
@@ -93,4 +92,4 @@ def api_token_get(*, user: User, pk: int) -> ApiToken:
 
 
 def user_has_confirmed_totp(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return AuthenticatorApp.objects.filter(user=user, confirmed=True).exists()

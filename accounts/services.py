@@ -16,9 +16,8 @@ from django.utils.crypto import salted_hmac
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import ActivationMail, ActivationMailStatus, ApiToken, User
+from accounts.models import ActivationMail, ActivationMailStatus, ApiToken, AuthenticatorApp, User
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, Action, Role, user_can
 from accounts.second_factor import backup_codes_store
 from audit.services import audit_event_record
@@ -351,7 +350,7 @@ def user_reset_two_factor(*, actor: User, user: User) -> None:
     _require(actor, Action.MANAGE_USERS)
     _require_same_organisation(actor, user)
     with transaction.atomic(durable=True):
-        TOTPDevice.objects.filter(user=user).delete()
+        AuthenticatorApp.objects.filter(user=user).delete()
         StaticDevice.objects.filter(user=user).delete()
         _end_sessions_and_tokens(user)
         audit_event_record(
@@ -430,12 +429,12 @@ def user_password_set_by_platform_admin(*, actor: User, user: User) -> None:
         ApiToken.objects.active().filter(user=user).update(revoked_at=timezone.now())
 
 
-def totp_device_start(*, user: User) -> TOTPDevice:
+def totp_device_start(*, user: User) -> AuthenticatorApp:
     """Starts (or resumes) enrolment of an authenticator app: an unconfirmed device with a new key."""
     with transaction.atomic(durable=True):
-        device = TOTPDevice.objects.filter(user=user, confirmed=False).first()
+        device = AuthenticatorApp.objects.filter(user=user, confirmed=False).first()
         if device is None:
-            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
+            device = AuthenticatorApp.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=False)
     return device
 
 
@@ -445,10 +444,10 @@ def totp_device_confirm(*, user: User, token: str) -> list[str] | None:
     Returns fresh backup codes on success, None when the code is wrong (nothing changes then).
     """
     with transaction.atomic(durable=True):
-        device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).first()
+        device = AuthenticatorApp.objects.select_for_update().filter(user=user, confirmed=False).first()
         if device is None or not device.verify_token(token):
             return None
-        TOTPDevice.objects.filter(user=user, confirmed=True).delete()
+        AuthenticatorApp.objects.filter(user=user, confirmed=True).delete()
         device.confirmed = True
         device.save(update_fields=["confirmed"])
         codes = _replace_backup_codes(user)

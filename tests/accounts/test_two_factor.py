@@ -4,8 +4,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.models import AuthenticatorApp
 from accounts.roles import Role, role_requires_two_factor
 from accounts.second_factor import backup_code_digest
 from tests.conftest import verified_client
@@ -62,7 +62,7 @@ def test_enrolment_confirms_device_verifies_session_and_gives_backup_codes(make_
     page = client.get(SETUP)
     assert page.status_code == 200
     assert "<svg" in page.content.decode()
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=user, confirmed=False)
 
     response = client.post(SETUP, {"token": totp_now(device)})
 
@@ -78,7 +78,7 @@ def test_wrong_enrolment_code_changes_nothing(make_user):
     user = make_user(role=Role.COORDINATOR)
     client = _password_only_client(user)
     client.get(SETUP)
-    device = TOTPDevice.objects.get(user=user, confirmed=False)
+    device = AuthenticatorApp.objects.get(user=user, confirmed=False)
     wrong = "123456" if totp_now(device) != "123456" else "654321"
 
     response = client.post(SETUP, {"token": wrong})
@@ -111,7 +111,7 @@ def test_administrator_reset_removes_devices_and_forces_enrolment(make_user):
 
     verified_client(admin).post(reverse("beheer:user_reset_two_factor", kwargs={"pk": user.pk}))
 
-    assert not TOTPDevice.objects.filter(user=user).exists()
+    assert not AuthenticatorApp.objects.filter(user=user).exists()
     client = _password_only_client(user)
     assert client.get("/")["Location"] == SETUP
 
@@ -146,3 +146,82 @@ def test_backup_codes_stored_before_are_turned_into_digests_and_still_log_in(mak
     login = reverse("accounts:login")
     response = Client().post(login, {"username": user.username, "password": PASSWORD, "otp_token": "OUDECODE"})
     assert response.status_code == 302 and not StaticToken.objects.exists()  # used up
+
+
+def _old_totp_table():
+    """django-otp's TOTP plugin's table as an earlier version of Weerbaar had it."""
+    from django.db import models
+
+    from accounts.models import User
+
+    fields = {
+        "user": models.ForeignKey(User, on_delete=models.CASCADE, db_constraint=False, related_name="+"),
+        "name": models.CharField(max_length=64),
+        "confirmed": models.BooleanField(default=True),
+        "key": models.CharField(max_length=80),
+        "step": models.PositiveSmallIntegerField(default=30),
+        "t0": models.BigIntegerField(default=0),
+        "digits": models.PositiveSmallIntegerField(default=6),
+        "tolerance": models.PositiveSmallIntegerField(default=1),
+        "drift": models.SmallIntegerField(default=0),
+        "last_t": models.BigIntegerField(default=-1),
+        "throttling_failure_timestamp": models.DateTimeField(null=True),
+        "throttling_failure_count": models.PositiveIntegerField(default=0),
+        "created_at": models.DateTimeField(null=True),
+        "last_used_at": models.DateTimeField(null=True),
+    }
+    meta = type("Meta", (), {"app_label": "tests_otp_totp_before", "db_table": "otp_totp_totpdevice"})
+    return type("TOTPDeviceBefore", (models.Model,), {"__module__": __name__, "Meta": meta, **fields})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_authenticator_apps_of_before_keep_working_with_their_secret_encrypted(make_user):
+    """Devices made with django-otp's TOTP plugin (secret in plain hex) move to AuthenticatorApp:
+    the same app still logs in, and the database holds only ciphertext."""
+    from datetime import UTC, datetime
+
+    from django.db import connection
+    from django_otp.oath import totp
+
+    from tests.conftest import migrating
+
+    user = make_user(role=Role.COORDINATOR)
+    secret = "3132333435363738393031323334353637383930"
+    old = _old_totp_table()
+    try:
+        with migrating("accounts", "0008_authenticator_app_encrypted", "0009_authenticator_apps_from_totp_devices"):
+            with connection.schema_editor() as editor:
+                editor.create_model(old)
+            old.objects.create(
+                user_id=user.pk, name="authenticator-app", key=secret, created_at=datetime(2026, 3, 1, 9, tzinfo=UTC)
+            )
+
+        device = AuthenticatorApp.objects.get(user=user)
+        assert device.secret == secret and device.confirmed
+        assert device.created_at == datetime(2026, 3, 1, 9, tzinfo=UTC)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT secret FROM accounts_authenticatorapp")
+            stored = cursor.fetchone()[0]
+            cursor.execute("SELECT COUNT(*) FROM otp_totp_totpdevice")
+            left = cursor.fetchone()[0]
+        assert stored.startswith("wb1:") and secret not in stored and left == 0
+
+        code = f"{totp(bytes.fromhex(secret), step=30, t0=0, digits=6):06d}"
+        response = Client().post(
+            reverse("accounts:login"), {"username": user.username, "password": PASSWORD, "otp_token": code}
+        )
+        assert response.status_code == 302 and response["Location"] != reverse("accounts:login")
+    finally:
+        with connection.schema_editor() as editor:
+            editor.delete_model(old)
+
+
+def test_a_new_authenticator_app_gets_a_secret_of_its_own(make_user):
+    from django.db import connection
+
+    first, second = (add_totp(make_user(role=Role.COORDINATOR)) for _ in range(2))
+    assert len(first.secret) == 40 and first.secret != second.secret
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT secret FROM accounts_authenticatorapp")
+        assert all(row[0].startswith("wb1:") for row in cursor.fetchall())
+    assert AuthenticatorApp.objects.get(pk=first.pk).secret == first.secret

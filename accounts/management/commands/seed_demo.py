@@ -14,9 +14,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Organisation, Region, User
+from accounts.models import AuthenticatorApp, Organisation, Region, User
 from accounts.roles import OrganisationKind, Role
 from accounts.second_factor import backup_codes_store
 from accounts.services import TOTP_DEVICE_NAME
@@ -119,9 +118,9 @@ class Command(BaseCommand):
         return rows
 
     def _second_factor(self, user: User, *, role: str, organisation: str) -> dict[str, str]:
-        totp = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        totp = AuthenticatorApp.objects.filter(user=user, confirmed=True).first()
         if totp is None:
-            totp = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+            totp = AuthenticatorApp.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
         static, _ = StaticDevice.objects.get_or_create(user=user, name=DEMO_STATIC_DEVICE, defaults={"confirmed": True})
         static.token_set.all().delete()
         code = StaticToken.random_token()
