@@ -7,6 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = "Accounts en organisaties"
 
     def ready(self):
+        from accounts import receivers  # noqa: F401  (connects the signal receivers)
+
         checks.register(check_two_factor_exemptions)
         checks.register(check_proxy_count)
 

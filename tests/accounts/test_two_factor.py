@@ -225,3 +225,18 @@ def test_a_new_authenticator_app_gets_a_secret_of_its_own(make_user):
         cursor.execute("SELECT secret FROM accounts_authenticatorapp")
         assert all(row[0].startswith("wb1:") for row in cursor.fetchall())
     assert AuthenticatorApp.objects.get(pk=first.pk).secret == first.secret
+
+
+def test_a_wiped_authenticator_app_takes_its_data_key_along(make_user):
+    from accounts.services import user_reset_two_factor
+    from privacy.models import DataKey
+
+    user = make_user(role=Role.COORDINATOR)
+    device = add_totp(user)
+    admin = make_user(role=Role.ADMIN, organisation=user.organisation)
+    assert DataKey.objects.filter(pk=device.data_key_id).exists()
+
+    user_reset_two_factor(actor=admin, user=user)
+
+    assert not AuthenticatorApp.objects.filter(user=user).exists()
+    assert not DataKey.objects.filter(pk=device.data_key_id).exists()
