@@ -239,7 +239,9 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, EncryptedModel, Device):
         verbose_name_plural = "authenticator-apps"
 
     def save(self, *args, **kwargs):
-        if not self.__dict__.get("secret"):  # none yet ("" by default; reading self.secret would decrypt)
+        # A new app gets its secret here ("" by default). Only a new one: a loaded app whose
+        # secret was left out (.only(), .defer()) keeps the stored one.
+        if self._state.adding and not self.__dict__.get("secret"):
             self.secret = random_hex(20)
         super().save(*args, **kwargs)
 
@@ -250,8 +252,10 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, EncryptedModel, Device):
     @property
     def config_url(self) -> str:
         """The otpauth:// address the app reads from the QR code."""
-        issuer = settings.OTP_TOTP_ISSUER
-        label = quote(f"{issuer}:{self.user.get_username()}")
+        # A colon separates issuer and account in the label, so none in either; spaces as %20
+        # (RFC 3986), which every app reads, not as "+".
+        issuer = settings.OTP_TOTP_ISSUER.replace(":", "")
+        label = quote(f"{issuer}:{self.user.get_username().replace(':', '')}")
         query = urlencode(
             {
                 "secret": b32encode(self.bin_key).decode().rstrip("="),
@@ -259,7 +263,8 @@ class AuthenticatorApp(TimestampMixin, ThrottlingMixin, EncryptedModel, Device):
                 "digits": self.digits,
                 "period": self.step,
                 "issuer": issuer,
-            }
+            },
+            quote_via=quote,
         )
         return f"otpauth://totp/{label}?{query}"
 

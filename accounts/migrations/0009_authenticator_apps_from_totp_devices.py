@@ -1,7 +1,13 @@
 """Moves every django-otp TOTPDevice (its table, if an earlier version made one) into an
-AuthenticatorApp, its secret encrypted under a data key of its own, and empties the old table:
+AuthenticatorApp, its secret encrypted under a data key of its own, and drops the old table:
 django-otp's TOTP plugin is no longer installed. Sessions verified with an old device log in
-again (the device they name is gone). Read and written in SQL: the plugin's models are gone."""
+again (the device they name is gone). Read in SQL: the plugin's models are gone.
+
+The secrets themselves stay the same (nobody has to set up their app again), so a backup made
+before this migration still holds them in plain hex: where such backups may have leaked, wipe
+the second factors on the beheer pages so that everyone sets up a new secret.
+
+Going back does not write the secrets back in plain text: the apps stay where they are."""
 
 from datetime import UTC
 
@@ -56,24 +62,7 @@ def encrypt_the_secrets(apps, schema_editor):
         device.__dict__["_weerbaar_data_key"] = key_in_use(data_key)
         device.save()
         new_model.objects.filter(pk=device.pk).update(created_at=created_at)
-    with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {quote(OLD_TABLE)}")  # noqa: S608
-
-
-def decrypt_the_secrets(apps, schema_editor):
-    """Back to django-otp's table, where there is one (the plugin installed again)."""
-    connection = schema_editor.connection
-    if OLD_TABLE not in connection.introspection.table_names():
-        return
-    quote = connection.ops.quote_name
-    columns = ("key", *COPIED)
-    new_model = apps.get_model("accounts", "AuthenticatorApp")
-    with connection.cursor() as cursor:
-        for device in new_model.objects.order_by("pk"):
-            values = [device.secret, *(getattr(device, name) for name in COPIED)]
-            insert = f"INSERT INTO {quote(OLD_TABLE)} ({', '.join(map(quote, columns))}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608, E501
-            cursor.execute(insert, values)
-    new_model.objects.all().delete()
+    schema_editor.execute(f"DROP TABLE {quote(OLD_TABLE)}")
 
 
 class Migration(migrations.Migration):
@@ -82,4 +71,4 @@ class Migration(migrations.Migration):
         ("privacy", "0001_initial"),
     ]
 
-    operations = [migrations.RunPython(encrypt_the_secrets, decrypt_the_secrets)]
+    operations = [migrations.RunPython(encrypt_the_secrets, migrations.RunPython.noop)]
