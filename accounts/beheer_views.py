@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts import selectors, services
 from accounts.decorators import require_action
 from accounts.forms import UserCreateForm, UserEditForm
-from accounts.roles import Action
+from accounts.roles import Action, user_can
 
 
 @require_action(Action.MANAGE_USERS)
@@ -159,4 +161,36 @@ def user_set_active(request, pk: int):
 
 @require_action(Action.VIEW_ORGANISATION)
 def organisation(request):
-    return render(request, "beheer/organisation.html", {"organisation": selectors.organisation_get(actor=request.user)})
+    organisation = selectors.organisation_get(actor=request.user)
+    public_form = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse(
+        "signals:confidential_submit", kwargs={"organisation_id": organisation.pk}
+    )
+    return render(
+        request,
+        "beheer/organisation.html",
+        {
+            "organisation": organisation,
+            "public_form": public_form,
+            "may_switch": user_can(request.user, Action.MANAGE_CONFIDENTIAL_REPORTING),
+        },
+    )
+
+
+@require_POST
+@require_action(Action.MANAGE_CONFIDENTIAL_REPORTING)
+def organisation_confidential_reporting(request):
+    wanted = request.POST.get("aan")
+    if wanted not in ("0", "1"):
+        messages.error(request, "Kies met de knop of vertrouwelijk melden aan of uit moet.")
+        return redirect("beheer:organisation")
+    # The state the button asked for, not the opposite of now: a double click stays one change.
+    services.organisation_confidential_reporting_set(actor=request.user, enabled=wanted == "1")
+    if wanted == "1":
+        messages.success(request, "Vertrouwelijk melden zonder account staat aan. Publiceer het adres hieronder.")
+    else:
+        messages.success(
+            request,
+            "Vertrouwelijk melden zonder account staat uit: het formulier neemt geen nieuwe meldingen meer aan. "
+            "Wie al een ontvangstcode heeft, kan zijn melding blijven volgen.",
+        )
+    return redirect("beheer:organisation")

@@ -50,6 +50,7 @@ class Action(enum.StrEnum):
     VIEW_AUDIT_TRAIL = "view_audit_trail"
     MANAGE_RETENTION_POLICY = "manage_retention_policy"
     POSTPONE_RETENTION = "postpone_retention"
+    MANAGE_CONFIDENTIAL_REPORTING = "manage_confidential_reporting"
 
 
 _EVERYONE = {Action.VIEW_HOME, Action.MANAGE_OWN_ACCOUNT, Action.USE_API}
@@ -67,7 +68,15 @@ PERMISSIONS: dict[str, frozenset[Action]] = {
     Role.NORM_OWNER: frozenset(_EVERYONE | {Action.MAINTAIN_NORM_OVERVIEW, Action.VIEW_NORM_OVERVIEW}),
     Role.REVIEWER: frozenset(_EVERYONE | {Action.VIEW_REGIONAL_NORM_PROGRESS}),
     Role.PRIVACY_OFFICER: frozenset(_EVERYONE | {Action.VIEW_AUDIT_TRAIL, Action.POSTPONE_RETENTION}),
-    Role.ADMIN: frozenset(_EVERYONE | {Action.MANAGE_USERS, Action.VIEW_ORGANISATION, Action.MANAGE_RETENTION_POLICY}),
+    Role.ADMIN: frozenset(
+        _EVERYONE
+        | {
+            Action.MANAGE_USERS,
+            Action.VIEW_ORGANISATION,
+            Action.MANAGE_RETENTION_POLICY,
+            Action.MANAGE_CONFIDENTIAL_REPORTING,
+        }
+    ),
 }
 
 # Which roles may exist in which kind of organisation.

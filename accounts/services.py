@@ -17,7 +17,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 
-from accounts.models import ActivationMail, ActivationMailStatus, ApiToken, AuthenticatorApp, User
+from accounts.models import ActivationMail, ActivationMailStatus, ApiToken, AuthenticatorApp, Organisation, User
 from accounts.roles import ROLES_BY_ORGANISATION_KIND, Action, Role, user_can
 from accounts.second_factor import backup_codes_store
 from audit.services import audit_event_record
@@ -312,6 +312,27 @@ def _tell_the_old_address(address: str) -> None:
         )
     except Exception as error:
         logger.warning("notice of a changed e-mail address not sent (%s)", failure_kind(error))
+
+
+def organisation_confidential_reporting_set(*, actor: User, enabled: bool) -> bool:
+    """Switches the public form for confidential reporting without an account on or off for the
+    actor's organisation; returns whether it changed (the same click twice is one change).
+    Reporters who have a receipt code can follow their report either way."""
+    _require(actor, Action.MANAGE_CONFIDENTIAL_REPORTING)
+    with transaction.atomic(durable=True):
+        organisation = Organisation.objects.select_for_update().get(pk=actor.organisation_id)
+        if organisation.confidential_reporting_enabled == enabled:
+            return False
+        organisation.confidential_reporting_enabled = enabled
+        organisation.save(update_fields=["confidential_reporting_enabled"])
+        audit_event_record(
+            actor=actor,
+            action="organisation.confidential_reporting_switched",
+            organisation_id=organisation.pk,
+            record=organisation,
+            data={"enabled": enabled},
+        )
+    return True
 
 
 def user_activate(*, user: User, password_form) -> None:

@@ -18,4 +18,9 @@ urlpatterns = [
     path("gebruikers/<int:pk>/activering/", beheer_views.user_activation_resend, name="user_activation_resend"),
     path("gebruikers/<int:pk>/actief/", beheer_views.user_set_active, name="user_set_active"),
     path("organisatie/", beheer_views.organisation, name="organisation"),
+    path(
+        "organisatie/vertrouwelijk-melden/",
+        beheer_views.organisation_confidential_reporting,
+        name="organisation_confidential_reporting",
+    ),
 ]
