@@ -283,7 +283,6 @@ def user_update(*, actor: User, user: User, changes: dict, seen: str) -> list[st
         )
         if "role" in changed:
             _end_sessions_and_tokens(current)
-            current.refresh_from_db(fields=["security_stamp"])
         link_died = "role" in changed or "email" in changed
         if link_died and current.email and current.is_active and not activated:
             _activation_mail_request(current)

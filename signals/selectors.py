@@ -102,31 +102,30 @@ def identifier_indexes(text: str) -> list[str]:
     return indexes
 
 
-def news_after_closing():
-    """Whether a closed signal's confidential reporter wrote after it was closed: the list and
-    the signal's page say so, or the information would wait unseen under "afgerond"."""
+def _from_the_reporter():
     from signals.models import MessageDirection, SignalMessage
 
-    return Exists(
-        SignalMessage.objects.filter(
-            signal_id=OuterRef("pk"),
-            direction=MessageDirection.FROM_REPORTER,
-            created_at__gt=OuterRef("closed_at"),
-        )
-    )
+    return SignalMessage.objects.filter(direction=MessageDirection.FROM_REPORTER)
+
+
+def news_after_closing():
+    """Annotation: whether a closed signal's confidential reporter wrote after it was closed. The
+    list and the signal's page say so, or the information would wait unseen under "afgerond"."""
+    return Exists(_from_the_reporter().filter(signal_id=OuterRef("pk"), created_at__gt=OuterRef("closed_at")))
+
+
+def signal_news_after_closing(signal: Signal) -> bool:
+    """news_after_closing for the one signal a page shows."""
+    if signal.closed_at is None:
+        return False
+    return _from_the_reporter().filter(signal=signal, created_at__gt=signal.closed_at).exists()
 
 
 def signal_get_for_coordinator(*, actor, pk: int) -> Signal:
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     return get_for_user_or_404(
-        with_data_keys(
-            Signal.objects.select_related("phenomenon", "reporter", "registered_by").annotate(
-                news_after_closing=news_after_closing()
-            )
-        ),
-        actor,
-        pk=pk,
+        with_data_keys(Signal.objects.select_related("phenomenon", "reporter", "registered_by")), actor, pk=pk
     )
 
 

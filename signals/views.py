@@ -210,6 +210,7 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "subjects": list(with_data_keys(signal.subjects.all())),
             "attachments": list(with_data_keys(signal.attachments.all())),
             "related": selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20],
+            "news_after_closing": selectors.signal_news_after_closing(signal),
             "close_form": close_form,
         },
         status=status,

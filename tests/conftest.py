@@ -68,6 +68,16 @@ def migrating(app: str, before: str, target: str):
         executor.migrate(executor.loader.graph.leaf_nodes())
 
 
+def activation_path_in(message) -> str:
+    """The path of the link in an activation mail (the mail holds the product's address)."""
+    import re
+
+    from django.conf import settings
+
+    link = re.search(r"https?://\S+", message.body).group(0)
+    return link.removeprefix(settings.WEERBAAR_BASE_URL.rstrip("/"))
+
+
 def verified_client(user) -> Client:
     """A client logged in as `user` with a session verified by a second factor."""
     device = user.authenticatorapp_set.filter(confirmed=True).first() or add_totp(user)

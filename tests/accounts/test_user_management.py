@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import re
-
 import pytest
 from django.core import mail
 from django.test import Client
@@ -9,7 +7,7 @@ from django.urls import reverse
 
 from accounts.models import User
 from accounts.roles import OrganisationKind, Role
-from tests.conftest import verified_client
+from tests.conftest import activation_path_in, verified_client
 from tests.factories import OrganisationFactory, UserFactory
 
 NEW_USER = {
@@ -19,11 +17,6 @@ NEW_USER = {
     "email": "nina@example.org",
     "role": Role.COORDINATOR,
 }
-
-
-def _activation_path(message) -> str:
-    """The path of the link in an activation mail."""
-    return re.search(r"http://\S+", message.body).group(0).replace("http://127.0.0.1:8000", "")
 
 
 NEW_PASSWORD = "een-lang-nieuw-wachtwoord"
@@ -53,7 +46,7 @@ def test_admin_creates_account_and_activation_mail_holds_a_link_only(
     assert "Nina" not in body and "Nieuw" not in body and admin.organisation.name not in body
     assert mail.outbox[0].to == ["nina@example.org"]
 
-    path = _activation_path(mail.outbox[0])
+    path = activation_path_in(mail.outbox[0])
     assert _choose_password(path)["Location"] == reverse("accounts:login")
     user.refresh_from_db()
     assert user.check_password("een-lang-nieuw-wachtwoord")
@@ -70,7 +63,7 @@ def test_an_activation_link_dies_when_the_account_is_blocked(
     with django_capture_on_commit_callbacks(execute=True):
         beheer.post(reverse("beheer:user_create"), NEW_USER)
     user = User.objects.get(username="nieuwe.collega")
-    first_link = _activation_path(mail.outbox[0])
+    first_link = activation_path_in(mail.outbox[0])
 
     beheer.post(reverse("beheer:user_set_active", kwargs={"pk": user.pk}), {"active": "0"})
     assert "Deze link werkt niet meer" in Client().get(first_link, follow=True).content.decode()
@@ -81,7 +74,7 @@ def test_an_activation_link_dies_when_the_account_is_blocked(
 
     with django_capture_on_commit_callbacks(execute=True):
         beheer.post(reverse("beheer:user_activation_resend", kwargs={"pk": user.pk}))
-    assert _choose_password(_activation_path(mail.outbox[-1]))["Location"] == reverse("accounts:login")
+    assert _choose_password(activation_path_in(mail.outbox[-1]))["Location"] == reverse("accounts:login")
 
 
 def test_an_organisation_does_not_change_kind_under_roles_it_would_not_have(make_user, organisation):
