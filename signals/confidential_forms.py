@@ -122,6 +122,21 @@ class ReporterMessageForm(_OnceForm):
     )
 
 
+class OwnSignalMessageForm(_OnceForm):
+    """The employee who reported answers a question or adds information at Mijn meldingen."""
+
+    text = TextareaField(
+        label="Uw antwoord of aanvulling",
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Alleen de coördinatoren van het meldpunt lezen uw bericht, bij uw melding.",
+        error_messages={
+            "required": "Schrijf uw bericht.",
+            "max_length": f"Een bericht is hooguit {MESSAGE_MAX_LENGTH} tekens.",
+        },
+    )
+
+
 class ReporterQuestionForm(_OnceForm):
     text = TextareaField(
         label="Uw vraag aan de melder",

@@ -1,5 +1,6 @@
 """Confidential reporting without an account: receipt codes, the reporter's contact details kept
-apart, messages between coordinator and reporter, and the reasoned request to see who reported.
+apart, and the reasoned request to see who reported; and the messages between coordinator and
+reporter, with or without an account.
 
 Writes (services) and reads (selectors) of this part of the meldpunt; the signal itself is stored
 through `signals.services.signal_submit`, like every other channel.
@@ -12,6 +13,7 @@ import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 from functools import cache
 
 from django.contrib.auth.hashers import Argon2PasswordHasher, make_password
@@ -249,15 +251,45 @@ def _same_form_again(earlier: SignalMessage, message: SignalMessage) -> SignalMe
     return earlier
 
 
+class QuestionRoute(StrEnum):
+    """How a coordinator's question reaches the reporter of a signal."""
+
+    RECEIPT_CODE = "code"  # a reporter without an account reads it after entering the receipt code
+    ACCOUNT = "account"  # the employee who reported is mailed a link and reads it at Mijn meldingen
+    ACCOUNT_GONE = "account_gone"  # that employee's account is blocked
+    NONE = "none"  # registered on behalf of someone (phone, letter, ...): Weerbaar cannot reach them
+
+
+NO_QUESTION = {
+    QuestionRoute.ACCOUNT_GONE: (
+        "De melder heeft geen actief account meer en kan uw vraag in Weerbaar niet lezen. Neem op een andere "
+        "manier contact op."
+    ),
+    QuestionRoute.NONE: (
+        "Dit signaal is namens de melder geregistreerd; in Weerbaar kan de melder geen vraag lezen. Neem contact "
+        "op langs de weg waarop het signaal binnenkwam."
+    ),
+}
+
+
+def question_route(signal: Signal) -> QuestionRoute:
+    if signal.channel == Channel.CONFIDENTIAL_FORM:
+        return QuestionRoute.RECEIPT_CODE
+    if signal.channel == Channel.WEB_FORM and signal.reporter_id is not None:
+        return QuestionRoute.ACCOUNT if signal.reporter.is_active else QuestionRoute.ACCOUNT_GONE
+    return QuestionRoute.NONE
+
+
 def reporter_question_send(*, actor, signal: Signal, text: str, submission_key=None) -> SignalMessage:
-    """A coordinator's question to the reporter, who reads it after entering the receipt code.
-    The same form sent twice (`submission_key`) is one question."""
+    """A coordinator's question to the reporter: one without an account reads it after entering
+    the receipt code (and is told nothing: there is no address); the employee who reported is
+    mailed a link, without content, after commit. The same form sent twice (`submission_key`) is
+    one question."""
     if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
         raise PermissionDenied
-    if signal.channel != Channel.CONFIDENTIAL_FORM:
-        raise ValidationError(
-            "Alleen bij een vertrouwelijke melding zonder account kunt u de melder een vraag stellen."
-        )
+    route = question_route(signal)
+    if route in NO_QUESTION:
+        raise ValidationError(NO_QUESTION[route])
     text = _clean_text(text, field="text", empty_message="Schrijf uw vraag aan de melder.")
     message = SignalMessage(
         signal=signal,
@@ -276,14 +308,34 @@ def reporter_question_send(*, actor, signal: Signal, text: str, submission_key=N
             record=signal,
             data={"message_id": message.pk},
         )
+        if route == QuestionRoute.ACCOUNT:
+            from signals.confidential_tasks import queue_reporter_question_notification
+
+            transaction.on_commit(lambda: queue_reporter_question_notification(message.pk))
 
     return _message_store(message, audited)[0]
 
 
-def reporter_message_add(*, signal: Signal, text: str, submission_key=None) -> SignalMessage:
-    """The reporter (with a checked receipt code) answers or adds information; the coordinators
-    are mailed a link, without content, after commit. The same form sent twice is one message."""
-    if signal.channel != Channel.CONFIDENTIAL_FORM:
+def _writes_as_reporter(signal: Signal, actor) -> bool:
+    """Whether `actor` may answer or add information as the signal's reporter: nobody (the holder
+    of a checked receipt code) on a confidential signal, the reporting employee on their own."""
+    if signal.channel == Channel.CONFIDENTIAL_FORM:
+        return actor is None
+    return (
+        signal.channel == Channel.WEB_FORM
+        and actor is not None
+        and actor.is_active
+        and signal.reporter_id == actor.pk
+        and signal.organisation_id == actor.organisation_id
+        and user_can(actor, Action.SUBMIT_SIGNAL)
+    )
+
+
+def reporter_message_add(*, signal: Signal, text: str, submission_key=None, actor=None) -> SignalMessage:
+    """The reporter answers or adds information: without an account (`actor` None, the view
+    checked the receipt code) or as the employee who reported (`actor`). The coordinators are
+    mailed a link, without content, after commit. The same form sent twice is one message."""
+    if not _writes_as_reporter(signal, actor):
         raise PermissionDenied
     text = _clean_text(text, field="text", empty_message="Schrijf uw bericht.")
     message = SignalMessage(
@@ -291,12 +343,13 @@ def reporter_message_add(*, signal: Signal, text: str, submission_key=None) -> S
         data_key_id=signal.data_key_id,
         direction=MessageDirection.FROM_REPORTER,
         text=text,
+        sent_by=actor,
         submission_key=submission_key,
     )
 
     def audited(message):
         audit_event_record(
-            actor=None,
+            actor=actor,
             action="signal.reporter_message_added",
             organisation_id=signal.organisation_id,
             record=signal,
@@ -307,6 +360,14 @@ def reporter_message_add(*, signal: Signal, text: str, submission_key=None) -> S
         transaction.on_commit(lambda: queue_reporter_message_notification(message.pk))
 
     return _message_store(message, audited)[0]
+
+
+def messages_mark_read(*, signal: Signal, direction: str) -> int:
+    """The other side opened the page with the messages: those of `direction` not read before are
+    read now (a coordinator opening the messages page reads the reporter's for all coordinators)."""
+    return SignalMessage.objects.filter(signal=signal, direction=direction, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
 
 
 # --- The reporter's identity -----------------------------------------------------------------------

@@ -1,5 +1,7 @@
-"""Mailing the coordinators when a reporter without an account sends a message: a link, never
-content. The message row is its own outbox (notified_at); a sweep sends what was never queued.
+"""Mailing about messages, a link and never content: the coordinators when a reporter sends a
+message, the employee who reported when a coordinator asks a question (a reporter without an
+account has no address and is never mailed). The message row is its own outbox (notified_at); a
+sweep sends what was never queued.
 
 Registered with the worker through CELERY_IMPORTS (config/settings.py, Meldpunt block)."""
 
@@ -15,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.mail import send_each_pending, send_mail
-from signals.models import MessageDirection, SignalMessage
+from signals.models import Channel, MessageDirection, SignalMessage
 from signals.selectors import coordinator_emails
 
 logger = logging.getLogger(__name__)
@@ -49,9 +51,7 @@ def send_reporter_message_notification(message_id: int) -> bool:
             return False  # nobody to tell yet: the sweep tries again
         send_mail(
             subject="Weerbaar: nieuw bericht van een melder",
-            message=(
-                f"Een melder zonder account heeft een bericht gestuurd bij een signaal.\n\nLees het in Weerbaar:\n{link}\n"
-            ),
+            message=f"Een melder heeft een bericht gestuurd bij een signaal.\n\nLees het in Weerbaar:\n{link}\n",
             from_email=None,
             recipient_list=recipients,
         )
@@ -60,15 +60,70 @@ def send_reporter_message_notification(message_id: int) -> bool:
     return True
 
 
+def queue_reporter_question_notification(message_id: int) -> None:
+    """Called on commit; when the broker is down the sweep sends it later."""
+    try:
+        send_reporter_question_notification.delay(message_id)
+    except Exception:
+        logger.warning(
+            "notification of question %s not queued (broker unreachable); the sweep will send it", message_id
+        )
+
+
+def _questions_to_mail():
+    """Questions to an employee who reported, with an active account and an address to mail."""
+    return SignalMessage.objects.filter(
+        direction=MessageDirection.TO_REPORTER,
+        signal__channel=Channel.WEB_FORM,
+        signal__reporter__is_active=True,
+    ).exclude(signal__reporter__email="")
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def send_reporter_question_notification(message_id: int) -> bool:
+    """Mails the employee who reported that a coordinator asked something: a link to the report
+    at Mijn meldingen, without the question, the reference or any name."""
+    with transaction.atomic():
+        message = (
+            _questions_to_mail()
+            .select_for_update(of=("self",))
+            .select_related("signal__reporter")
+            .filter(pk=message_id)
+            .first()
+        )
+        if message is None or message.notified_at is not None:
+            return False  # already sent, the account blocked or without an address, or the signal gone
+        signal = message.signal
+        link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse("signals:mine_detail", kwargs={"pk": signal.pk})
+        send_mail(
+            subject="Weerbaar: een vraag over uw melding",
+            message=(
+                "De coördinator van het meldpunt heeft een vraag over een melding die u deed.\n\n"
+                f"Lees en beantwoord de vraag in Weerbaar:\n{link}\n"
+            ),
+            from_email=None,
+            recipient_list=[signal.reporter.email],
+        )
+        message.notified_at = timezone.now()
+        message.save(update_fields=["notified_at"])
+    return True
+
+
 @shared_task(acks_late=True)
 def send_pending_reporter_message_notifications() -> int:
-    """Every few minutes: notifications whose task was never queued (broker was down)."""
+    """Every few minutes: notifications whose task was never queued (broker was down), of
+    reporters' messages and of questions to employees who reported."""
     cutoff = timezone.now() - timedelta(minutes=1)
-    pending = (
-        SignalMessage.objects.filter(
-            direction=MessageDirection.FROM_REPORTER, notified_at__isnull=True, created_at__lte=cutoff
-        )
-        .order_by("pk")
-        .values_list("pk", flat=True)
+    messages = SignalMessage.objects.filter(
+        direction=MessageDirection.FROM_REPORTER, notified_at__isnull=True, created_at__lte=cutoff
     )
-    return send_each_pending(list(pending), send_reporter_message_notification, what="reporter message notification")
+    questions = _questions_to_mail().filter(notified_at__isnull=True, created_at__lte=cutoff)
+    return send_each_pending(
+        list(messages.order_by("pk").values_list("pk", flat=True)),
+        send_reporter_message_notification,
+        what="reporter message notification",
+    ) + send_each_pending(
+        list(questions.order_by("pk").values_list("pk", flat=True)),
+        send_reporter_question_notification,
+        what="question notification",
+    )

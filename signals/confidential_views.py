@@ -47,7 +47,7 @@ from signals.confidential_forms import (
     ReporterQuestionForm,
 )
 from signals.forms import ADD_SUBJECT, AcuteDangerForm, SubjectFormSet, add_service_errors, signal_data
-from signals.models import Channel, SignalStatus
+from signals.models import MessageDirection, SignalStatus
 from signals.views import files_dropped, with_another_subject
 
 logger = logging.getLogger(__name__)
@@ -415,12 +415,14 @@ def confidential_follow_up_signal(request):
 
 
 def _follow_up_page(request, signal, form, *, status: int = 200, draft_back: bool = False, draft_elsewhere=""):
+    conversation = services.signal_messages(signal=signal)  # read before marking: new ones show as new
+    services.messages_mark_read(signal=signal, direction=MessageDirection.TO_REPORTER)
     return render(
         request,
         "signals/confidential_follow_up_signal.html",
         {
             "signal": signal,
-            "conversation": services.signal_messages(signal=signal),
+            "conversation": conversation,
             "form": form,
             "draft_back": draft_back,
             "draft_elsewhere": draft_elsewhere,
@@ -454,11 +456,32 @@ def confidential_follow_up_end(request):
 # --- Coordinator pages ------------------------------------------------------------------------------
 
 
+QUESTION_HELP = {
+    services.QuestionRoute.RECEIPT_CODE: (
+        "De melder heeft geen account en krijgt geen bericht: hij of zij leest uw vraag pas bij het volgen van de "
+        "melding met de ontvangstcode."
+    ),
+    services.QuestionRoute.ACCOUNT: (
+        "De melder krijgt een e-mail dat er een vraag is, met een link en zonder uw vraag, en leest en "
+        "beantwoordt hem bij Mijn meldingen."
+    ),
+}
+
+QUESTION_SENT = {
+    services.QuestionRoute.RECEIPT_CODE: "Uw vraag staat klaar. De melder ziet hem bij het volgen van de melding.",
+    services.QuestionRoute.ACCOUNT: "Uw vraag is verstuurd. De melder krijgt een e-mail met een link naar de vraag.",
+}
+
+
 @require_action(Action.HANDLE_SIGNALS)
 def confidential_messages(request, pk: int):
+    """The messages with the reporter of a signal, with or without an account; opening the page
+    reads the reporter's messages (they are no longer marked new in the inbox)."""
     signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
-    confidential = signal.channel == Channel.CONFIDENTIAL_FORM
+    route = services.question_route(signal)
     form = ReporterQuestionForm(request.POST or None)
+    if route in QUESTION_HELP:
+        form.fields["text"].help_text = QUESTION_HELP[route]
     if request.method == "POST" and form.is_valid():
         try:
             services.reporter_question_send(
@@ -470,18 +493,22 @@ def confidential_messages(request, pk: int):
         except ValidationError as error:
             form.add_error(None, error.messages)
         else:
-            messages.success(request, "Uw vraag staat klaar. De melder ziet hem bij het volgen van de melding.")
+            messages.success(request, QUESTION_SENT[route])
             return redirect("signals:confidential_messages", pk=signal.pk)
     access_log_record(
         user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:confidential_messages"
     )
+    conversation = services.signal_messages(signal=signal)  # read before marking: new ones show as new
+    services.messages_mark_read(signal=signal, direction=MessageDirection.FROM_REPORTER)
     return render(
         request,
         "signals/confidential_messages.html",
         {
             "signal": signal,
-            "confidential": confidential,
-            "conversation": services.signal_messages(signal=signal) if confidential else [],
+            "route": route.value,
+            "can_ask": route in QUESTION_HELP,
+            "no_question": services.NO_QUESTION.get(route, ""),
+            "conversation": conversation,
             "form": form,
         },
     )

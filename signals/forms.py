@@ -342,6 +342,7 @@ class InboxFilterForm(forms.Form):
     status = forms.ChoiceField(label="Status", required=False)
     fenomeen = forms.ModelChoiceField(label="Fenomeen", queryset=None, required=False, empty_label="Alle")
     acuut = forms.BooleanField(label="Alleen met acuut gevaar", required=False)
+    bericht = forms.BooleanField(label="Alleen met nieuw bericht van de melder", required=False)
 
     def __init__(self, *args, organisation_id: int, **kwargs):
         super().__init__(*args, **kwargs)

@@ -358,8 +358,10 @@ class MessageDirection(models.TextChoices):
 
 
 class SignalMessage(EncryptedModel):
-    """A question of the coordinator to a reporter without an account, or the reporter's answer or
-    addition; encrypted with the signal's key. Messages are never edited."""
+    """A question of a coordinator to the reporter, or the reporter's answer or addition; encrypted
+    with the signal's key. Messages are never edited. The reporter is someone without an account
+    (who reads with the receipt code) or the employee who reported (who reads at Mijn meldingen);
+    a signal registered on behalf of someone has no messages."""
 
     signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="messages")
     direction = models.CharField(max_length=20, choices=MessageDirection.choices)
@@ -368,8 +370,13 @@ class SignalMessage(EncryptedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     created_at = models.DateTimeField(auto_now_add=True)
-    # For a reporter's message: when the coordinators were mailed about it (outbox, as for signals).
+    # When the other side was mailed about it (outbox, as for signals): the coordinators for a
+    # reporter's message, the reporter for a question to an employee. A reporter without an
+    # account is never mailed.
     notified_at = models.DateTimeField(null=True, blank=True)
+    # When the other side first opened the page that shows it: a coordinator for a reporter's
+    # message, the reporter for a question. Unread ones are marked in the lists.
+    read_at = models.DateTimeField(null=True, blank=True)
     # The form's own key: the same form sent twice (a double click) is one message.
     submission_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
 

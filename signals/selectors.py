@@ -22,7 +22,8 @@ def phenomenon_list(*, actor) -> QuerySet[Phenomenon]:
 
 
 def signal_list_for_reporter(*, user) -> QuerySet[Signal]:
-    """The reporter's own signals: reference, date, phenomenon and coarse status only."""
+    """The reporter's own signals: reference, date, phenomenon, coarse status, and whether a
+    coordinator's question waits unread. Nothing internal."""
     if not user_can(user, Action.SUBMIT_SIGNAL):
         raise PermissionDenied
     return (
@@ -30,11 +31,22 @@ def signal_list_for_reporter(*, user) -> QuerySet[Signal]:
         .filter(reporter=user)
         .select_related("phenomenon")
         .only("pk", "reference", "created_at", "status", "phenomenon__name", "organisation_id", "reporter_id")
+        .annotate(unread_question=unread_question())
     )
 
 
 def signal_get_for_reporter(*, user, pk: int) -> Signal:
     return get_for_user_or_404(Signal.objects.filter(reporter=user), user, pk=pk)
+
+
+def own_signal_get(*, user, pk: int) -> Signal:
+    """The reporter's own signal with its data key, for the page that shows what they reported
+    and the messages (404 for anyone else's, also a colleague's or another organisation's)."""
+    if not user_can(user, Action.SUBMIT_SIGNAL):
+        raise PermissionDenied
+    return get_for_user_or_404(
+        with_data_keys(Signal.objects.filter(reporter=user).select_related("phenomenon", "reporter")), user, pk=pk
+    )
 
 
 #: The inbox filter for signals still to be handled: received or in handling.
@@ -47,10 +59,12 @@ def signal_inbox(
     status: str = "",
     phenomenon_id: int | None = None,
     acute_only: bool = False,
+    unread_only: bool = False,
     subject_indexes: list[str] | None = None,
 ) -> QuerySet[Signal]:
     """The organisation's signals, newest first, optionally narrowed. `subject_indexes` are blind
-    indexes of an identifier the coordinator searched for (see identifier_indexes)."""
+    indexes of an identifier the coordinator searched for (see identifier_indexes); `unread_only`
+    keeps those with a reporter's message no coordinator has opened yet."""
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     signals = Signal.objects.for_user(actor)
@@ -62,6 +76,8 @@ def signal_inbox(
         signals = signals.filter(phenomenon_id=phenomenon_id)
     if acute_only:
         signals = signals.filter(acute_danger=True)
+    if unread_only:
+        signals = signals.filter(unread_message())
     if subject_indexes is not None:
         matching = Subject.objects.filter(blind_index__in=subject_indexes).values("signal_id")
         signals = signals.filter(Q(pk__in=matching) | Q(address_index__in=subject_indexes))
@@ -74,6 +90,7 @@ def signal_inbox(
             subject_count=_count_per_signal(Subject),
             attachment_count=_count_per_signal(Attachment),
             news_after_closing=news_after_closing(),
+            unread_message=unread_message(),
         )
         .order_by("-created_at")
     )
@@ -109,9 +126,25 @@ def _from_the_reporter():
 
 
 def news_after_closing():
-    """Annotation: whether a closed signal's confidential reporter wrote after it was closed. The
+    """Annotation: whether a closed signal's reporter wrote after it was closed. The
     list and the signal's page say so, or the information would wait unseen under "afgerond"."""
     return Exists(_from_the_reporter().filter(signal_id=OuterRef("pk"), created_at__gt=OuterRef("closed_at")))
+
+
+def unread_message():
+    """Annotation: whether the signal has a reporter's message no coordinator has opened yet."""
+    return Exists(_from_the_reporter().filter(signal_id=OuterRef("pk"), read_at__isnull=True))
+
+
+def unread_question():
+    """Annotation for the reporter's own list: whether a coordinator's question waits unread."""
+    from signals.models import MessageDirection, SignalMessage
+
+    return Exists(
+        SignalMessage.objects.filter(
+            signal_id=OuterRef("pk"), direction=MessageDirection.TO_REPORTER, read_at__isnull=True
+        )
+    )
 
 
 def signal_news_after_closing(signal: Signal) -> bool:

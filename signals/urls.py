@@ -7,6 +7,7 @@ app_name = "signals"
 urlpatterns = [
     path("meldingen/", views.my_signals, name="mine"),
     path("meldingen/nieuw/", views.signal_submit, name="submit"),
+    path("meldingen/<int:pk>/", views.my_signal, name="mine_detail"),
     path("meldingen/<int:pk>/ontvangen/", views.signal_submitted, name="submitted"),
     path("signalen/", views.inbox, name="inbox"),
     path("signalen/nieuw/", views.register_on_behalf, name="register"),

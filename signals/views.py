@@ -16,7 +16,8 @@ from accounts.scoping import get_for_user_or_404
 from audit.services import access_log_record
 from privacy.crypto import with_data_keys
 from privacy.files import encrypted_file_read
-from signals import selectors, services
+from signals import confidential_services, selectors, services
+from signals.confidential_forms import OwnSignalMessageForm
 from signals.forms import (
     ADD_SUBJECT,
     AcuteDangerForm,
@@ -30,7 +31,7 @@ from signals.forms import (
     forms_with_another_subject,
     signal_data,
 )
-from signals.models import Channel, Phenomenon, Signal, SignalStatus
+from signals.models import Channel, MessageDirection, Phenomenon, Signal, SignalStatus
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +154,42 @@ def my_signals(request):
     return render(request, "signals/my_signals.html", {"signals": page, "page": page})
 
 
+OWN_MESSAGE_SENT = "Uw bericht is verstuurd naar de coördinator."
+OWN_MESSAGE_SENT_CLOSED = (
+    "Uw bericht is verstuurd naar de coördinator. Uw melding was afgerond; de coördinator leest uw bericht en "
+    "beslist of de melding weer wordt opgepakt."
+)
+
+
+@require_action(Action.SUBMIT_SIGNAL)
+def my_signal(request, pk: int):
+    """The reporter's own signal: what they reported, the coarse status, the coordinator's
+    questions, and a form to answer or add information. Opening it reads the questions."""
+    signal = selectors.own_signal_get(user=request.user, pk=pk)
+    form = OwnSignalMessageForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            confidential_services.reporter_message_add(
+                actor=request.user,
+                signal=signal,
+                text=form.cleaned_data["text"],
+                submission_key=form.cleaned_data["submission_key"],
+            )
+        except ValidationError as error:
+            form.add_error(None, error.messages)
+        except DatabaseError as error:
+            logger.error("own signal message failed: %s", type(error).__name__)
+            form.add_error(None, SAVE_FAILED.replace("Uw melding", "Uw bericht"))
+        else:
+            closed = signal.status == SignalStatus.CLOSED
+            messages.success(request, OWN_MESSAGE_SENT_CLOSED if closed else OWN_MESSAGE_SENT)
+            return redirect("signals:mine_detail", pk=signal.pk)
+    access_log_record(user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:mine_detail")
+    conversation = confidential_services.signal_messages(signal=signal)  # read before marking: new shows as new
+    confidential_services.messages_mark_read(signal=signal, direction=MessageDirection.TO_REPORTER)
+    return render(request, "signals/my_signal.html", {"signal": signal, "conversation": conversation, "form": form})
+
+
 @require_action(Action.HANDLE_SIGNALS)
 def inbox(request):
     """The organisation's signals: filters by status, phenomenon and acute danger (GET), or a search
@@ -168,6 +205,7 @@ def inbox(request):
             "status": data["status"],
             "phenomenon_id": data["fenomeen"].pk if data["fenomeen"] else None,
             "acute_only": data["acuut"],
+            "unread_only": data["bericht"],
         }
     elif filters.is_bound:
         criteria = None

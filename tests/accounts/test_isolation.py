@@ -40,6 +40,7 @@ OBJECT_URLS = {
     "signals:close": ("POST", "signal", Action.HANDLE_SIGNALS),
     "signals:reopen": ("POST", "signal", Action.HANDLE_SIGNALS),
     "signals:submitted": ("GET", "signal", Action.SUBMIT_SIGNAL),
+    "signals:mine_detail": ("POST", "own_signal", Action.SUBMIT_SIGNAL),
     "signals:attachment": ("GET", "signal_attachment", Action.HANDLE_SIGNALS),
     "signals:phenomenon_toggle": ("POST", "phenomenon", Action.HANDLE_SIGNALS),
     "signals:confidential_messages": ("POST", "signal_question", Action.HANDLE_SIGNALS),
@@ -58,6 +59,7 @@ POST_DATA = {
     "phenomenon": {"actief": "0"},
     "signal": {"reden": "duplicate"},
     "signal_question": {"text": "Welke kleur had het busje?"},
+    "own_signal": {"text": "Het busje was wit."},
     "signal_identity": {"reason": "Wij willen de melder bellen over het kenteken."},
 }
 # URLs with parameters that are not object ids.
@@ -130,7 +132,7 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
     elif kind == "dossier_retention":
         dossier = dossier_close(actor=stranger, dossier=dossier_create(actor=stranger, title="geheim", details={}))
         target_pk, kwargs = dossier.pk, {"record_type": Dossier.RETENTION_RECORD_TYPE}
-    elif kind in {"signal", "signal_attachment"}:
+    elif kind in {"signal", "signal_attachment", "own_signal"}:
         signal = make_signal(stranger, files=[("stuk.pdf", PDF_BYTES)])
         target_pk = signal.pk
         if kind == "signal_attachment":
@@ -164,6 +166,7 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
             "retention.postponed",
             "phenomenon.deactivated",
             "signal.question_sent",
+            "signal.reporter_message_added",
             "signal.reporter_identity_disclosed",
             "signal.triage_started",
             "signal.closed",

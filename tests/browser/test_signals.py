@@ -146,7 +146,7 @@ def test_employee_reports_a_signal_with_subjects_and_attachment_and_finds_it_und
     expect(page.get_by_role("heading", level=1)).to_have_text("Mijn meldingen")
     rows = page.get_by_role("table").get_by_role("row").filter(has=page.get_by_role("cell"))
     expect(rows).to_have_count(1)
-    expect(rows.get_by_role("cell")).to_have_text([reference, re.compile(r"\d{4}$"), "—", "ontvangen"])
+    expect(rows.get_by_role("cell")).to_have_text([reference, re.compile(r"\d{4}$"), "—", "ontvangen", "—"])
     axe_check(page)
     page.wait_for_load_state("networkidle")
     problems.record_csp_violations(page)
@@ -392,3 +392,59 @@ def test_keyboard_only_reporting(page, logged_in_employee):
 
     shown_reference(page)
     assert Signal.objects.get().description == DESCRIPTION
+
+
+def test_employee_reads_the_coordinators_question_and_answers_it(page, employee, coordinator, log_in, axe_check):
+    from signals.confidential_services import reporter_question_send
+
+    signal = make_signal(employee[0], description=DESCRIPTION)
+    reporter_question_send(actor=coordinator[0], signal=signal, text="Sinds wanneer is de winkel dicht?")
+    user, device = employee
+    log_in(page, user.username, totp_now(device))
+
+    main_nav(page).get_by_role("link", name="Mijn meldingen").click()
+    row = page.get_by_role("row", name=re.compile(signal.reference))
+    expect(row).to_contain_text("nieuwe vraag")
+    axe_check(page)
+    row.get_by_role("link", name=signal.reference).click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Uw melding {signal.reference}")
+    expect(page.get_by_role("main")).to_contain_text("Sinds wanneer is de winkel dicht?")
+    expect(page.get_by_role("main")).to_contain_text(DESCRIPTION)
+    axe_check(page)
+    page.get_by_role("button", name="Versturen").click()
+    expect(page.get_by_role("alert")).to_contain_text("Schrijf uw bericht.")
+    axe_check(page)
+    page.get_by_label(label("Uw antwoord of aanvulling")).fill("Sinds de zomer.")
+    page.get_by_role("button", name="Versturen").click()
+    expect(page.get_by_role("status")).to_contain_text("Uw bericht is verstuurd naar de coördinator.")
+    expect(page.get_by_role("main")).to_contain_text("Sinds de zomer.")
+
+    main_nav(page).get_by_role("link", name="Mijn meldingen").click()
+    expect(page.get_by_role("row", name=re.compile(signal.reference))).not_to_contain_text("nieuwe vraag")
+
+
+def test_coordinator_sees_the_new_message_in_the_inbox_and_asks_a_question(
+    page, employee, coordinator, log_in, axe_check
+):
+    from signals.confidential_services import reporter_message_add
+
+    signal = make_signal(employee[0], description=DESCRIPTION)
+    reporter_message_add(actor=employee[0], signal=signal, text="Er staat nu ook een bestelbus.")
+    user, device = coordinator
+    log_in(page, user.username, totp_now(device))
+
+    main_nav(page).get_by_role("link", name="Signalen").click()
+    row = page.get_by_role("row", name=re.compile(signal.reference))
+    axe_check(page)
+    row.get_by_role("link", name="nieuw bericht van de melder").click()
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("Berichten met de melder")
+    expect(page.get_by_role("main")).to_contain_text("Er staat nu ook een bestelbus.")
+    expect(page.get_by_role("main")).to_contain_text("gemeld door Jan de Vries")
+    axe_check(page)
+    page.get_by_label(label("Uw vraag aan de melder")).fill("Welk kenteken had de bus?")
+    page.get_by_role("button", name="Vraag versturen").click()
+    expect(page.get_by_role("status")).to_contain_text("Uw vraag is verstuurd.")
+    expect(page.get_by_role("main")).to_contain_text("Nog niet gelezen door de melder.")
+    axe_check(page)

@@ -394,6 +394,8 @@ def test_the_right_code_shows_the_status_and_the_coordinators_question(organisat
     )
     assert asked.status_code == 302
     assert AuditEvent.objects.filter(action="signal.question_sent", actor_id=coordinator.pk).exists()
+    messages_page = reverse("signals:confidential_messages", kwargs={"pk": signal.pk})
+    assert "Nog niet gelezen door de melder" in coordinator_client.get(messages_page).content.decode()
 
     # Typed loosely: lower case, spaces instead of dashes.
     entered = _enter_code(reporter, code.lower().replace("-", " "))
@@ -401,10 +403,12 @@ def test_the_right_code_shows_the_status_and_the_coordinators_question(organisat
 
     html = page.content.decode()
     assert page.status_code == 200
-    assert "ontvangen" in html and "Welke kleur hadden de busjes?" in html
+    assert "ontvangen" in html and "Welke kleur hadden de busjes?" in html and "nieuw</span>" in html
     assert DESCRIPTION not in html and signal.reference not in html  # nothing internal
+    assert "Gelezen door de melder op" in coordinator_client.get(messages_page).content.decode()
     Signal.objects.filter(pk=signal.pk).update(status=SignalStatus.IN_TRIAGE)
-    assert "in behandeling" in reporter.get(entered["Location"]).content.decode()
+    again = reporter.get(entered["Location"]).content.decode()
+    assert "in behandeling" in again and "nieuw</span>" not in again
 
 
 def test_the_reporter_sees_afgerond_once_the_coordinator_closed_the_signal(organisation, coordinator):
@@ -433,7 +437,14 @@ def test_a_message_after_closing_is_flagged_for_the_coordinator(organisation, co
     for closed in (signal, quiet):
         signal_close(actor=coordinator, signal_id=closed.pk, reason=ClosureReason.NO_TASK)
     client = verified_client(coordinator)
-    assert "nieuw bericht van de melder" not in client.get(reverse("signals:inbox")).content.decode()
+
+    def inbox_rows():
+        inbox = client.get(reverse("signals:inbox")).content.decode()
+        return {
+            ref: re.search(rf"{ref}</a>.*?</tr>", inbox, re.S).group(0) for ref in (signal.reference, quiet.reference)
+        }
+
+    assert not any("bericht van de melder" in row for row in inbox_rows().values())
 
     _enter_code(reporter, code)
     sent = reporter.post(
@@ -441,12 +452,16 @@ def test_a_message_after_closing_is_flagged_for_the_coordinator(organisation, co
     )
     assert "Uw melding was afgerond; de coördinator leest uw bericht" in sent.content.decode()
 
-    inbox = client.get(reverse("signals:inbox")).content.decode()
-    rows = {ref: re.search(rf"{ref}</a>.*?</tr>", inbox, re.S).group(0) for ref in (signal.reference, quiet.reference)}
+    rows = inbox_rows()
     assert "nieuw bericht van de melder" in rows[signal.reference]
-    assert "nieuw bericht van de melder" not in rows[quiet.reference]
+    assert "bericht van de melder" not in rows[quiet.reference]
     detail = client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).content.decode()
     assert "De melder schreef na het afsluiten een nieuw bericht" in detail
+    # Read, it is no longer new; it stays flagged as written after closing until the signal is reopened.
+    client.get(reverse("signals:confidential_messages", kwargs={"pk": signal.pk}))
+    rows = inbox_rows()
+    assert "nieuw bericht" not in rows[signal.reference]
+    assert "bericht van de melder na afsluiten" in rows[signal.reference]
 
 
 def test_the_answer_is_stored_encrypted_and_reaches_the_coordinator(
@@ -721,17 +736,17 @@ def test_employees_cannot_use_the_coordinator_pages(organisation, make_user):
     assert not SignalMessage.objects.exists() and not ReporterIdentityRequest.objects.exists()
 
 
-def test_questions_only_on_confidential_signals(organisation, coordinator, make_user):
-    employee = make_user(role=Role.EMPLOYEE, organisation=organisation)
-    signal = make_signal(employee)
+def test_no_questions_on_a_signal_registered_on_behalf_of_someone(organisation, coordinator):
+    """Registered from a phone call or a letter: Weerbaar has no way to reach that reporter."""
+    signal = make_signal(coordinator, channel=Channel.PHONE)
     client = verified_client(coordinator)
     url = reverse("signals:confidential_messages", kwargs={"pk": signal.pk})
 
     page = client.get(url).content.decode()
     response = client.post(url, {"text": "Een vraag"})
 
-    assert "Vraag klaarzetten" not in page
-    assert "Alleen bij een vertrouwelijke melding" in response.content.decode()
+    assert "Vraag klaarzetten" not in page and "Vraag versturen" not in page
+    assert "namens de melder geregistreerd" in response.content.decode()
     assert not SignalMessage.objects.exists()
 
 
