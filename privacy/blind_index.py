@@ -167,3 +167,32 @@ def blind_index(kind: str, value: str) -> str:
 
 def person_blind_index(name: str, date_of_birth: date | None) -> str:
     return blind_index_of("person", normalise_person(name, date_of_birth))
+
+
+# Legal forms at the end of a company's name, which the person searching may leave out.
+_LEGAL_FORMS = {"bv", "nv", "vof", "cv", "bvba", "gmbh", "ltd"}
+
+
+def normalise_name_for_search(value: str) -> str:
+    """normalise_name, and then: initials and abbreviations read as one word however they are
+    dotted or spaced ('B.V.', 'B V' and 'BV'; 'P.J.' and 'PJ'), and a legal form at the end does
+    not count: 'Snackbar De Hoek B.V.' is 'snackbar de hoek'."""
+    words, run = [], ""
+    for word in normalise_name(value).split():
+        if len(word) == 1:
+            run += word
+            continue
+        if run:
+            words.append(run)
+            run = ""
+        words.append(word)
+    if run:
+        words.append(run)
+    while len(words) > 1 and words[-1] in _LEGAL_FORMS:
+        words.pop()
+    return " ".join(words)
+
+
+def name_blind_index(name: str) -> str:
+    """A person's or a company's name alone: found by name, whatever else is known of them."""
+    return blind_index_of("name", normalise_name_for_search(name))

@@ -361,8 +361,8 @@ class IdentifierSearchForm(forms.Form):
     """Search by identifier (POST: an identifier is personal data and never goes into a URL)."""
 
     zoek = forms.CharField(
-        label="Zoek op KvK-nummer, adres (postcode en huisnummer) of kenteken",
-        max_length=60,
+        label="Zoek op naam, KvK-nummer, adres (postcode en huisnummer) of kenteken",
+        max_length=120,
         error_messages={"required": "Vul in waarop u wilt zoeken."},
     )
 
@@ -372,7 +372,7 @@ class IdentifierSearchForm(forms.Form):
         text = self.cleaned_data["zoek"].strip()
         indexes = identifier_indexes(text)
         if not indexes:
-            raise ValidationError("Dit herkennen we niet als KvK-nummer, adres of kenteken.")
+            raise ValidationError("Dit herkennen we niet als naam, KvK-nummer, adres of kenteken.")
         return indexes
 
 

@@ -229,6 +229,9 @@ class Subject(EncryptedModel):
     kenteken = EncryptedTextField("kenteken", blank=True, null=True)
     remarks = EncryptedTextField("toelichting", blank=True, null=True)
     blind_index = models.CharField(max_length=64, db_index=True)
+    # The name alone (a person or a company with a name): a search by name finds the person
+    # whether or not a date of birth was given. Empty for an address or a vehicle.
+    name_index = models.CharField(max_length=64, blank=True, db_index=True)
     history = WeerbaarHistoricalRecords()
 
     class Meta:

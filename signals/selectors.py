@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import contextlib
+import re
+
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -79,7 +82,9 @@ def signal_inbox(
     if unread_only:
         signals = signals.filter(unread_message())
     if subject_indexes is not None:
-        matching = Subject.objects.filter(blind_index__in=subject_indexes).values("signal_id")
+        matching = Subject.objects.filter(
+            Q(blind_index__in=subject_indexes) | Q(name_index__in=subject_indexes)
+        ).values("signal_id")
         signals = signals.filter(Q(pk__in=matching) | Q(address_index__in=subject_indexes))
     # Nothing on the list is encrypted, so no data keys are loaded. The counts are subqueries for
     # the rows of the page: joined and grouped, they were counted for every signal of the
@@ -101,14 +106,21 @@ def _count_per_signal(model) -> Coalesce:
     return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
+_NAME_AND_BIRTH_DATE = re.compile(r"^(?P<name>.*\S)\s+(?P<day>\d{1,2})[-/.](?P<month>\d{1,2})[-/.](?P<year>\d{4})$")
+
+
 def identifier_indexes(text: str) -> list[str]:
     """Every reading of a typed identifier as a blind index of a kind the meldpunt stores (a
-    subject's KvK number, address or kenteken, a signal's address), so one search box finds
-    signals about it without decrypting anything. Not e-mail or phone: only a confidential
-    reporter's contact details have those, and a reporter is never searched for."""
+    subject's name, KvK number, address or kenteken, a signal's address; a name followed by a
+    date of birth, 17-05-1980, as that person), so one search box finds signals about it without
+    decrypting anything. Each kind is its own HMAC domain, so the readings never match one another.
+    Not e-mail or phone: only a confidential reporter's contact details have those, and a reporter
+    is never searched for."""
+    from datetime import date
+
     from django.core.exceptions import ValidationError
 
-    from privacy.blind_index import blind_index
+    from privacy.blind_index import blind_index, name_blind_index, person_blind_index
 
     indexes = []
     for kind in ("kvk", "address", "kenteken"):
@@ -116,6 +128,15 @@ def identifier_indexes(text: str) -> list[str]:
             indexes.append(blind_index(kind, text))
         except ValidationError:
             continue
+    # A name has a letter and is no e-mail address (whose parts would otherwise read as a name).
+    if any(ch.isalpha() for ch in text) and "@" not in text:
+        with contextlib.suppress(ValidationError):
+            indexes.append(name_blind_index(text))
+    born = _NAME_AND_BIRTH_DATE.match(text.strip())
+    if born:
+        with contextlib.suppress(ValidationError, ValueError):
+            birth_date = date(int(born["year"]), int(born["month"]), int(born["day"]))
+            indexes.append(person_blind_index(born["name"], birth_date))
     return indexes
 
 

@@ -17,7 +17,7 @@ from django_fsm import can_proceed, has_transition_perm
 from accounts.models import Organisation
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
-from privacy.blind_index import blind_index, person_blind_index
+from privacy.blind_index import blind_index, name_blind_index, person_blind_index
 from privacy.crypto import data_key_new, with_data_keys
 from privacy.files import encrypted_file_save
 from privacy.records import record_create
@@ -76,6 +76,12 @@ class SubjectData:
         if self.kind == SubjectKind.VEHICLE:
             return blind_index("kenteken", self.kenteken)
         raise ValueError(self.kind)
+
+    def name_index(self) -> str:
+        """The blind index of the name alone, for the search by name ("" without one)."""
+        if self.kind in {SubjectKind.PERSON, SubjectKind.COMPANY} and self.name.strip():
+            return name_blind_index(self.name)
+        return ""
 
 
 @dataclass
@@ -270,6 +276,7 @@ def _create(
             kenteken=subject.kenteken or None,
             remarks=subject.remarks or None,
             blind_index=subject.index(),
+            name_index=subject.name_index(),
         )
         for subject in data.subjects
     ]
@@ -463,19 +470,27 @@ def _locked_for(actor, signal_id: int, transition_name: str, seen_version: str |
     return signal
 
 
-def subjects_reindex(*, batch_size: int = 500) -> dict[str, int]:
-    """Recomputes every subject's blind index with today's normalisation, after it changed (names
+def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False) -> dict[str, int]:
+    """Recomputes every subject's blind indexes with today's normalisation, after it changed (names
     in any script, letters such as ø and ł, foreign number plates): stored subjects keep matching
-    new signals about the same person, company, address or vehicle. Only the index changes, on the
-    row and on its history copies (no new version: the content is the same). One audit event per
-    organisation, with counts. Safe to run again; a subject whose details today's rules refuse
-    keeps its index and is counted as such."""
+    new signals about the same person, company, address or vehicle. Only the indexes change, on
+    the row and on its history copies (no new version: the content is the same). One audit event
+    per organisation, with counts. Safe to run again; a subject whose details today's rules refuse
+    keeps its index and is counted as such.
+
+    `names_missing_only`: only persons and companies with a name but no name index yet (stored
+    before the search by name existed); the nightly task runs this, so none is left unfindable."""
     counts = {"changed": 0, "unchanged": 0, "refused": 0}
     per_organisation: dict[int, int] = {}
+    subjects = Subject.objects.all()
+    if names_missing_only:
+        subjects = subjects.filter(
+            kind__in=[SubjectKind.PERSON, SubjectKind.COMPANY], name_index="", name__isnull=False
+        )
     last_pk = 0
     while True:
         batch = list(
-            with_data_keys(Subject.objects.filter(pk__gt=last_pk).select_related("signal").order_by("pk"))[:batch_size]
+            with_data_keys(subjects.filter(pk__gt=last_pk).select_related("signal").order_by("pk"))[:batch_size]
         )
         if not batch:
             break
@@ -483,15 +498,17 @@ def subjects_reindex(*, batch_size: int = 500) -> dict[str, int]:
         with transaction.atomic(durable=True):
             for subject in batch:
                 try:
-                    index = _subject_data_of(subject).index()
+                    details = _subject_data_of(subject)
+                    index, name_index = details.index(), details.name_index()
                 except (ValidationError, ValueError):
                     counts["refused"] += 1
                     continue
-                if index == subject.blind_index:
+                if (index, name_index) == (subject.blind_index, subject.name_index):
                     counts["unchanged"] += 1
                     continue
-                Subject.objects.filter(pk=subject.pk).update(blind_index=index)
-                Subject.history.filter(id=subject.pk, blind_index=subject.blind_index).update(blind_index=index)
+                Subject.objects.filter(pk=subject.pk).update(blind_index=index, name_index=name_index)
+                # A subject is never edited: every history copy holds the same details.
+                Subject.history.filter(id=subject.pk).update(blind_index=index, name_index=name_index)
                 counts["changed"] += 1
                 organisation_id = subject.signal.organisation_id
                 per_organisation[organisation_id] = per_organisation.get(organisation_id, 0) + 1

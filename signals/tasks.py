@@ -87,3 +87,12 @@ def scan_pending_attachments() -> int:
             logger.warning("clamd still unreachable; %d files wait in quarantine", len(pending))
             break
     return len(pending)
+
+
+@shared_task(acks_late=True)
+def index_subject_names() -> int:
+    """Nightly: gives persons and companies stored before the search by name existed their name
+    index (after an upgrade), so a search by name finds them too. Returns how many it indexed."""
+    from signals.services import subjects_reindex
+
+    return subjects_reindex(names_missing_only=True)["changed"]

@@ -77,6 +77,24 @@ def test_names_in_any_script_are_kept_letter_for_letter():
 
 @pytest.mark.parametrize(
     ("a", "b"),
+    [
+        ("Snackbar De Hoek B.V.", "snackbar de hoek"),
+        ("Snackbar De Hoek B V", "Snackbar de Hoek BV"),
+        ("P.J. Jansen", "PJ Jansen"),
+        ("Bouwbedrijf Jansen & Zn. V.O.F.", "bouwbedrijf jansen zn"),
+    ],
+)
+def test_a_name_searched_for_matches_however_initials_and_legal_forms_are_written(a, b):
+    from privacy.blind_index import name_blind_index
+
+    assert name_blind_index(a) == name_blind_index(b)
+    assert name_blind_index(a) != name_blind_index("Jansen")
+    # A legal form alone is a name, not nothing.
+    assert name_blind_index("BV") != name_blind_index("NV")
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
     [("1-ABC-123", "1abc123"), ("B-AB 1234", "bab1234"), ("WX 12345", "wx-12345")],
 )
 def test_foreign_number_plates_match_too(a, b):

@@ -646,7 +646,7 @@ def test_coordinator_finds_signals_about_an_identifier_without_it_in_the_url(coo
 
     by_kvk = client.post(reverse("signals:inbox"), {"zoek": "1234 5678"})
     by_address = client.post(reverse("signals:inbox"), {"zoek": "1234ab12"})
-    nonsense = client.post(reverse("signals:inbox"), {"zoek": "geen idee"})
+    nonsense = client.post(reverse("signals:inbox"), {"zoek": "?!"})
 
     assert [s.pk for s in by_kvk.context["signals"]] == [about_company.pk]
     assert [s.pk for s in by_address.context["signals"]] == [about_address.pk]
@@ -656,7 +656,43 @@ def test_coordinator_finds_signals_about_an_identifier_without_it_in_the_url(coo
     # contact details have them, and reporters are not searched for): said, not an empty list.
     for typed in ("melder@example.org", "+31 6 1234 5678"):
         answer = client.post(reverse("signals:inbox"), {"zoek": typed})
-        assert "Dit herkennen we niet als KvK-nummer, adres of kenteken." in answer.content.decode()
+        assert "Dit herkennen we niet als naam, KvK-nummer, adres of kenteken." in answer.content.decode()
+
+
+def test_coordinator_finds_signals_about_a_person_or_company_by_name(
+    coordinator, employee, make_user, other_organisation
+):
+    from datetime import date
+
+    from signals.services import SubjectData
+
+    born = date(1980, 5, 17)
+    with_birth_date = make_signal(
+        employee, subjects=[SubjectData(kind="person", name="José de Vries", date_of_birth=born)]
+    )
+    name_only = make_signal(employee, subjects=[SubjectData(kind="person", name="Jose de  Vries")])
+    namesake = make_signal(
+        employee, subjects=[SubjectData(kind="person", name="José de Vries", date_of_birth=date(1990, 1, 1))]
+    )
+    company = make_signal(
+        employee, subjects=[SubjectData(kind="company", name="Snackbar De Hoek B.V.", kvk="12345678")]
+    )
+    make_signal(employee, subjects=[SubjectData(kind="person", name="José de Vries-Bakker")])
+    elsewhere = make_user(role=Role.EMPLOYEE, organisation=other_organisation)
+    make_signal(elsewhere, subjects=[SubjectData(kind="person", name="José de Vries")])
+    client = verified_client(coordinator)
+
+    def found(typed):
+        response = client.post(reverse("signals:inbox"), {"zoek": typed})
+        assert response.status_code == 200
+        return {s.pk for s in response.context["signals"]}
+
+    # Case, accents and spacing do not count; the whole name must match; never another organisation's.
+    assert found("JOSE DE VRIES") == {with_birth_date.pk, name_only.pk, namesake.pk}
+    # With a date of birth: that person only.
+    assert found("José de Vries 17-05-1980") == {with_birth_date.pk}
+    assert found("snackbar de hoek bv") == found("Snackbar De Hoek") == {company.pk}
+    assert found("de Vries") == set()
 
 
 def test_coordinator_filters_and_pages_the_inbox(coordinator, employee, settings):
@@ -773,6 +809,37 @@ def test_the_next_page_of_a_search_is_that_search_again_and_keeps_the_identifier
 
     unfiltered = client.get(reverse("signals:inbox"), {"status": "", "fenomeen": ""})
     assert "5 signalen, nieuwste eerst" in unfiltered.content.decode()  # empty filters do not say "gevonden"
+
+
+def test_the_nightly_task_makes_subjects_stored_before_the_name_search_findable(employee, coordinator):
+    from audit.models import AuditEvent
+    from signals.services import SubjectData
+    from signals.tasks import index_subject_names
+
+    signal = make_signal(
+        employee,
+        subjects=[
+            SubjectData(kind="person", name="Piet Jansen"),
+            SubjectData(kind="company", name="Snackbar De Hoek", kvk="12345678"),
+            SubjectData(kind="vehicle", kenteken="AB123C"),
+        ],
+    )
+    # As stored before this release: no name index, on the rows and their history copies.
+    Subject.objects.update(name_index="")
+    Subject.history.update(name_index="")
+    client = verified_client(coordinator)
+    assert len(client.post(reverse("signals:inbox"), {"zoek": "piet jansen"}).context["signals"]) == 0
+
+    assert index_subject_names() == 2
+    assert index_subject_names() == 0  # nothing left: the vehicle has no name
+
+    assert [s.pk for s in client.post(reverse("signals:inbox"), {"zoek": "piet jansen"}).context["signals"]] == [
+        signal.pk
+    ]
+    assert not Subject.history.filter(name_index="", kind__in=["person", "company"]).exists()
+    assert Subject.objects.get(kind="vehicle").name_index == ""
+    event = AuditEvent.objects.get(action="subjects.reindexed")
+    assert event.data == {"changed": 2}
 
 
 def test_reindexing_brings_subjects_stored_with_the_old_normalisation_up_to_date(employee, coordinator):
