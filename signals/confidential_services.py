@@ -256,14 +256,14 @@ class QuestionRoute(StrEnum):
 
     RECEIPT_CODE = "code"  # a reporter without an account reads it after entering the receipt code
     ACCOUNT = "account"  # the employee who reported is mailed a link and reads it at Mijn meldingen
-    ACCOUNT_GONE = "account_gone"  # that employee's account is blocked
+    ACCOUNT_GONE = "account_gone"  # that employee can no longer open the report, or has no address
     NONE = "none"  # registered on behalf of someone (phone, letter, ...): Weerbaar cannot reach them
 
 
 NO_QUESTION = {
     QuestionRoute.ACCOUNT_GONE: (
-        "De melder heeft geen actief account meer en kan uw vraag in Weerbaar niet lezen. Neem op een andere "
-        "manier contact op."
+        "De melder kan uw vraag in Weerbaar niet lezen: het account is geblokkeerd, heeft een andere rol of "
+        "organisatie gekregen, of heeft geen e-mailadres. Neem op een andere manier contact op."
     ),
     QuestionRoute.NONE: (
         "Dit signaal is namens de melder geregistreerd; in Weerbaar kan de melder geen vraag lezen. Neem contact "
@@ -276,8 +276,18 @@ def question_route(signal: Signal) -> QuestionRoute:
     if signal.channel == Channel.CONFIDENTIAL_FORM:
         return QuestionRoute.RECEIPT_CODE
     if signal.channel == Channel.WEB_FORM and signal.reporter_id is not None:
-        return QuestionRoute.ACCOUNT if signal.reporter.is_active else QuestionRoute.ACCOUNT_GONE
+        return QuestionRoute.ACCOUNT if _reaches_own_report(signal.reporter, signal) else QuestionRoute.ACCOUNT_GONE
     return QuestionRoute.NONE
+
+
+def _reaches_own_report(user, signal: Signal) -> bool:
+    """Whether the employee who reported can be mailed and can open the report at Mijn meldingen."""
+    return (
+        user.is_active
+        and bool(user.email)
+        and user.organisation_id == signal.organisation_id
+        and user_can(user, Action.SUBMIT_SIGNAL)
+    )
 
 
 def reporter_question_send(*, actor, signal: Signal, text: str, submission_key=None) -> SignalMessage:
@@ -362,12 +372,21 @@ def reporter_message_add(*, signal: Signal, text: str, submission_key=None, acto
     return _message_store(message, audited)[0]
 
 
-def messages_mark_read(*, signal: Signal, direction: str) -> int:
-    """The other side opened the page with the messages: those of `direction` not read before are
-    read now (a coordinator opening the messages page reads the reporter's for all coordinators)."""
-    return SignalMessage.objects.filter(signal=signal, direction=direction, read_at__isnull=True).update(
-        read_at=timezone.now()
-    )
+def messages_mark_read(*, shown: list[SignalMessage], direction: str, reader=None) -> int:
+    """The other side opened a page that showed these messages: those of `direction` among them
+    not read before are read now (one coordinator reading the reporter's reads them for all). A
+    message saved after the page was read stays unread, and so does one `reader` wrote (a
+    coordinator who reported the signal: the other coordinators have not read it)."""
+    unread = [
+        message.pk
+        for message in shown
+        if message.direction == direction
+        and message.read_at is None
+        and (reader is None or message.sent_by_id != reader.pk)
+    ]
+    if not unread:
+        return 0
+    return SignalMessage.objects.filter(pk__in=unread, read_at__isnull=True).update(read_at=timezone.now())
 
 
 # --- The reporter's identity -----------------------------------------------------------------------

@@ -36,14 +36,21 @@ def send_reporter_message_notification(message_id: int) -> bool:
     with transaction.atomic():
         message = (
             SignalMessage.objects.select_for_update(of=("self",))
-            .select_related("signal")
+            .select_related("signal", "sent_by")
             .filter(pk=message_id, direction=MessageDirection.FROM_REPORTER)
             .first()
         )
         if message is None or message.notified_at is not None:
             return False  # already sent (the task ran twice) or the signal is gone
         signal = message.signal
-        recipients = coordinator_emails(organisation_id=signal.organisation_id)
+        writer = message.sent_by.email if message.sent_by else None  # a coordinator who reported it
+        coordinators = coordinator_emails(organisation_id=signal.organisation_id)
+        recipients = [email for email in coordinators if email != writer]
+        if not recipients and coordinators:
+            # The writer is the organisation's only coordinator: nobody else to tell.
+            message.notified_at = timezone.now()
+            message.save(update_fields=["notified_at"])
+            return False
         link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse(
             "signals:confidential_messages", kwargs={"pk": signal.pk}
         )
@@ -70,19 +77,29 @@ def queue_reporter_question_notification(message_id: int) -> None:
         )
 
 
+#: A question not mailed within this time (the broker was down, the account blocked) is not mailed
+#: any more: the reporter may read it at Mijn meldingen, a mail about it weeks later misleads.
+QUESTION_MAIL_WINDOW = timedelta(days=7)
+
+
 def _questions_to_mail():
-    """Questions to an employee who reported, with an active account and an address to mail."""
+    """Questions to an employee who reported, not mailed, not read and not stale."""
     return SignalMessage.objects.filter(
         direction=MessageDirection.TO_REPORTER,
         signal__channel=Channel.WEB_FORM,
-        signal__reporter__is_active=True,
-    ).exclude(signal__reporter__email="")
+        notified_at__isnull=True,
+        read_at__isnull=True,
+        created_at__gte=timezone.now() - QUESTION_MAIL_WINDOW,
+    )
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
 def send_reporter_question_notification(message_id: int) -> bool:
     """Mails the employee who reported that a coordinator asked something: a link to the report
-    at Mijn meldingen, without the question, the reference or any name."""
+    at Mijn meldingen, without the question, the reference or any name. Not when they read it
+    already, or can no longer open the report (blocked, another role or organisation)."""
+    from signals.confidential_services import QuestionRoute, question_route
+
     with transaction.atomic():
         message = (
             _questions_to_mail()
@@ -91,8 +108,8 @@ def send_reporter_question_notification(message_id: int) -> bool:
             .filter(pk=message_id)
             .first()
         )
-        if message is None or message.notified_at is not None:
-            return False  # already sent, the account blocked or without an address, or the signal gone
+        if message is None or question_route(message.signal) != QuestionRoute.ACCOUNT:
+            return False  # sent or read already, stale, the signal gone, or the reporter out of reach
         signal = message.signal
         link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse("signals:mine_detail", kwargs={"pk": signal.pk})
         send_mail(
@@ -117,7 +134,7 @@ def send_pending_reporter_message_notifications() -> int:
     messages = SignalMessage.objects.filter(
         direction=MessageDirection.FROM_REPORTER, notified_at__isnull=True, created_at__lte=cutoff
     )
-    questions = _questions_to_mail().filter(notified_at__isnull=True, created_at__lte=cutoff)
+    questions = _questions_to_mail().filter(created_at__lte=cutoff)
     return send_each_pending(
         list(messages.order_by("pk").values_list("pk", flat=True)),
         send_reporter_message_notification,

@@ -415,8 +415,8 @@ def confidential_follow_up_signal(request):
 
 
 def _follow_up_page(request, signal, form, *, status: int = 200, draft_back: bool = False, draft_elsewhere=""):
-    conversation = services.signal_messages(signal=signal)  # read before marking: new ones show as new
-    services.messages_mark_read(signal=signal, direction=MessageDirection.TO_REPORTER)
+    conversation = services.signal_messages(signal=signal)
+    services.messages_mark_read(shown=conversation, direction=MessageDirection.TO_REPORTER)
     return render(
         request,
         "signals/confidential_follow_up_signal.html",
@@ -498,8 +498,8 @@ def confidential_messages(request, pk: int):
     access_log_record(
         user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:confidential_messages"
     )
-    conversation = services.signal_messages(signal=signal)  # read before marking: new ones show as new
-    services.messages_mark_read(signal=signal, direction=MessageDirection.FROM_REPORTER)
+    conversation = services.signal_messages(signal=signal)
+    services.messages_mark_read(shown=conversation, direction=MessageDirection.FROM_REPORTER, reader=request.user)
     return render(
         request,
         "signals/confidential_messages.html",

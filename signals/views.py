@@ -185,8 +185,10 @@ def my_signal(request, pk: int):
             messages.success(request, OWN_MESSAGE_SENT_CLOSED if closed else OWN_MESSAGE_SENT)
             return redirect("signals:mine_detail", pk=signal.pk)
     access_log_record(user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:mine_detail")
-    conversation = confidential_services.signal_messages(signal=signal)  # read before marking: new shows as new
-    confidential_services.messages_mark_read(signal=signal, direction=MessageDirection.TO_REPORTER)
+    conversation = confidential_services.signal_messages(signal=signal)
+    confidential_services.messages_mark_read(
+        shown=conversation, direction=MessageDirection.TO_REPORTER, reader=request.user
+    )
     return render(request, "signals/my_signal.html", {"signal": signal, "conversation": conversation, "form": form})
 
 

@@ -182,14 +182,72 @@ def test_the_services_refuse_anyone_else_as_the_reporter(signal, employee, make_
     assert not SignalMessage.objects.exists()
 
 
-def test_a_blocked_reporter_gets_no_question(signal, employee, coordinator):
-    employee.is_active = False
-    employee.save(update_fields=["is_active"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"is_active": False},  # blocked
+        {"role": Role.ADMIN},  # a role that does not report: Mijn meldingen is closed to it
+        {"email": ""},  # nothing to mail
+        {"organisation": "other"},  # moved to another organisation by a platform administrator
+    ],
+    ids=["geblokkeerd", "andere-rol", "geen-adres", "andere-organisatie"],
+)
+def test_a_reporter_who_cannot_read_it_gets_no_question(
+    signal, employee, coordinator, other_organisation, change, eager_tasks, django_capture_on_commit_callbacks
+):
+    for field, value in change.items():
+        setattr(employee, field, other_organisation if value == "other" else value)
+    employee.save()
 
-    response = verified_client(coordinator).post(_messages_page(signal.pk), {"text": QUESTION})
+    page = verified_client(coordinator).get(_messages_page(signal.pk)).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = verified_client(coordinator).post(_messages_page(signal.pk), {"text": QUESTION})
 
-    assert "geen actief account meer" in response.content.decode()
+    assert "Vraag versturen" not in page
+    assert "De melder kan uw vraag in Weerbaar niet lezen" in response.content.decode()
     assert not SignalMessage.objects.exists() and mail.outbox == []
+
+
+def test_only_the_messages_a_page_showed_are_read(signal, employee, coordinator):
+    """A question saved while the reporter's page was being made stays unread."""
+    from signals.confidential_services import messages_mark_read, signal_messages
+
+    reporter_question_send(actor=coordinator, signal=signal, text="Eerste vraag")
+    shown = signal_messages(signal=signal)
+    late = reporter_question_send(actor=coordinator, signal=signal, text="Tweede vraag")
+
+    assert messages_mark_read(shown=shown, direction=MessageDirection.TO_REPORTER, reader=employee) == 1
+    late.refresh_from_db()
+    assert late.read_at is None
+
+
+def test_a_coordinator_who_reported_does_not_read_their_own_message_for_the_others(
+    make_user, organisation, coordinator, eager_tasks, django_capture_on_commit_callbacks
+):
+    reporting = make_user(role=Role.COORDINATOR, organisation=organisation, email="melder@example.org")
+    signal = make_signal(reporting)
+    with django_capture_on_commit_callbacks(execute=True):
+        reporter_message_add(actor=reporting, signal=signal, text=ANSWER)
+    assert [m.to for m in mail.outbox] == [[coordinator.email]]  # not to the writer
+
+    verified_client(reporting).get(_messages_page(signal.pk))
+    assert SignalMessage.objects.get().read_at is None
+    verified_client(coordinator).get(_messages_page(signal.pk))
+    assert SignalMessage.objects.get().read_at is not None
+
+
+def test_the_only_coordinator_is_not_mailed_about_their_own_message(
+    employee, organisation, make_user, django_capture_on_commit_callbacks
+):
+    from signals.confidential_tasks import send_reporter_message_notification
+
+    only = make_user(role=Role.COORDINATOR, organisation=organisation, email="enige@example.org")
+    signal = make_signal(only)
+    message = reporter_message_add(actor=only, signal=signal, text=ANSWER)
+
+    assert send_reporter_message_notification(message.pk) is False
+    message.refresh_from_db()
+    assert message.notified_at is not None and mail.outbox == []  # done: the sweep does not try again
 
 
 def test_a_question_not_queued_is_mailed_by_the_sweep_and_only_to_an_employee(
@@ -208,6 +266,37 @@ def test_a_question_not_queued_is_mailed_by_the_sweep_and_only_to_an_employee(
     assert [m.to for m in mail.outbox] == [[employee.email]] and QUESTION not in mail.outbox[0].body
     assert SignalMessage.objects.get(signal=signal).notified_at is not None
     assert SignalMessage.objects.get(signal=confidential).notified_at is None
+
+
+def test_the_sweep_does_not_mail_a_question_already_read_or_a_week_old(signal, employee, coordinator):
+    read = reporter_question_send(actor=coordinator, signal=signal, text="Gelezen vraag")
+    verified_client(employee).get(_page(signal.pk))  # the reporter opened the page meanwhile
+    with time_machine.travel(timezone.now() - timedelta(days=8)):
+        reporter_question_send(actor=coordinator, signal=signal, text="Oude vraag")
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert send_pending_reporter_message_notifications() == 0
+    assert mail.outbox == []
+    read.refresh_from_db()
+    assert read.read_at is not None and read.notified_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_messages_from_before_read_marking_are_read_where_that_is_known(employee, coordinator):
+    from tests.conftest import migrating
+
+    signal = make_signal(employee)
+    answered = reporter_question_send(actor=coordinator, signal=signal, text="Beantwoord")
+    answer = reporter_message_add(actor=employee, signal=signal, text=ANSWER)
+    unanswered = reporter_question_send(actor=coordinator, signal=signal, text="Nog open")
+
+    with migrating("signals", "0010_identity_request_submission_key", "0011_message_read_at"):
+        pass
+
+    answered.refresh_from_db(), answer.refresh_from_db(), unanswered.refresh_from_db()
+    assert answer.read_at == answer.created_at
+    assert answered.read_at == answer.created_at
+    assert unanswered.read_at is None
 
 
 def test_the_raw_database_holds_no_plaintext_of_the_messages(signal, employee, coordinator):
