@@ -341,13 +341,19 @@ class InboxFilterForm(forms.Form):
 
     status = forms.ChoiceField(label="Status", required=False)
     fenomeen = forms.ModelChoiceField(label="Fenomeen", queryset=None, required=False, empty_label="Alle")
+    behandelaar = forms.ChoiceField(label="Behandelaar", required=False)
     acuut = forms.BooleanField(label="Alleen met acuut gevaar", required=False)
     bericht = forms.BooleanField(label="Alleen met nieuw bericht van de melder", required=False)
+    volgorde = forms.ChoiceField(
+        label="Volgorde",
+        required=False,
+        choices=[("", "Nieuwste eerst"), ("oudste", "Oudste eerst")],
+    )
 
-    def __init__(self, *args, organisation_id: int, **kwargs):
+    def __init__(self, *args, organisation_id: int, handlers=(), **kwargs):
         super().__init__(*args, **kwargs)
         from signals.models import Phenomenon, SignalStatus
-        from signals.selectors import OPEN
+        from signals.selectors import NOBODY, OPEN
 
         self.fields["status"].choices = [
             ("", "Alle"),
@@ -355,6 +361,40 @@ class InboxFilterForm(forms.Form):
             *SignalStatus.choices,
         ]
         self.fields["fenomeen"].queryset = Phenomenon.objects.filter(organisation_id=organisation_id)
+        self.fields["behandelaar"].choices = [
+            ("", "Iedereen"),
+            (NOBODY, "Nog niemand"),
+            *((str(user.pk), user.display_name) for user in handlers),
+        ]
+        self.fields["behandelaar"].error_messages["invalid_choice"] = "Kies een behandelaar uit de lijst."
+
+    def criteria(self) -> dict:
+        from signals.selectors import NOBODY
+
+        data = self.cleaned_data
+        handler = data["behandelaar"]
+        return {
+            "status": data["status"],
+            "phenomenon_id": data["fenomeen"].pk if data["fenomeen"] else None,
+            "acute_only": data["acuut"],
+            "unread_only": data["bericht"],
+            "handler": handler if handler in ("", NOBODY) else int(handler),
+            "oldest_first": data["volgorde"] == "oudste",
+        }
+
+
+class AssignForm(forms.Form):
+    """Who handles the signal: a coordinator of the organisation, or nobody."""
+
+    behandelaar = forms.ChoiceField(label="Behandelaar", required=False)
+
+    def __init__(self, *args, handlers=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["behandelaar"].choices = [
+            ("", "Nog niemand"),
+            *((str(user.pk), user.display_name) for user in handlers),
+        ]
+        self.fields["behandelaar"].error_messages["invalid_choice"] = "Kies een coördinator uit de lijst."
 
 
 class IdentifierSearchForm(forms.Form):

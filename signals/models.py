@@ -136,6 +136,17 @@ class Signal(EncryptedModel, RetainedRecord):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     status = FSMField(default=SignalStatus.RECEIVED, choices=SignalStatus.choices, protected=True)
+    # The coordinator who handles it: whoever takes it into handling, or whom a colleague assigns.
+    # Only assigned signals are in its (partial) index, so a new signal writes no entry for it.
+    handler = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        verbose_name="behandelaar",
+    )
     acute_danger = models.BooleanField("acuut gevaar", default=False)
     description = EncryptedTextField("wat is er opgevallen")
     phenomenon = models.ForeignKey(
@@ -165,6 +176,7 @@ class Signal(EncryptedModel, RetainedRecord):
         indexes = [
             models.Index(fields=["organisation", "-created_at"]),
             models.Index(fields=["reporter", "-created_at"]),
+            models.Index(fields=["handler"], condition=models.Q(handler__isnull=False), name="signal_handler_idx"),
             retention_expiry_index(),
         ]
 

@@ -54,6 +54,8 @@ def own_signal_get(*, user, pk: int) -> Signal:
 
 #: The inbox filter for signals still to be handled: received or in handling.
 OPEN = "open"
+#: The inbox filter for signals nobody handles yet.
+NOBODY = "niemand"
 
 
 def signal_inbox(
@@ -63,11 +65,14 @@ def signal_inbox(
     phenomenon_id: int | None = None,
     acute_only: bool = False,
     unread_only: bool = False,
+    handler: int | str = "",
+    oldest_first: bool = False,
     subject_indexes: list[str] | None = None,
 ) -> QuerySet[Signal]:
     """The organisation's signals, newest first, optionally narrowed. `subject_indexes` are blind
     indexes of an identifier the coordinator searched for (see identifier_indexes); `unread_only`
-    keeps those with a reporter's message no coordinator has opened yet."""
+    keeps those with a reporter's message no coordinator has opened yet; `handler` a coordinator's
+    id, or NOBODY for signals nobody handles yet."""
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     signals = Signal.objects.for_user(actor)
@@ -81,6 +86,10 @@ def signal_inbox(
         signals = signals.filter(acute_danger=True)
     if unread_only:
         signals = signals.filter(unread_message())
+    if handler == NOBODY:
+        signals = signals.filter(handler__isnull=True)
+    elif handler:
+        signals = signals.filter(handler_id=handler)
     if subject_indexes is not None:
         matching = Subject.objects.filter(
             Q(blind_index__in=subject_indexes) | Q(name_index__in=subject_indexes)
@@ -90,14 +99,14 @@ def signal_inbox(
     # the rows of the page: joined and grouped, they were counted for every signal of the
     # organisation before the page was cut, and so was the paginator's total.
     return (
-        signals.select_related("phenomenon")
+        signals.select_related("phenomenon", "handler")
         .annotate(
             subject_count=_count_per_signal(Subject),
             attachment_count=_count_per_signal(Attachment),
             news_after_closing=news_after_closing(),
             unread_message=unread_message(),
         )
-        .order_by("-created_at")
+        .order_by(*(("created_at", "pk") if oldest_first else ("-created_at", "-pk")))
     )
 
 
@@ -179,7 +188,9 @@ def signal_get_for_coordinator(*, actor, pk: int) -> Signal:
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     return get_for_user_or_404(
-        with_data_keys(Signal.objects.select_related("phenomenon", "reporter", "registered_by")), actor, pk=pk
+        with_data_keys(Signal.objects.select_related("phenomenon", "reporter", "registered_by", "handler")),
+        actor,
+        pk=pk,
     )
 
 

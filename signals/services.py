@@ -34,6 +34,7 @@ from signals.models import (
     ReferenceCounter,
     ScanStatus,
     Signal,
+    SignalStatus,
     Subject,
     SubjectKind,
 )
@@ -388,14 +389,67 @@ def signal_start_triage(*, actor, signal_id: int, seen_version: str | None = Non
         signal = _locked_for(actor, signal_id, "start_triage", seen_version)
         previous = signal.status
         signal.start_triage()
+        if signal.handler_id is None:
+            signal.handler = actor  # who takes it into handling handles it, unless it was assigned
         signal._history_user = actor
-        signal.save(update_fields=["status", "updated_at"])
+        signal.save(update_fields=["status", "handler", "updated_at"])
         audit_event_record(
             actor=actor,
             action="signal.triage_started",
             organisation_id=signal.organisation_id,
             record=signal,
-            data={"from": previous},
+            data={"from": previous, "handler_id": signal.handler_id},
+        )
+    return signal
+
+
+NOT_A_HANDLER = "Kies een coördinator van uw organisatie met een actief account."
+CLOSED_NO_HANDLER = "Een afgerond signaal krijgt geen behandelaar. Heropen het eerst als er weer werk aan is."
+
+
+def handler_choices(*, actor):
+    """Who may handle the organisation's signals: its active coordinators."""
+    from accounts.models import User
+    from accounts.roles import Role
+
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    return User.objects.filter(organisation_id=actor.organisation_id, role=Role.COORDINATOR, is_active=True).order_by(
+        "first_name", "last_name", "pk"
+    )
+
+
+def signal_assign(*, actor, signal_id: int, handler_id: int | None, seen_version: str | None = None) -> Signal:
+    """Makes a coordinator of the organisation the signal's handler (None: nobody). Refused on an
+    afgerond signal, for anyone but an active coordinator of the organisation, and from a page
+    older than the signal's last change (a colleague assigned it meanwhile)."""
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    with transaction.atomic(durable=True):
+        signal = with_data_keys(Signal.objects.select_for_update(of=("self",))).filter(pk=signal_id).first()
+        if signal is None or signal.organisation_id != actor.organisation_id:
+            raise Signal.DoesNotExist
+        if seen_version is not None and seen_version != signal.version:
+            raise ValidationError(CHANGED_MEANWHILE, code="already_handled")
+        if signal.status == SignalStatus.CLOSED:
+            raise ValidationError(CLOSED_NO_HANDLER, code="already_handled")
+        handler = None
+        if handler_id is not None:
+            handler = handler_choices(actor=actor).filter(pk=handler_id).first()
+            if handler is None:
+                raise ValidationError({"behandelaar": NOT_A_HANDLER})
+        if signal.handler_id == (handler.pk if handler else None):
+            return signal  # nothing changes: no new version, no event
+        previous = signal.handler_id
+        signal.handler = handler
+        signal._history_user = actor
+        signal.save(update_fields=["handler", "updated_at"])
+        audit_event_record(
+            actor=actor,
+            action="signal.assigned",
+            organisation_id=signal.organisation_id,
+            record=signal,
+            data={"from": previous, "to": signal.handler_id},
         )
     return signal
 

@@ -16,6 +16,7 @@ urlpatterns = [
     path("signalen/<int:pk>/", views.detail, name="detail"),
     path("signalen/<int:pk>/in-behandeling/", views.start_triage, name="start_triage"),
     path("signalen/<int:pk>/afsluiten/", views.close, name="close"),
+    path("signalen/<int:pk>/behandelaar/", views.assign, name="assign"),
     path("signalen/<int:pk>/heropenen/", views.reopen, name="reopen"),
     path("signalen/<int:pk>/bijlagen/<int:attachment_pk>/", views.attachment_download, name="attachment"),
     # Confidential reporting without an account: public pages, then the coordinator's.

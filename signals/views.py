@@ -21,6 +21,7 @@ from signals.confidential_forms import OwnSignalMessageForm
 from signals.forms import (
     ADD_SUBJECT,
     AcuteDangerForm,
+    AssignForm,
     CloseSignalForm,
     IdentifierSearchForm,
     InboxFilterForm,
@@ -196,19 +197,14 @@ def my_signal(request, pk: int):
 def inbox(request):
     """The organisation's signals: filters by status, phenomenon and acute danger (GET), or a search
     by identifier (POST, so the identifier stays out of URLs and logs), 50 a page."""
-    filters = InboxFilterForm(request.GET or None, organisation_id=request.user.organisation_id)
+    handlers = list(services.handler_choices(actor=request.user))
+    filters = InboxFilterForm(request.GET or None, organisation_id=request.user.organisation_id, handlers=handlers)
     search = IdentifierSearchForm(request.POST or None)
     criteria = {}
     if request.method == "POST":
         criteria = {"subject_indexes": search.cleaned_data["zoek"]} if search.is_valid() else None
     elif filters.is_bound and filters.is_valid():
-        data = filters.cleaned_data
-        criteria = {
-            "status": data["status"],
-            "phenomenon_id": data["fenomeen"].pk if data["fenomeen"] else None,
-            "acute_only": data["acuut"],
-            "unread_only": data["bericht"],
-        }
+        criteria = filters.criteria()
     elif filters.is_bound:
         criteria = None
     signals = selectors.signal_inbox(actor=request.user, **criteria) if criteria is not None else Signal.objects.none()
@@ -229,7 +225,10 @@ def inbox(request):
             "query": query.urlencode(),
             "searching": searching,
             # A search, a filter, or filters that could not be read (their errors show above).
-            "narrowed": request.method == "POST" or criteria is None or any(criteria.values()),
+            "narrowed": request.method == "POST"
+            or criteria is None
+            or any(value for key, value in criteria.items() if key != "oldest_first"),
+            "oldest_first": bool(criteria and criteria.get("oldest_first")),
         },
     )
 
@@ -240,8 +239,13 @@ def detail(request, pk: int):
     return _detail_page(request, signal, close_form=CloseSignalForm())
 
 
-def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status: int = 200):
+def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status: int = 200, assign_form=None):
     access_log_record(user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:detail")
+    if assign_form is None:
+        assign_form = AssignForm(
+            initial={"behandelaar": str(signal.handler_id or "")},
+            handlers=services.handler_choices(actor=request.user),
+        )
     return render(
         request,
         "signals/detail.html",
@@ -252,6 +256,7 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "related": selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20],
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "close_form": close_form,
+            "assign_form": assign_form,
         },
         status=status,
     )
@@ -282,6 +287,39 @@ def _transition(request, pk: int, service, done: str):
     else:
         messages.success(request, done)
     return redirect("signals:detail", pk=signal.pk)
+
+
+@require_POST
+@require_action(Action.HANDLE_SIGNALS)
+def assign(request, pk: int):
+    """Makes a coordinator the signal's handler, or nobody; errors go next to the field."""
+    signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
+    form = AssignForm(request.POST, handlers=services.handler_choices(actor=request.user))
+    if form.is_valid():
+        chosen = form.cleaned_data["behandelaar"]
+        try:
+            assigned = services.signal_assign(
+                actor=request.user,
+                signal_id=signal.pk,
+                handler_id=int(chosen) if chosen else None,
+                seen_version=request.POST.get(VERSION_FIELD, ""),
+            )
+        except ValidationError as error:
+            if getattr(error, "code", None) != "already_handled":
+                add_service_errors(form, error)
+                return _detail_page(request, signal, close_form=CloseSignalForm(), assign_form=form)
+            messages.error(request, " ".join(error.messages))
+        except Signal.DoesNotExist:
+            raise Http404 from None
+        else:
+            if assigned.handler_id == request.user.pk:
+                messages.success(request, "U bent nu de behandelaar van dit signaal.")
+            elif assigned.handler_id:
+                messages.success(request, f"{assigned.handler.display_name} is nu de behandelaar van dit signaal.")
+            else:
+                messages.success(request, "Dit signaal heeft nu geen behandelaar.")
+        return redirect("signals:detail", pk=signal.pk)
+    return _detail_page(request, signal, close_form=CloseSignalForm(), assign_form=form)
 
 
 @require_POST

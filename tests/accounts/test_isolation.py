@@ -39,6 +39,7 @@ OBJECT_URLS = {
     "signals:start_triage": ("POST", "signal", Action.HANDLE_SIGNALS),
     "signals:close": ("POST", "signal", Action.HANDLE_SIGNALS),
     "signals:reopen": ("POST", "signal", Action.HANDLE_SIGNALS),
+    "signals:assign": ("POST", "signal_assign", Action.HANDLE_SIGNALS),
     "signals:submitted": ("GET", "signal", Action.SUBMIT_SIGNAL),
     "signals:mine_detail": ("POST", "own_signal", Action.SUBMIT_SIGNAL),
     "signals:attachment": ("GET", "signal_attachment", Action.HANDLE_SIGNALS),
@@ -60,6 +61,8 @@ POST_DATA = {
     "signal": {"reden": "duplicate"},
     "signal_question": {"text": "Welke kleur had het busje?"},
     "own_signal": {"text": "Het busje was wit."},
+    # Nobody: the stranger's signal has its own coordinator as handler.
+    "signal_assign": {"behandelaar": ""},
     "signal_identity": {"reason": "Wij willen de melder bellen over het kenteken."},
 }
 # URLs with parameters that are not object ids.
@@ -137,6 +140,9 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
         target_pk = signal.pk
         if kind == "signal_attachment":
             kwargs = {"attachment_pk": signal.attachments.get().pk}
+    elif kind == "signal_assign":
+        target_pk = make_signal(stranger).pk
+        Signal.objects.filter(pk=target_pk).update(handler=stranger)
     elif kind in {"signal_question", "signal_identity"}:
         target_pk = _confidential_signal_with_contact(other_organisation).pk
     elif kind == "phenomenon":
@@ -171,10 +177,13 @@ def test_object_of_other_organisation_is_404(make_user, organisation, other_orga
             "signal.triage_started",
             "signal.closed",
             "signal.reopened",
+            "signal.assigned",
         ]
     ).exists()
     assert not SignalMessage.objects.exists() and not ReporterIdentityRequest.objects.exists()
     assert not Signal.objects.exclude(status=SignalStatus.RECEIVED).exists()
+    if kind == "signal_assign":
+        assert Signal.objects.get(pk=target_pk).handler_id == stranger.pk
     assert not AccessLog.objects.filter(user_id=actor.pk, record_id__gt="").exists()
 
 

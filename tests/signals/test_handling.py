@@ -66,7 +66,11 @@ def test_coordinator_takes_a_signal_into_handling_and_the_reporter_sees_it(coord
     assert "In behandeling nemen" not in response.content.decode()
     assert Signal.objects.get(pk=signal.pk).status == SignalStatus.IN_TRIAGE
     event = AuditEvent.objects.filter(action="signal.triage_started").get()
-    assert (event.record_id, event.actor_id, event.data) == (str(signal.pk), coordinator.pk, {"from": "received"})
+    assert (event.record_id, event.actor_id, event.data) == (
+        str(signal.pk),
+        coordinator.pk,
+        {"from": "received", "handler_id": coordinator.pk},
+    )
     latest = Signal.history.filter(id=signal.pk).latest("history_date")
     assert (latest.status, latest.history_user_id) == (SignalStatus.IN_TRIAGE, coordinator.pk)
     mine = verified_client(employee).get(reverse("signals:mine")).content.decode()

@@ -1,0 +1,186 @@
+"""Who handles a signal: whoever takes it into handling, or the coordinator a colleague assigns;
+the inbox shows, filters and sorts by it. Refused for anyone but an active coordinator of the
+organisation, on an afgerond signal, and from a page older than the signal's last change."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import Role
+from audit.models import AuditEvent
+from signals.models import ClosureReason, Signal
+from signals.services import signal_assign, signal_close, signal_start_triage
+from tests.conftest import verified_client
+from tests.factories import make_signal
+
+pytestmark = pytest.mark.django_db
+
+_STAND = re.compile(r'name="stand" value="([^"]+)"')
+
+
+@pytest.fixture
+def colleague(make_user, organisation):
+    return make_user(role=Role.COORDINATOR, organisation=organisation, first_name="Fatima", last_name="el Amrani")
+
+
+@pytest.fixture
+def signal(employee):
+    return make_signal(employee)
+
+
+def _assign(client, signal, handler, *, stand=None):
+    if stand is None:
+        page = client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+        stand = html.unescape(_STAND.search(page).group(1))
+    return client.post(
+        reverse("signals:assign", args=[signal.pk]),
+        {"behandelaar": str(handler.pk) if handler else "", "stand": stand},
+        follow=True,
+    )
+
+
+def _trail(signal) -> tuple:
+    stored = Signal.objects.get(pk=signal.pk)
+    return (
+        stored.handler_id,
+        Signal.history.filter(id=signal.pk).count(),
+        AuditEvent.objects.filter(action="signal.assigned", record_id=str(signal.pk)).count(),
+    )
+
+
+def test_who_takes_a_signal_into_handling_handles_it_unless_it_was_assigned(signal, coordinator, colleague, employee):
+    signal_start_triage(actor=coordinator, signal_id=signal.pk)
+    assert Signal.objects.get(pk=signal.pk).handler == coordinator
+
+    other = make_signal(employee)
+    signal_assign(actor=coordinator, signal_id=other.pk, handler_id=colleague.pk)
+    signal_start_triage(actor=coordinator, signal_id=other.pk)
+    assert Signal.objects.get(pk=other.pk).handler == colleague
+
+
+def test_a_coordinator_assigns_a_colleague_and_the_inbox_shows_and_filters_it(signal, coordinator, colleague, employee):
+    client = verified_client(coordinator)
+    unassigned = make_signal(employee)
+
+    response = _assign(client, signal, colleague)
+
+    page = response.content.decode()
+    assert "Fatima el Amrani is nu de behandelaar van dit signaal." in page
+    stored = Signal.objects.get(pk=signal.pk)
+    assert stored.handler == colleague
+    event = AuditEvent.objects.get(action="signal.assigned")
+    assert (event.actor_id, event.data) == (coordinator.pk, {"from": None, "to": colleague.pk})
+    assert Signal.history.filter(id=signal.pk).latest("history_date").handler_id == colleague.pk
+
+    inbox = client.get(reverse("signals:inbox")).content.decode()
+    assert "Fatima el Amrani" in re.search(rf"{signal.reference}</a>.*?</tr>", inbox, re.S).group(0)
+    mine = client.get(reverse("signals:inbox"), {"behandelaar": str(colleague.pk)})
+    assert [s.pk for s in mine.context["signals"]] == [signal.pk]
+    nobody = client.get(reverse("signals:inbox"), {"behandelaar": "niemand"})
+    assert [s.pk for s in nobody.context["signals"]] == [unassigned.pk]
+
+    _assign(client, signal, None)
+    assert Signal.objects.get(pk=signal.pk).handler is None
+
+
+def test_the_inbox_sorts_oldest_first_on_request(coordinator, employee):
+    with time_machine.travel(timezone.now() - timedelta(days=3)):
+        oldest = make_signal(employee)
+    newest = make_signal(employee)
+    client = verified_client(coordinator)
+
+    default = client.get(reverse("signals:inbox"))
+    oldest_first = client.get(reverse("signals:inbox"), {"volgorde": "oudste"})
+
+    assert [s.pk for s in default.context["signals"]] == [newest.pk, oldest.pk]
+    assert [s.pk for s in oldest_first.context["signals"]] == [oldest.pk, newest.pk]
+    assert "2 signalen, oudste eerst" in oldest_first.content.decode()  # a sort is no filter: not "gevonden"
+
+
+@pytest.mark.parametrize("who", ["employee", "elsewhere", "blocked"])
+def test_only_an_active_coordinator_of_the_organisation_can_handle_it(
+    signal, coordinator, employee, make_user, other_organisation, who
+):
+    candidates = {
+        "employee": lambda: employee,
+        "elsewhere": lambda: make_user(role=Role.COORDINATOR, organisation=other_organisation),
+        "blocked": lambda: make_user(role=Role.COORDINATOR, organisation=coordinator.organisation, is_active=False),
+    }
+    handler = candidates[who]()
+    before = _trail(signal)
+
+    response = _assign(verified_client(coordinator), signal, handler)
+
+    assert "Kies een coördinator uit de lijst." in response.content.decode()
+    assert _trail(signal) == before
+    # The service refuses it as well, for a caller that bypasses the form.
+    with pytest.raises(ValidationError) as refused:
+        signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=handler.pk)
+    assert "Kies een coördinator van uw organisatie" in str(refused.value)
+    assert _trail(signal) == before
+
+
+def test_an_afgerond_signal_gets_no_handler(signal, coordinator, colleague):
+    signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+    before = _trail(signal)
+
+    response = verified_client(coordinator).post(
+        reverse("signals:assign", args=[signal.pk]),
+        {"behandelaar": str(colleague.pk), "stand": Signal.objects.get(pk=signal.pk).version},
+        follow=True,
+    )
+
+    assert "Een afgerond signaal krijgt geen behandelaar" in response.content.decode()
+    assert _trail(signal) == before
+
+
+def test_two_coordinators_assigning_at_once_the_second_is_told_and_changes_nothing(signal, coordinator, colleague):
+    mine, theirs = verified_client(coordinator), verified_client(colleague)
+    page = mine.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    stand = html.unescape(_STAND.search(page).group(1))
+    _assign(theirs, signal, colleague)  # the colleague takes it meanwhile
+    before = _trail(signal)
+
+    response = _assign(mine, signal, coordinator, stand=stand)
+
+    assert "gewijzigd nadat u de pagina opende" in response.content.decode()
+    assert _trail(signal) == before
+    assert Signal.objects.get(pk=signal.pk).handler == colleague
+
+
+def test_assigning_the_handler_it_has_writes_nothing(signal, coordinator):
+    signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=coordinator.pk)
+    before = _trail(signal)
+    signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=coordinator.pk)
+    assert _trail(signal) == before
+
+
+def test_an_employee_cannot_assign(signal, employee, coordinator):
+    response = verified_client(employee).post(
+        reverse("signals:assign", args=[signal.pk]), {"behandelaar": str(coordinator.pk)}
+    )
+    assert response.status_code == 403
+    assert Signal.objects.get(pk=signal.pk).handler is None
+
+
+def test_the_inbox_with_handlers_costs_a_constant_number_of_queries(coordinator, colleague, employee):
+    client = verified_client(coordinator)
+    counts = []
+    for n in (2, 8):
+        while Signal.objects.count() < n:
+            signal = make_signal(employee)
+            signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=colleague.pk)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("signals:inbox"), {"volgorde": "oudste"}).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert counts[0] == counts[1]
