@@ -173,10 +173,11 @@ def person_blind_index(name: str, date_of_birth: date | None) -> str:
 _LEGAL_FORMS = {"bv", "nv", "vof", "cv", "bvba", "gmbh", "ltd"}
 
 
-def normalise_name_for_search(value: str) -> str:
+def normalise_name_for_search(value: str, *, company: bool = False) -> str:
     """normalise_name, and then: initials and abbreviations read as one word however they are
-    dotted or spaced ('B.V.', 'B V' and 'BV'; 'P.J.' and 'PJ'), and a legal form at the end does
-    not count: 'Snackbar De Hoek B.V.' is 'snackbar de hoek'."""
+    dotted or spaced ('B.V.', 'B V' and 'BV'; 'P.J.' and 'PJ'). For a company also a legal form at
+    the end does not count: 'Snackbar De Hoek B.V.' is 'snackbar de hoek'. Not for a person: 'Jansen
+    C.V.' and 'Jansen N.V.' are two people."""
     words, run = [], ""
     for word in normalise_name(value).split():
         if len(word) == 1:
@@ -188,11 +189,11 @@ def normalise_name_for_search(value: str) -> str:
         words.append(word)
     if run:
         words.append(run)
-    while len(words) > 1 and words[-1] in _LEGAL_FORMS:
+    while company and len(words) > 1 and words[-1] in _LEGAL_FORMS:
         words.pop()
     return " ".join(words)
 
 
-def name_blind_index(name: str) -> str:
+def name_blind_index(name: str, *, company: bool = False) -> str:
     """A person's or a company's name alone: found by name, whatever else is known of them."""
-    return blind_index_of("name", normalise_name_for_search(name))
+    return blind_index_of("name", normalise_name_for_search(name, company=company))

@@ -403,6 +403,8 @@ class IdentifierSearchForm(forms.Form):
     zoek = forms.CharField(
         label="Zoek op naam, KvK-nummer, adres (postcode en huisnummer) of kenteken",
         max_length=120,
+        # Names and identifiers stay out of the browser's form history on a shared workstation.
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
         error_messages={"required": "Vul in waarop u wilt zoeken."},
     )
 

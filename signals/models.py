@@ -242,8 +242,9 @@ class Subject(EncryptedModel):
     remarks = EncryptedTextField("toelichting", blank=True, null=True)
     blind_index = models.CharField(max_length=64, db_index=True)
     # The name alone (a person or a company with a name): a search by name finds the person
-    # whether or not a date of birth was given. Empty for an address or a vehicle.
-    name_index = models.CharField(max_length=64, blank=True, db_index=True)
+    # whether or not a date of birth was given. Empty without a name (an address, a vehicle);
+    # NULL only for a subject stored before it existed, until the nightly task gives it one.
+    name_index = models.CharField(max_length=64, null=True, blank=True, db_index=True)
     history = WeerbaarHistoricalRecords()
 
     class Meta:

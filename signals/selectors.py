@@ -116,6 +116,9 @@ def _count_per_signal(model) -> Coalesce:
 
 
 _NAME_AND_BIRTH_DATE = re.compile(r"^(?P<name>.*\S)\s+(?P<day>\d{1,2})[-/.](?P<month>\d{1,2})[-/.](?P<year>\d{4})$")
+# Text that starts as a postcode is an address, typed wrong if it is no valid one: not a name.
+_STARTS_AS_POSTCODE = re.compile(r"^\d{4}\s*[A-Za-z]{2}\b")
+NO_SUCH_DATE = "Die geboortedatum bestaat niet. Schrijf de naam met de datum als Piet Jansen 17-05-1980."
 
 
 def identifier_indexes(text: str) -> list[str]:
@@ -124,28 +127,33 @@ def identifier_indexes(text: str) -> list[str]:
     date of birth, 17-05-1980, as that person), so one search box finds signals about it without
     decrypting anything. Each kind is its own HMAC domain, so the readings never match one another.
     Not e-mail or phone: only a confidential reporter's contact details have those, and a reporter
-    is never searched for."""
+    is never searched for. A name with a date of birth that does not exist: ValidationError."""
     from datetime import date
 
     from django.core.exceptions import ValidationError
 
     from privacy.blind_index import blind_index, name_blind_index, person_blind_index
 
+    text = text.strip()
     indexes = []
     for kind in ("kvk", "address", "kenteken"):
         try:
             indexes.append(blind_index(kind, text))
         except ValidationError:
             continue
-    # A name has a letter and is no e-mail address (whose parts would otherwise read as a name).
-    if any(ch.isalpha() for ch in text) and "@" not in text:
-        with contextlib.suppress(ValidationError):
-            indexes.append(name_blind_index(text))
-    born = _NAME_AND_BIRTH_DATE.match(text.strip())
+    born = _NAME_AND_BIRTH_DATE.match(text)
     if born:
-        with contextlib.suppress(ValidationError, ValueError):
+        try:
             birth_date = date(int(born["year"]), int(born["month"]), int(born["day"]))
+        except ValueError:
+            raise ValidationError(NO_SUCH_DATE) from None
+        with contextlib.suppress(ValidationError):
             indexes.append(person_blind_index(born["name"], birth_date))
+    # A name has a letter, and is no e-mail address or address (whose parts would read as a name).
+    elif any(ch.isalpha() for ch in text) and "@" not in text and not _STARTS_AS_POSTCODE.match(text):
+        with contextlib.suppress(ValidationError):
+            # As a person's name and as a company's (a legal form at the end left out).
+            indexes.extend({name_blind_index(text), name_blind_index(text, company=True)})
     return indexes
 
 

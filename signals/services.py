@@ -81,7 +81,7 @@ class SubjectData:
     def name_index(self) -> str:
         """The blind index of the name alone, for the search by name ("" without one)."""
         if self.kind in {SubjectKind.PERSON, SubjectKind.COMPANY} and self.name.strip():
-            return name_blind_index(self.name)
+            return name_blind_index(self.name, company=self.kind == SubjectKind.COMPANY)
         return ""
 
 
@@ -528,19 +528,17 @@ def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False)
     """Recomputes every subject's blind indexes with today's normalisation, after it changed (names
     in any script, letters such as ø and ł, foreign number plates): stored subjects keep matching
     new signals about the same person, company, address or vehicle. Only the indexes change, on
-    the row and on its history copies (no new version: the content is the same). One audit event
-    per organisation, with counts. Safe to run again; a subject whose details today's rules refuse
-    keeps its index and is counted as such.
+    the row and on its history copies (no new version: the content is the same). An audit event
+    per organisation and batch, with counts, in the batch's own transaction. Safe to run again; a
+    subject whose details today's rules refuse keeps its index and is counted as such.
 
-    `names_missing_only`: only persons and companies with a name but no name index yet (stored
-    before the search by name existed); the nightly task runs this, so none is left unfindable."""
+    `names_missing_only`: only subjects without a name index yet (NULL: stored before the search
+    by name existed); the nightly task runs this. One whose name today's rules refuse gets an
+    empty one, so it is not tried again every night."""
     counts = {"changed": 0, "unchanged": 0, "refused": 0}
-    per_organisation: dict[int, int] = {}
     subjects = Subject.objects.all()
     if names_missing_only:
-        subjects = subjects.filter(
-            kind__in=[SubjectKind.PERSON, SubjectKind.COMPANY], name_index="", name__isnull=False
-        )
+        subjects = subjects.filter(name_index__isnull=True)
     last_pk = 0
     while True:
         batch = list(
@@ -549,6 +547,7 @@ def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False)
         if not batch:
             break
         last_pk = batch[-1].pk
+        per_organisation: dict[int, int] = {}
         with transaction.atomic(durable=True):
             for subject in batch:
                 try:
@@ -556,6 +555,9 @@ def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False)
                     index, name_index = details.index(), details.name_index()
                 except (ValidationError, ValueError):
                     counts["refused"] += 1
+                    if names_missing_only:
+                        Subject.objects.filter(pk=subject.pk).update(name_index="")
+                        Subject.history.filter(id=subject.pk).update(name_index="")
                     continue
                 if (index, name_index) == (subject.blind_index, subject.name_index):
                     counts["unchanged"] += 1
@@ -566,15 +568,14 @@ def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False)
                 counts["changed"] += 1
                 organisation_id = subject.signal.organisation_id
                 per_organisation[organisation_id] = per_organisation.get(organisation_id, 0) + 1
-    with transaction.atomic(durable=True):
-        for organisation_id, changed in sorted(per_organisation.items()):
-            audit_event_record(
-                actor=None,
-                action="subjects.reindexed",
-                organisation_id=organisation_id,
-                record_type="signals.subject",
-                data={"changed": changed},
-            )
+            for organisation_id, changed in sorted(per_organisation.items()):
+                audit_event_record(
+                    actor=None,
+                    action="subjects.reindexed",
+                    organisation_id=organisation_id,
+                    record_type="signals.subject",
+                    data={"changed": changed},
+                )
     return counts
 
 

@@ -95,4 +95,7 @@ def index_subject_names() -> int:
     index (after an upgrade), so a search by name finds them too. Returns how many it indexed."""
     from signals.services import subjects_reindex
 
-    return subjects_reindex(names_missing_only=True)["changed"]
+    counts = subjects_reindex(names_missing_only=True)
+    if counts["refused"]:
+        logger.warning("%s subject name(s) could not be indexed with today's rules", counts["refused"])
+    return counts["changed"]

@@ -12,11 +12,11 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name="historicalsubject",
             name="name_index",
-            field=models.CharField(blank=True, max_length=64),
+            field=models.CharField(blank=True, max_length=64, null=True),
         ),
         migrations.AddField(
             model_name="subject",
             name="name_index",
-            field=models.CharField(blank=True, db_index=True, max_length=64),
+            field=models.CharField(blank=True, db_index=True, max_length=64, null=True),
         ),
     ]

@@ -695,6 +695,31 @@ def test_coordinator_finds_signals_about_a_person_or_company_by_name(
     assert found("de Vries") == set()
 
 
+def test_a_person_with_a_legal_form_in_the_name_is_not_another_person(coordinator, employee):
+    from signals.services import SubjectData
+
+    cv = make_signal(employee, subjects=[SubjectData(kind="person", name="Jansen C.V.")])
+    make_signal(employee, subjects=[SubjectData(kind="person", name="Jansen N.V.")])
+    client = verified_client(coordinator)
+
+    assert [s.pk for s in client.post(reverse("signals:inbox"), {"zoek": "jansen cv"}).context["signals"]] == [cv.pk]
+    assert len(client.post(reverse("signals:inbox"), {"zoek": "Jansen"}).context["signals"]) == 0
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("PJ Jansen 31-02-1980", "Die geboortedatum bestaat niet."),
+        ("1234 AB 12 t/m 16", "Dit herkennen we niet als naam, KvK-nummer, adres of kenteken."),
+    ],
+)
+def test_a_mistyped_date_or_address_is_said_not_searched_as_a_name(coordinator, typed, message):
+    response = verified_client(coordinator).post(reverse("signals:inbox"), {"zoek": typed})
+
+    assert message in response.content.decode()
+    assert len(response.context["signals"]) == 0
+
+
 def test_coordinator_filters_and_pages_the_inbox(coordinator, employee, settings):
     from signals import views
 
@@ -824,22 +849,40 @@ def test_the_nightly_task_makes_subjects_stored_before_the_name_search_findable(
             SubjectData(kind="vehicle", kenteken="AB123C"),
         ],
     )
-    # As stored before this release: no name index, on the rows and their history copies.
-    Subject.objects.update(name_index="")
-    Subject.history.update(name_index="")
+    # As stored before this release: no name index (NULL), on the rows and their history copies.
+    Subject.objects.update(name_index=None)
+    Subject.history.update(name_index=None)
     client = verified_client(coordinator)
     assert len(client.post(reverse("signals:inbox"), {"zoek": "piet jansen"}).context["signals"]) == 0
 
-    assert index_subject_names() == 2
-    assert index_subject_names() == 0  # nothing left: the vehicle has no name
+    assert index_subject_names() == 3  # the vehicle gets an empty one: it has no name
+    assert index_subject_names() == 0  # nothing left to do
 
     assert [s.pk for s in client.post(reverse("signals:inbox"), {"zoek": "piet jansen"}).context["signals"]] == [
         signal.pk
     ]
+    assert not Subject.history.filter(name_index__isnull=True).exists()
     assert not Subject.history.filter(name_index="", kind__in=["person", "company"]).exists()
     assert Subject.objects.get(kind="vehicle").name_index == ""
     event = AuditEvent.objects.get(action="subjects.reindexed")
-    assert event.data == {"changed": 2}
+    assert event.data == {"changed": 3}
+
+
+def test_a_name_todays_rules_refuse_is_tried_once_not_every_night(employee, caplog):
+    from privacy.crypto import with_data_keys
+    from signals.services import SubjectData, subjects_reindex
+    from signals.tasks import index_subject_names
+
+    make_signal(employee, subjects=[SubjectData(kind="person", name="Piet")])
+    subject = with_data_keys(Subject.objects.all()).get()
+    subject.name = "!!!"  # as no rule of today reads as a name
+    subject.save()
+    Subject.objects.update(name_index=None)
+
+    assert index_subject_names() == 0
+    assert "1 subject name(s) could not be indexed" in caplog.text
+    assert Subject.objects.get().name_index == ""
+    assert subjects_reindex(names_missing_only=True) == {"changed": 0, "unchanged": 0, "refused": 0}
 
 
 def test_reindexing_brings_subjects_stored_with_the_old_normalisation_up_to_date(employee, coordinator):
