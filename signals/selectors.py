@@ -218,6 +218,23 @@ def signals_sharing_subjects(*, actor, signal: Signal) -> QuerySet[Signal]:
     return by_subject.distinct().order_by("-created_at")
 
 
+def signals_sharing_names(*, actor, signal: Signal, besides: list[int]) -> QuerySet[Signal]:
+    """Other signals of the organisation with a person or company of the same name as one of
+    this signal's, matched on the name index only: perhaps the same one, perhaps a namesake (the
+    date of birth or KvK number differs or was not given). `besides`: signals already shown as
+    being about the same subject."""
+    if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
+        raise PermissionDenied
+    names = Subject.objects.filter(signal=signal).exclude(name_index="").exclude(name_index__isnull=True)
+    matching = Subject.objects.filter(name_index__in=names.values("name_index")).values("signal_id")
+    return (
+        Signal.objects.for_user(actor)
+        .filter(pk__in=matching)
+        .exclude(pk__in=[signal.pk, *besides])
+        .order_by("-created_at")
+    )
+
+
 def coordinator_emails(*, organisation_id: int) -> list[str]:
     """Where the meldpunt's link-only notifications go: the organisation's active coordinators."""
     from accounts.models import User

@@ -241,6 +241,7 @@ def detail(request, pk: int):
 
 def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status: int = 200, assign_form=None):
     access_log_record(user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:detail")
+    related = list(selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20])
     if assign_form is None:
         assign_form = AssignForm(
             initial={"behandelaar": str(signal.handler_id or "")},
@@ -253,7 +254,10 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "signal": signal,
             "subjects": list(with_data_keys(signal.subjects.all())),
             "attachments": list(with_data_keys(signal.attachments.all())),
-            "related": selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20],
+            "related": related,
+            "namesakes": selectors.signals_sharing_names(
+                actor=request.user, signal=signal, besides=[other.pk for other in related]
+            )[:20],
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "close_form": close_form,
             "assign_form": assign_form,

@@ -363,6 +363,44 @@ def test_signals_about_the_same_subject_are_found_together(coordinator, employee
     assert unrelated not in related
 
 
+def test_signals_about_a_namesake_are_shown_apart_as_perhaps_the_same(
+    coordinator, employee, make_user, other_organisation
+):
+    from datetime import date
+
+    from signals.services import SubjectData
+
+    this = make_signal(
+        employee, subjects=[SubjectData(kind="person", name="Piet Jansen", date_of_birth=date(1980, 5, 17))]
+    )
+    same = make_signal(
+        employee, subjects=[SubjectData(kind="person", name="Piet Jansen", date_of_birth=date(1980, 5, 17))]
+    )
+    no_birth_date = make_signal(employee, subjects=[SubjectData(kind="person", name="piet  jansen")])
+    other_birth_date = make_signal(
+        employee, subjects=[SubjectData(kind="person", name="Piet Jansen", date_of_birth=date(1991, 1, 1))]
+    )
+    make_signal(employee, subjects=[SubjectData(kind="person", name="Piet Jansen-de Wit")])
+    make_signal(
+        make_user(role=Role.EMPLOYEE, organisation=other_organisation),
+        subjects=[SubjectData(kind="person", name="Piet Jansen")],
+    )
+
+    page = verified_client(coordinator).get(reverse("signals:detail", kwargs={"pk": this.pk}))
+
+    assert list(page.context["related"]) == [same]
+    assert list(page.context["namesakes"]) == [other_birth_date, no_birth_date]  # newest first, not `same` twice
+    assert "Signalen met een betrokkene met dezelfde naam" in page.content.decode()
+    alone = verified_client(coordinator).get(
+        reverse(
+            "signals:detail",
+            kwargs={"pk": make_signal(employee, subjects=[SubjectData(kind="vehicle", kenteken="AB123C")]).pk},
+        )
+    )
+    assert list(alone.context["namesakes"]) == []
+    assert "dezelfde naam" not in alone.content.decode()
+
+
 def test_an_address_is_the_same_subject_in_the_address_field_and_as_a_subject_both_ways(coordinator, employee):
     from signals.services import SubjectData
 
