@@ -8,14 +8,15 @@ from django import forms
 
 from config.forms import TextareaField
 from privacy.blind_index import normalise_email, normalise_phone
-from signals.confidential_services import MESSAGE_MAX_LENGTH, REASON_MIN_LENGTH, ContactData
-from signals.forms import SignalForm
+from signals.confidential_services import ANONYMOUS_CHANNEL, MESSAGE_MAX_LENGTH, REASON_MIN_LENGTH, ContactData
+from signals.forms import OnBehalfSignalForm, SignalForm
+from signals.models import Channel
 
 CONTACT_FIELDS = ("reporter_name", "reporter_email", "reporter_phone")
 
 
-class ConfidentialSignalForm(SignalForm):
-    """The employee's form, plus optional contact details that are stored apart from the signal."""
+class _ContactFields(forms.Form):
+    """Optional name and contact details of the reporter, stored apart from the signal."""
 
     reporter_name = forms.CharField(
         label="Uw naam",
@@ -61,6 +62,30 @@ class ConfidentialSignalForm(SignalForm):
             email=data.get("reporter_email", ""),
             phone=data.get("reporter_phone", ""),
         )
+
+
+class ConfidentialSignalForm(_ContactFields, SignalForm):
+    """The employee's form, plus optional contact details that are stored apart from the signal."""
+
+
+class RegisterOnBehalfForm(_ContactFields, OnBehalfSignalForm):
+    """The coordinator's registration of a signal received by phone, letter, e-mail or in person,
+    with the reporter's name and contact details if they gave them (never for Meld Misdaad
+    Anoniem, which is anonymous)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reporter_name"].label = "Naam van de melder"
+        self.fields["reporter_email"].label = "E-mailadres van de melder"
+        self.fields["reporter_phone"].label = "Telefoonnummer van de melder"
+        for name in CONTACT_FIELDS:
+            self.fields[name].widget.attrs["autocomplete"] = "off"  # not the coordinator's own details
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("channel") == Channel.MELD_MISDAAD_ANONIEM and self.contact_data().given():
+            self.add_error("reporter_name", ANONYMOUS_CHANNEL)
+        return cleaned
 
 
 class ReceiptCodeForm(forms.Form):

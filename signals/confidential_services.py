@@ -188,6 +188,46 @@ def confidential_signal_submit(
     return locked, code
 
 
+ANONYMOUS_CHANNEL = (
+    "Een melding via Meld Misdaad Anoniem is anoniem: vul geen naam of contactgegevens van de melder in."
+)
+
+
+def on_behalf_signal_submit(
+    *, actor, organisation_id: int, channel: str, submission_key, data: SignalData, contact: ContactData
+) -> Signal:
+    """A coordinator registers a signal received by phone, letter, e-mail or in person, with the
+    reporter's name and contact details if they gave them: stored apart from the signal under a
+    key of their own, in the same transaction, and shown only after a reasoned request, as for a
+    reporter without an account. The same form sent twice stores them once."""
+    if channel == Channel.MELD_MISDAAD_ANONIEM and contact.given():
+        raise ValidationError({"reporter_name": ANONYMOUS_CHANNEL})
+
+    def contact_with_the_signal(signal: Signal) -> None:
+        if not contact.given():
+            return
+        stored = ReporterContact(  # no data_key given: EncryptedModel creates one of its own
+            signal=signal, name=contact.name or None, email=contact.email or None, phone=contact.phone or None
+        )
+        stored.save()
+        audit_event_record(
+            actor=actor,
+            action="signal.reporter_contact_recorded",
+            organisation_id=signal.organisation_id,
+            record=signal,
+            data={"contact_id": stored.pk},
+        )
+
+    return signal_submit(
+        actor=actor,
+        organisation_id=organisation_id,
+        channel=channel,
+        submission_key=submission_key,
+        data=data,
+        after_create=contact_with_the_signal,
+    )
+
+
 def _issue(signal: Signal, code: str, code_hash: str, contact: ContactData, *, already_issued: int) -> str:
     while ReceiptCode.objects.filter(lookup_id=code[:LOOKUP_LENGTH]).exists():  # 1 in 2**40
         code = receipt_code_generate()

@@ -350,7 +350,7 @@ class InboxFilterForm(forms.Form):
         choices=[("", "Nieuwste eerst"), ("oudste", "Oudste eerst")],
     )
 
-    def __init__(self, *args, organisation_id: int, handlers=(), **kwargs):
+    def __init__(self, *args, organisation_id: int, handlers=(), stale_handlers=(), **kwargs):
         super().__init__(*args, **kwargs)
         from signals.models import Phenomenon, SignalStatus
         from signals.selectors import NOBODY, OPEN
@@ -362,9 +362,9 @@ class InboxFilterForm(forms.Form):
         ]
         self.fields["fenomeen"].queryset = Phenomenon.objects.filter(organisation_id=organisation_id)
         self.fields["behandelaar"].choices = [
-            ("", "Iedereen"),
+            ("", "Alle"),
             (NOBODY, "Nog niemand"),
-            *((str(user.pk), user.display_name) for user in handlers),
+            *handler_options(handlers, stale_handlers),
         ]
         self.fields["behandelaar"].error_messages["invalid_choice"] = "Kies een behandelaar uit de lijst."
 
@@ -383,17 +383,28 @@ class InboxFilterForm(forms.Form):
         }
 
 
+STALE_HANDLER = "{name} (geen actieve coördinator meer)"
+
+
+def handler_options(handlers, stale_handlers=()) -> list[tuple[str, str]]:
+    """The active coordinators, then handlers who no longer are (marked), as select options."""
+    return [
+        *((str(user.pk), user.display_name) for user in handlers),
+        *((str(user.pk), STALE_HANDLER.format(name=user.display_name)) for user in stale_handlers),
+    ]
+
+
 class AssignForm(forms.Form):
-    """Who handles the signal: a coordinator of the organisation, or nobody."""
+    """Who handles the signal: a coordinator of the organisation, or nobody. A handler who no
+    longer is an active coordinator stays selected (marked) until someone else is chosen."""
 
     behandelaar = forms.ChoiceField(label="Behandelaar", required=False)
 
-    def __init__(self, *args, handlers=(), **kwargs):
+    def __init__(self, *args, handlers=(), current=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["behandelaar"].choices = [
-            ("", "Nog niemand"),
-            *((str(user.pk), user.display_name) for user in handlers),
-        ]
+        handlers = list(handlers)
+        stale = [current] if current is not None and current not in handlers else []
+        self.fields["behandelaar"].choices = [("", "Nog niemand"), *handler_options(handlers, stale)]
         self.fields["behandelaar"].error_messages["invalid_choice"] = "Kies een coördinator uit de lijst."
 
 

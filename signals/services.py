@@ -387,10 +387,11 @@ def signal_start_triage(*, actor, signal_id: int, seen_version: str | None = Non
     _locked_for)."""
     with transaction.atomic(durable=True):
         signal = _locked_for(actor, signal_id, "start_triage", seen_version)
-        previous = signal.status
+        previous, previous_handler = signal.status, signal.handler_id
         signal.start_triage()
-        if signal.handler_id is None:
-            signal.handler = actor  # who takes it into handling handles it, unless it was assigned
+        # Who takes it into handling handles it, unless an active coordinator was assigned before.
+        if previous_handler is None or not handler_choices(actor=actor).filter(pk=previous_handler).exists():
+            signal.handler = actor
         signal._history_user = actor
         signal.save(update_fields=["status", "handler", "updated_at"])
         audit_event_record(
@@ -400,11 +401,19 @@ def signal_start_triage(*, actor, signal_id: int, seen_version: str | None = Non
             record=signal,
             data={"from": previous, "handler_id": signal.handler_id},
         )
+        if signal.handler_id != previous_handler:
+            audit_event_record(
+                actor=actor,
+                action="signal.assigned",
+                organisation_id=signal.organisation_id,
+                record=signal,
+                data={"from": previous_handler, "to": signal.handler_id},
+            )
     return signal
 
 
 NOT_A_HANDLER = "Kies een coördinator van uw organisatie met een actief account."
-CLOSED_NO_HANDLER = "Een afgerond signaal krijgt geen behandelaar. Heropen het eerst als er weer werk aan is."
+CLOSED_NO_HANDLER = "Een afgerond signaal krijgt geen andere behandelaar. Heropen het eerst als er weer werk aan is."
 
 
 def handler_choices(*, actor):
@@ -419,10 +428,27 @@ def handler_choices(*, actor):
     )
 
 
+def stale_handlers(*, actor):
+    """Handlers of the organisation's signals who no longer are active coordinators of it
+    (blocked, another role or organisation): shown marked, so their signals can still be found."""
+    from accounts.models import User
+
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    handling = Signal.objects.for_user(actor).filter(handler__isnull=False).values("handler_id")
+    return (
+        User.objects.filter(pk__in=handling)
+        .exclude(pk__in=handler_choices(actor=actor).values("pk"))
+        .order_by("first_name", "last_name", "pk")
+    )
+
+
 def signal_assign(*, actor, signal_id: int, handler_id: int | None, seen_version: str | None = None) -> Signal:
     """Makes a coordinator of the organisation the signal's handler (None: nobody). Refused on an
-    afgerond signal, for anyone but an active coordinator of the organisation, and from a page
-    older than the signal's last change (a colleague assigned it meanwhile)."""
+    afgerond signal (it keeps the handler it had), for anyone but an active coordinator of the
+    organisation (locked, so one blocked at this moment is not made handler), and from a page
+    older than the signal's last change (a colleague assigned it meanwhile). The handler it has
+    already, even one no longer active, is no change."""
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     with transaction.atomic(durable=True):
@@ -433,13 +459,13 @@ def signal_assign(*, actor, signal_id: int, handler_id: int | None, seen_version
             raise ValidationError(CHANGED_MEANWHILE, code="already_handled")
         if signal.status == SignalStatus.CLOSED:
             raise ValidationError(CLOSED_NO_HANDLER, code="already_handled")
+        if signal.handler_id == handler_id:
+            return signal  # nothing changes: no new version, no event
         handler = None
         if handler_id is not None:
-            handler = handler_choices(actor=actor).filter(pk=handler_id).first()
+            handler = handler_choices(actor=actor).select_for_update(of=("self",)).filter(pk=handler_id).first()
             if handler is None:
                 raise ValidationError({"behandelaar": NOT_A_HANDLER})
-        if signal.handler_id == (handler.pk if handler else None):
-            return signal  # nothing changes: no new version, no event
         previous = signal.handler_id
         signal.handler = handler
         signal._history_user = actor

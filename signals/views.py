@@ -17,7 +17,7 @@ from audit.services import access_log_record
 from privacy.crypto import with_data_keys
 from privacy.files import encrypted_file_read
 from signals import confidential_services, selectors, services
-from signals.confidential_forms import OwnSignalMessageForm
+from signals.confidential_forms import OwnSignalMessageForm, RegisterOnBehalfForm
 from signals.forms import (
     ADD_SUBJECT,
     AcuteDangerForm,
@@ -25,7 +25,6 @@ from signals.forms import (
     CloseSignalForm,
     IdentifierSearchForm,
     InboxFilterForm,
-    OnBehalfSignalForm,
     SignalForm,
     SubjectFormSet,
     add_service_errors,
@@ -58,13 +57,14 @@ SAVE_FAILED = (
 )
 
 
-def _submit(request, *, form, subjects, channel: str, template: str, context: dict):
-    """Validates, stores through the one service, and redirects; on errors shows the form again
-    with everything typed kept (chosen files excepted: the page says so)."""
+def _submit(request, *, form, subjects, channel: str, template: str, context: dict, store=None):
+    """Validates, stores through the service (`store`, signal_submit unless given), and redirects;
+    on errors shows the form again with everything typed kept (chosen files excepted: the page
+    says so)."""
     if form.is_valid() and subjects.is_valid():
         channel = form.cleaned_data.get("channel", channel)
         try:
-            signal = services.signal_submit(
+            signal = (store or services.signal_submit)(
                 actor=request.user,
                 organisation_id=request.user.organisation_id,
                 channel=channel,
@@ -197,8 +197,12 @@ def my_signal(request, pk: int):
 def inbox(request):
     """The organisation's signals: filters by status, phenomenon and acute danger (GET), or a search
     by identifier (POST, so the identifier stays out of URLs and logs), 50 a page."""
-    handlers = list(services.handler_choices(actor=request.user))
-    filters = InboxFilterForm(request.GET or None, organisation_id=request.user.organisation_id, handlers=handlers)
+    filters = InboxFilterForm(
+        request.GET or None,
+        organisation_id=request.user.organisation_id,
+        handlers=services.handler_choices(actor=request.user),
+        stale_handlers=services.stale_handlers(actor=request.user),
+    )
     search = IdentifierSearchForm(request.POST or None)
     criteria = {}
     if request.method == "POST":
@@ -242,10 +246,10 @@ def detail(request, pk: int):
 def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status: int = 200, assign_form=None):
     access_log_record(user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:detail")
     related = list(selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20])
+    handlers = list(services.handler_choices(actor=request.user))
     if assign_form is None:
         assign_form = AssignForm(
-            initial={"behandelaar": str(signal.handler_id or "")},
-            handlers=services.handler_choices(actor=request.user),
+            initial={"behandelaar": str(signal.handler_id or "")}, handlers=handlers, current=signal.handler
         )
     return render(
         request,
@@ -261,6 +265,7 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "close_form": close_form,
             "assign_form": assign_form,
+            "handler_stale": signal.handler is not None and signal.handler not in handlers,
         },
         status=status,
     )
@@ -298,7 +303,11 @@ def _transition(request, pk: int, service, done: str):
 def assign(request, pk: int):
     """Makes a coordinator the signal's handler, or nobody; errors go next to the field."""
     signal = selectors.signal_get_for_coordinator(actor=request.user, pk=pk)
-    form = AssignForm(request.POST, handlers=services.handler_choices(actor=request.user))
+    if signal.status == SignalStatus.CLOSED:
+        # Closed meanwhile: the page has no assign form to show an error next to.
+        messages.error(request, services.CLOSED_NO_HANDLER)
+        return redirect("signals:detail", pk=signal.pk)
+    form = AssignForm(request.POST, handlers=services.handler_choices(actor=request.user), current=signal.handler)
     if form.is_valid():
         chosen = form.cleaned_data["behandelaar"]
         try:
@@ -311,7 +320,7 @@ def assign(request, pk: int):
         except ValidationError as error:
             if getattr(error, "code", None) != "already_handled":
                 add_service_errors(form, error)
-                return _detail_page(request, signal, close_form=CloseSignalForm(), assign_form=form)
+                return _assign_form_again(request, signal, form)
             messages.error(request, " ".join(error.messages))
         except Signal.DoesNotExist:
             raise Http404 from None
@@ -323,6 +332,14 @@ def assign(request, pk: int):
             else:
                 messages.success(request, "Dit signaal heeft nu geen behandelaar.")
         return redirect("signals:detail", pk=signal.pk)
+    return _assign_form_again(request, signal, form)
+
+
+def _assign_form_again(request, signal: Signal, form: AssignForm):
+    """The page again with the assign form's error; warned when it now shows another state than
+    the coordinator's page did (as _close_form_again)."""
+    if request.POST.get(VERSION_FIELD, "") != signal.version:
+        messages.warning(request, CHANGED_SINCE_PAGE)
     return _detail_page(request, signal, close_form=CloseSignalForm(), assign_form=form)
 
 
@@ -398,13 +415,23 @@ def register_on_behalf(request):
     organisation_id = request.user.organisation_id
     if request.method == "POST" and ADD_SUBJECT in request.POST:
         return with_another_subject(
-            request, OnBehalfSignalForm, template="signals/register.html", context={}, organisation_id=organisation_id
+            request, RegisterOnBehalfForm, template="signals/register.html", context={}, organisation_id=organisation_id
         )
-    form = OnBehalfSignalForm(request.POST or None, request.FILES or None, organisation_id=organisation_id)
+    form = RegisterOnBehalfForm(request.POST or None, request.FILES or None, organisation_id=organisation_id)
     subjects = SubjectFormSet(request.POST or None, prefix="betrokkene")
     if request.method == "POST":
+
+        def with_contact(**submission):
+            return confidential_services.on_behalf_signal_submit(**submission, contact=form.contact_data())
+
         result = _submit(
-            request, form=form, subjects=subjects, channel="", template="signals/register.html", context={}
+            request,
+            form=form,
+            subjects=subjects,
+            channel="",
+            template="signals/register.html",
+            context={},
+            store=with_contact,
         )
         if isinstance(result, HttpResponse):
             return result

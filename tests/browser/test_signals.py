@@ -448,3 +448,30 @@ def test_coordinator_sees_the_new_message_in_the_inbox_and_asks_a_question(
     expect(page.get_by_role("status")).to_contain_text("Uw vraag is verstuurd.")
     expect(page.get_by_role("main")).to_contain_text("Nog niet gelezen door de melder.")
     axe_check(page)
+
+
+def test_coordinator_registers_a_phone_call_with_the_callers_details(page, coordinator, log_in, axe_check):
+    from signals.models import ReporterContact
+
+    user, device = coordinator
+    log_in(page, user.username, totp_now(device))
+    main_nav(page).get_by_role("link", name="Signalen").click()
+    page.get_by_role("link", name="Signaal registreren").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Signaal registreren")
+    axe_check(page)
+
+    page.get_by_role("radio", name="Meld Misdaad Anoniem").check()
+    page.get_by_label(label("Wat heeft de melder gezien of gehoord?")).fill(DESCRIPTION)
+    page.get_by_label(label("Naam van de melder")).fill("Kees Beller")
+    page.get_by_role("button", name="Signaal registreren").last.click()
+    expect(page.get_by_role("alert").first).to_contain_text("Meld Misdaad Anoniem is anoniem")
+    axe_check(page)
+    assert not Signal.objects.exists()
+
+    page.get_by_role("radio", name="Telefoon").check()
+    page.get_by_label(label("Telefoonnummer van de melder")).fill("06-12345678")
+    page.get_by_role("button", name="Signaal registreren").last.click()
+    expect(page.get_by_role("status")).to_contain_text("is geregistreerd")
+    expect(page.get_by_role("link", name="Gegevens van de melder")).to_be_visible()
+    expect(page.get_by_role("main")).not_to_contain_text("Kees Beller")
+    assert ReporterContact.objects.get().signal == Signal.objects.get()

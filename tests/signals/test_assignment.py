@@ -140,7 +140,7 @@ def test_an_afgerond_signal_gets_no_handler(signal, coordinator, colleague):
         follow=True,
     )
 
-    assert "Een afgerond signaal krijgt geen behandelaar" in response.content.decode()
+    assert "Een afgerond signaal krijgt geen andere behandelaar" in response.content.decode()
     assert _trail(signal) == before
 
 
@@ -184,3 +184,51 @@ def test_the_inbox_with_handlers_costs_a_constant_number_of_queries(coordinator,
             assert client.get(reverse("signals:inbox"), {"volgorde": "oudste"}).status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_a_blocked_handler_stays_marked_and_their_signals_can_still_be_found(signal, coordinator, colleague):
+    signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=colleague.pk)
+    colleague.is_active = False
+    colleague.save(update_fields=["is_active"])
+    client = verified_client(coordinator)
+
+    page = client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    assert "Fatima el Amrani (geen actieve coördinator meer)" in page
+    assert re.search(rf'<option value="{colleague.pk}" selected>', page)  # not silently "Nog niemand"
+    found = client.get(reverse("signals:inbox"), {"behandelaar": str(colleague.pk)})
+    assert [s.pk for s in found.context["signals"]] == [signal.pk]
+    assert "Fatima el Amrani (geen actieve coördinator meer)" in found.content.decode()
+
+    before = _trail(signal)
+    _assign(client, signal, colleague)  # the page sent back as it was: no change
+    assert _trail(signal) == before
+
+    signal_start_triage(actor=coordinator, signal_id=signal.pk)  # taken over by whoever takes it up
+    assert Signal.objects.get(pk=signal.pk).handler == coordinator
+    event = AuditEvent.objects.filter(action="signal.assigned").latest("pk")
+    assert event.data == {"from": colleague.pk, "to": coordinator.pk}
+
+
+def test_a_refused_assignment_from_an_outdated_page_says_the_signal_changed(signal, coordinator, colleague, employee):
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    stand = html.unescape(_STAND.search(page).group(1))
+    signal_start_triage(actor=colleague, signal_id=signal.pk)  # meanwhile
+
+    response = _assign(client, signal, employee, stand=stand)  # not a coordinator: the form refuses
+
+    text = response.content.decode()
+    assert "Kies een coördinator uit de lijst." in text
+    assert "gewijzigd nadat u de pagina opende" in text
+
+
+def test_assigning_on_a_signal_closed_meanwhile_says_so(signal, coordinator, colleague, employee):
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    stand = html.unescape(_STAND.search(page).group(1))
+    signal_close(actor=colleague, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+
+    response = _assign(client, signal, employee, stand=stand)
+
+    assert "Een afgerond signaal krijgt geen andere behandelaar" in response.content.decode()
+    assert Signal.objects.get(pk=signal.pk).handler is None

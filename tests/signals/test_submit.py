@@ -430,6 +430,51 @@ def test_coordinator_registers_a_phone_signal_on_behalf(coordinator):
     assert signal.registered_by == coordinator and signal.reporter is None
 
 
+def test_the_callers_contact_details_are_stored_apart_and_shown_only_on_a_reasoned_request(coordinator):
+    from signals.models import ReporterContact, ReporterIdentityRequest
+
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:register"))
+    assert "Naam en contactgegevens van de melder (niet verplicht)" in page.content.decode()
+    data = _post_data(
+        page, channel="phone", reporter_name="Kees  Beller", reporter_phone="06-12345678", reporter_email=""
+    )
+
+    client.post(reverse("signals:register"), data)
+    client.post(reverse("signals:register"), data)  # sent twice: one signal, one set of details
+
+    signal = Signal.objects.get()
+    contact = ReporterContact.objects.get()
+    assert contact.signal == signal and contact.data_key_id != signal.data_key_id  # a key of its own
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name, phone FROM signals_reportercontact")
+        assert not any("Beller" in str(v) or "12345678" in str(v) for v in cursor.fetchone())
+    assert AuditEvent.objects.filter(action="signal.reporter_contact_recorded", actor_id=coordinator.pk).count() == 1
+
+    detail = client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).content.decode()
+    assert "Kees" not in detail and reverse("signals:confidential_reporter", kwargs={"pk": signal.pk}) in detail
+    disclosed = client.post(
+        reverse("signals:confidential_reporter", kwargs={"pk": signal.pk}),
+        {"reason": "Ik wil de beller terugbellen over het kenteken."},
+    ).content.decode()
+    assert "Kees Beller" in disclosed and "+31612345678" in disclosed
+    assert ReporterIdentityRequest.objects.filter(signal=signal, requested_by=coordinator).count() == 1
+
+
+def test_meld_misdaad_anoniem_takes_no_contact_details(coordinator):
+    from signals.models import ReporterContact
+
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:register"))
+
+    response = client.post(reverse("signals:register"), _post_data(page, channel="mma", reporter_name="Kees"))
+
+    assert response.status_code == 200
+    assert "Een melding via Meld Misdaad Anoniem is anoniem" in response.content.decode()
+    assert 'value="Kees"' in response.content.decode()  # what was typed is kept
+    assert not Signal.objects.exists() and not ReporterContact.objects.exists()
+
+
 def test_a_phone_call_about_acute_danger_is_registered_as_such(coordinator):
     """The caller says someone is in danger now: the coordinator ticks it, and the inbox filter
     and the signal's page show it (the employee's form asks it in a first step instead)."""
