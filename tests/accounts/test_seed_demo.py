@@ -80,3 +80,26 @@ def test_seed_refuses_production(settings):
     settings.PRODUCTION = True
     with pytest.raises(CommandError):
         call_command("seed_demo", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_the_demo_has_signals_to_try_once_however_often_it_is_seeded():
+    from signals.models import ReporterContact, Signal, SignalMessage, SignalStatus
+    from tests.conftest import verified_client
+
+    _seed_json()
+    _seed_json()
+
+    zaanstad = Organisation.objects.get(name="Gemeente Zaanstad")
+    signals = Signal.objects.filter(organisation=zaanstad)
+    assert signals.count() == 4
+    assert sorted(signals.values_list("status", flat=True)) == sorted(
+        [SignalStatus.IN_TRIAGE, SignalStatus.RECEIVED, SignalStatus.RECEIVED, SignalStatus.CLOSED]
+    )
+    assert SignalMessage.objects.count() == 2 and ReporterContact.objects.count() == 1
+    coordinator = User.objects.get(username="zaanstad.coordinator")
+    assert signals.get(status=SignalStatus.IN_TRIAGE).handler == coordinator
+    inbox = verified_client(coordinator).get("/signalen/")
+    assert len(inbox.context["signals"]) == 4
+    mine = verified_client(User.objects.get(username="zaanstad.medewerker")).get("/meldingen/")
+    assert len(mine.context["signals"]) == 2

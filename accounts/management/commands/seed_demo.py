@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import uuid
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -22,6 +23,8 @@ from accounts.services import TOTP_DEVICE_NAME
 
 DEMO_PASSWORD = "weerbaar-demo-2026"
 DEMO_STATIC_DEVICE = "demo-code"
+# The demo signals' form keys are derived from this, so every run finds the same ones.
+DEMO_NAMESPACE = uuid.UUID("5d2f6f1e-4c1b-4e57-9a53-6f0c2d9b7a10")
 
 REGIONS = ["RIEC Noord-Holland", "RIEC Amsterdam-Amstelland"]
 
@@ -70,6 +73,7 @@ class Command(BaseCommand):
             raise CommandError("seed_demo maakt accounts met een bekend wachtwoord; niet in productie.")
         with transaction.atomic():
             rows = self._seed()
+        self._seed_signals()  # through the services, each in its own transaction
         if options["json"]:
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
@@ -116,6 +120,103 @@ class Command(BaseCommand):
         admin.save(update_fields=["password"])
         rows.append(self._second_factor(admin, role="platform_superuser", organisation=""))
         return rows
+
+    def _seed_signals(self) -> None:
+        """A few signals in Zaanstad, so the inbox, Mijn meldingen and the messages are not empty:
+        one in handling with a question and its answer, one just received, one registered from a
+        phone call with the caller's details, one closed. Fixed form keys: a second run finds
+        the same signals and messages and changes nothing."""
+        from signals.confidential_services import (
+            ContactData,
+            on_behalf_signal_submit,
+            reporter_message_add,
+            reporter_question_send,
+        )
+        from signals.models import Channel, ClosureReason, Phenomenon, SignalStatus
+        from signals.services import SignalData, SubjectData, signal_close, signal_start_triage, signal_submit
+
+        users = {user.username: user for user in User.objects.filter(username__startswith="zaanstad.")}
+        employee, office_holder = users["zaanstad.medewerker"], users["zaanstad.raadslid"]
+        coordinator = users["zaanstad.coordinator"]
+        phenomena = {p.name: p for p in Phenomenon.objects.filter(organisation_id=coordinator.organisation_id)}
+
+        def key(name: str) -> uuid.UUID:
+            return uuid.uuid5(DEMO_NAMESPACE, name)
+
+        def submit(actor, name: str, data: SignalData):
+            return signal_submit(
+                actor=actor,
+                organisation_id=actor.organisation_id,
+                channel=Channel.WEB_FORM,
+                submission_key=key(name),
+                data=data,
+            )
+
+        nail_studio = submit(
+            employee,
+            "nagelstudio",
+            SignalData(
+                description=(
+                    "Bij de nagelstudio aan de Stationsstraat zie ik bijna nooit klanten, maar er stoppen 's avonds "
+                    "vaak busjes met buitenlandse kentekens. De vergunning is net verlengd."
+                ),
+                phenomenon=phenomena.get("Misbruik van vergunningen of subsidies"),
+                address="1506 AB 12",
+                noticed_how="in_job",
+                subjects=[
+                    SubjectData(kind="company", name="Nagelstudio Glamour B.V.", kvk="12345678"),
+                    SubjectData(kind="vehicle", kenteken="VTX-12-B"),
+                ],
+            ),
+        )
+        if nail_studio.status == SignalStatus.RECEIVED:
+            signal_start_triage(actor=coordinator, signal_id=nail_studio.pk)
+        reporter_question_send(
+            actor=coordinator,
+            signal=nail_studio,
+            text="Dank voor uw melding. Weet u op welke avonden de busjes er meestal staan?",
+            submission_key=key("nagelstudio-vraag"),
+        )
+        reporter_message_add(
+            actor=employee,
+            signal=nail_studio,
+            text="Meestal op dinsdag en donderdag, tussen 21 en 23 uur.",
+            submission_key=key("nagelstudio-antwoord"),
+        )
+        submit(
+            office_holder,
+            "raadslid",
+            SignalData(
+                description=(
+                    "Na de raadsvergadering werd ik bij mijn auto aangesproken door twee mannen die wilden weten "
+                    "hoe ik over de bestemmingswijziging van het bedrijventerrein ga stemmen."
+                ),
+                phenomenon=phenomena.get("Intimidatie / beïnvloeding van bestuur"),
+                noticed_how="in_job",
+            ),
+        )
+        on_behalf_signal_submit(
+            actor=coordinator,
+            organisation_id=coordinator.organisation_id,
+            channel=Channel.PHONE,
+            submission_key=key("telefoon"),
+            data=SignalData(
+                description="Een buurtbewoner belt: op dit adres staan volgens hem twintig mensen ingeschreven.",
+                phenomenon=phenomena.get("Mensenhandel / uitbuiting"),
+                subjects=[
+                    SubjectData(kind="address", address="1503 CD 4"),
+                    SubjectData(kind="person", name="Piet Jansen"),
+                ],
+            ),
+            contact=ContactData(name="Jan Pietersen", phone="+31612345678"),
+        )
+        closed = submit(
+            employee,
+            "afgesloten",
+            SignalData(description="Bij de snackbar aan de Dam hangen vaak jongeren rond.", noticed_how="privately"),
+        )
+        if closed.status != SignalStatus.CLOSED:
+            signal_close(actor=coordinator, signal_id=closed.pk, reason=ClosureReason.NOT_UNDERMINING)
 
     def _second_factor(self, user: User, *, role: str, organisation: str) -> dict[str, str]:
         totp = AuthenticatorApp.objects.filter(user=user, confirmed=True).first()
