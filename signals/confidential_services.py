@@ -26,6 +26,7 @@ from accounts.roles import Action, user_can
 from audit.services import audit_event_record
 from privacy.crypto import with_data_keys
 from signals.models import (
+    ON_BEHALF_CHANNELS,
     Channel,
     MessageDirection,
     ReceiptCode,
@@ -200,6 +201,8 @@ def on_behalf_signal_submit(
     reporter's name and contact details if they gave them: stored apart from the signal under a
     key of their own, in the same transaction, and shown only after a reasoned request, as for a
     reporter without an account. The same form sent twice stores them once."""
+    if channel not in ON_BEHALF_CHANNELS:
+        raise PermissionDenied
     if channel == Channel.MELD_MISDAAD_ANONIEM and contact.given():
         raise ValidationError({"reporter_name": ANONYMOUS_CHANNEL})
 

@@ -218,11 +218,11 @@ def signals_sharing_subjects(*, actor, signal: Signal) -> QuerySet[Signal]:
     return by_subject.distinct().order_by("-created_at")
 
 
-def signals_sharing_names(*, actor, signal: Signal, besides: list[int]) -> QuerySet[Signal]:
+def signals_sharing_names(*, actor, signal: Signal) -> QuerySet[Signal]:
     """Other signals of the organisation with a person or company of the same name as one of
     this signal's, matched on the name index only: perhaps the same one, perhaps a namesake (the
-    date of birth or KvK number differs or was not given). `besides`: signals already shown as
-    being about the same subject."""
+    date of birth or KvK number differs or was not given). Not those about the same subject
+    (signals_sharing_subjects), however many there are."""
     if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
         raise PermissionDenied
     names = Subject.objects.filter(signal=signal).exclude(name_index="").exclude(name_index__isnull=True)
@@ -230,7 +230,8 @@ def signals_sharing_names(*, actor, signal: Signal, besides: list[int]) -> Query
     return (
         Signal.objects.for_user(actor)
         .filter(pk__in=matching)
-        .exclude(pk__in=[signal.pk, *besides])
+        .exclude(pk=signal.pk)
+        .exclude(pk__in=signals_sharing_subjects(actor=actor, signal=signal).order_by().values("pk"))
         .order_by("-created_at")
     )
 

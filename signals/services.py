@@ -435,7 +435,13 @@ def stale_handlers(*, actor):
 
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
-    handling = Signal.objects.for_user(actor).filter(handler__isnull=False).values("handler_id")
+    # Open signals only: a closed one keeps its handler, but nobody needs to find it by them.
+    handling = (
+        Signal.objects.for_user(actor)
+        .filter(handler__isnull=False)
+        .exclude(status=SignalStatus.CLOSED)
+        .values("handler_id")
+    )
     return (
         User.objects.filter(pk__in=handling)
         .exclude(pk__in=handler_choices(actor=actor).values("pk"))

@@ -259,9 +259,7 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "subjects": list(with_data_keys(signal.subjects.all())),
             "attachments": list(with_data_keys(signal.attachments.all())),
             "related": related,
-            "namesakes": selectors.signals_sharing_names(
-                actor=request.user, signal=signal, besides=[other.pk for other in related]
-            )[:20],
+            "namesakes": selectors.signals_sharing_names(actor=request.user, signal=signal)[:20],
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "close_form": close_form,
             "assign_form": assign_form,

@@ -401,6 +401,41 @@ def test_signals_about_a_namesake_are_shown_apart_as_perhaps_the_same(
     assert "dezelfde naam" not in alone.content.decode()
 
 
+def test_a_signal_about_the_same_subject_is_never_listed_as_a_namesake_however_many_there_are(coordinator, employee):
+    from datetime import date
+
+    from signals.services import SubjectData
+
+    person = SubjectData(kind="person", name="Piet Jansen", date_of_birth=date(1980, 5, 17))
+    same = [make_signal(employee, subjects=[person]) for _ in range(22)]  # more than the page lists
+    namesake = make_signal(employee, subjects=[SubjectData(kind="person", name="Piet Jansen")])
+
+    page = verified_client(coordinator).get(reverse("signals:detail", kwargs={"pk": same[0].pk}))
+
+    assert len(page.context["related"]) == 20
+    assert list(page.context["namesakes"]) == [namesake]
+
+
+def test_only_a_channel_of_registration_on_behalf_takes_a_callers_details(employee):
+    import uuid
+
+    from django.core.exceptions import PermissionDenied
+
+    from signals.confidential_services import ContactData, on_behalf_signal_submit
+    from signals.services import SignalData
+
+    with pytest.raises(PermissionDenied):
+        on_behalf_signal_submit(
+            actor=employee,
+            organisation_id=employee.organisation_id,
+            channel=Channel.WEB_FORM,
+            submission_key=uuid.uuid4(),
+            data=SignalData(description="Iets"),
+            contact=ContactData(name="Kees"),
+        )
+    assert not Signal.objects.exists()
+
+
 def test_an_address_is_the_same_subject_in_the_address_field_and_as_a_subject_both_ways(coordinator, employee):
     from signals.services import SubjectData
 
