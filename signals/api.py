@@ -258,13 +258,28 @@ class OwnSignalSerializer(serializers.Serializer):
         read_only=True,
         help_text="Ontvangen, in behandeling of afgerond.",
     )
+    new_question = serializers.BooleanField(
+        source="unread_question",
+        read_only=True,
+        default=False,
+        help_text="Er staat een vraag van de coördinator klaar die u nog niet las (bij Mijn meldingen).",
+    )
 
 
 class OrganisationSignalSerializer(OwnSignalSerializer):
     """A coordinator's row of the organisation's signals. The description and the subjects stay
     out of the list: they are read, and logged, on the signal's page."""
 
+    new_question = None  # the reporter's own marker
     id = serializers.IntegerField(read_only=True)
+    handler = serializers.CharField(
+        source="handler.display_name", read_only=True, allow_null=True, help_text="De behandelaar, of null."
+    )
+    new_message = serializers.BooleanField(
+        source="unread_message",
+        read_only=True,
+        help_text="Er is een bericht van de melder dat nog geen coördinator opende.",
+    )
     channel = serializers.ChoiceField(choices=Channel.choices, read_only=True)
     internal_status = serializers.ChoiceField(source="status", choices=SignalStatus.choices, read_only=True)
     acute_danger = serializers.BooleanField(read_only=True)

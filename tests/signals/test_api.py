@@ -86,6 +86,7 @@ def test_employee_submits_over_a_token_through_the_one_service(employee, django_
         "created_at": response.json()["created_at"],
         "phenomenon": "Horeca",
         "status": "ontvangen",
+        "new_question": False,
     }
     assert signal.reporter == employee and signal.channel == Channel.WEB_FORM
     assert signal.organisation_id == employee.organisation_id
@@ -345,6 +346,7 @@ def test_a_reporter_sees_only_their_own_signals_and_nothing_internal(employee, m
             "created_at": data["results"][0]["created_at"],
             "phenomenon": None,
             "status": "ontvangen",
+            "new_question": False,
         }
     ]
     assert theirs.reference not in response.content.decode()
@@ -382,11 +384,30 @@ def test_a_coordinator_sees_the_organisations_signals_without_their_content(
         "acute_danger": True,
         "subject_count": 1,
         "attachment_count": 1,
+        "handler": None,
+        "new_message": False,
     }
     content = response.content.decode()
     assert CANARY not in content and "AB123C" not in content and "stuk.pdf" not in content
     log = AccessLog.objects.get()
     assert (log.user_id, log.page, log.record_id) == (coordinator.pk, "api:signal-list", "")
+
+
+def test_the_lists_say_where_a_question_or_a_message_waits_and_who_handles_it(employee, coordinator):
+    from signals.confidential_services import reporter_message_add, reporter_question_send
+    from signals.services import signal_start_triage
+
+    signal = make_signal(employee)
+    reporter_question_send(actor=coordinator, signal=signal, text="Wanneer was dit?")
+    reporter_message_add(actor=employee, signal=signal, text="Gisteren.")
+    signal_start_triage(actor=coordinator, signal_id=signal.pk)
+
+    [own] = token_client(employee).get(URL).json()["results"]
+    [row] = token_client(coordinator).get(URL).json()["results"]
+
+    assert own["new_question"] is True and "handler" not in own and "new_message" not in own
+    assert row["new_message"] is True and row["handler"] == coordinator.display_name
+    assert "new_question" not in row
 
 
 def test_another_organisation_never_sees_a_signal(employee, make_user, other_organisation):
