@@ -7,6 +7,8 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 
+from audit.labels import action_label
+
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 FIRST_YEAR, LAST_YEAR = 1900, 2999
@@ -85,7 +87,10 @@ class AuditEventFilterForm(AccessLogFilterForm):
 
     def __init__(self, *args, actions, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Alle acties"), *((a, a) for a in actions)]
+        self.fields["action"].choices = [
+            ("", "Alle acties"),
+            *sorted(((a, action_label(a)) for a in actions), key=lambda choice: choice[1]),
+        ]
         self.fields["action"].error_messages["invalid_choice"] = "Kies een actie uit de lijst."
 
     def selector_filters(self) -> dict:

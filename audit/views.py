@@ -22,6 +22,7 @@ from accounts.models import User
 from accounts.roles import Action, Role
 from audit import selectors
 from audit.forms import AMSTERDAM, AccessLogFilterForm, AuditEventFilterForm
+from audit.labels import action_label
 from audit.models import AccessLog, AuditEvent
 from audit.services import access_log_record
 
@@ -97,6 +98,7 @@ def audit_event_list(request):
                 "event": event,
                 "person": _person_label(event.actor_id, names),
                 "role": _role_label(event.actor_role),
+                "action": action_label(event.action),
             }
             for event in events
         ]
@@ -151,6 +153,7 @@ CSV_HEADER = [
     "Keten",
     "Volgnummer",
     "Gegevens",
+    "Omschrijving",
 ]
 
 
@@ -187,5 +190,6 @@ def _csv_lines(events) -> Iterator[str]:
                 event.chain,
                 event.seq,
                 json.dumps(event.data, sort_keys=True, ensure_ascii=False) if event.data else "",
+                action_label(event.action),
             ]
             yield writer.writerow([csv_safe(cell) for cell in row])
