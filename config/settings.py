@@ -365,6 +365,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "signals.tasks.send_pending_notifications",
         "schedule": timedelta(minutes=5),
     },
+    "send-pending-handler-notifications": {
+        "task": "signals.tasks.send_pending_handler_notifications",
+        "schedule": timedelta(minutes=5),
+    },
     "scan-pending-attachments": {
         "task": "signals.tasks.scan_pending_attachments",
         "schedule": timedelta(hours=1),

@@ -306,6 +306,20 @@ class CoordinatorNotification(models.Model):
         return f"melding {self.signal_id}"
 
 
+class HandlerNotification(models.Model):
+    """Outbox of the mail to a coordinator whom a colleague made a signal's handler (a link only);
+    sent by a task, or by the sweep when the broker was down. Not sent when the signal has another
+    handler by then."""
+
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="+")
+    handler = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"toewijzing {self.signal_id}"
+
+
 # --- Confidential reporting without an account (signals/confidential*.py) -------------------------
 
 

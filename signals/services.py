@@ -30,6 +30,7 @@ from signals.models import (
     Channel,
     ClosureReason,
     CoordinatorNotification,
+    HandlerNotification,
     Phenomenon,
     ReferenceCounter,
     ScanStatus,
@@ -483,6 +484,12 @@ def signal_assign(*, actor, signal_id: int, handler_id: int | None, seen_version
             record=signal,
             data={"from": previous, "to": signal.handler_id},
         )
+        if handler is not None and handler.pk != actor.pk:
+            # A colleague's choice: the new handler hears of it (a link only), after commit.
+            notification = HandlerNotification.objects.create(signal=signal, handler=handler)
+            from signals.tasks import queue_handler_notification
+
+            transaction.on_commit(lambda: queue_handler_notification(notification.pk))
     return signal
 
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from config.mail import send_each_pending, send_mail
 from signals.attachments import ScannerUnavailable
-from signals.models import Attachment, CoordinatorNotification, ScanStatus
+from signals.models import Attachment, CoordinatorNotification, HandlerNotification, ScanStatus
 from signals.selectors import coordinator_emails
 
 logger = logging.getLogger(__name__)
@@ -99,3 +99,67 @@ def index_subject_names() -> int:
     if counts["refused"]:
         logger.warning("%s subject name(s) could not be indexed with today's rules", counts["refused"])
     return counts["changed"]
+
+
+#: A handler's mail not sent within this time is not sent any more: the signal is on their list.
+HANDLER_MAIL_WINDOW = timedelta(days=7)
+
+
+def queue_handler_notification(notification_id: int) -> None:
+    """Called on commit; when the broker is down the sweep sends it later."""
+    try:
+        send_handler_notification.delay(notification_id)
+    except Exception:
+        logger.warning(
+            "handler notification %s not queued (broker unreachable); the sweep will send it", notification_id
+        )
+
+
+@shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
+def send_handler_notification(notification_id: int) -> bool:
+    """Mails the coordinator a colleague made handler of a signal: a link, no content, no names.
+    Not when the signal has another handler by now, or they are no active coordinator of it."""
+    from accounts.roles import Role
+
+    with transaction.atomic():
+        notification = (
+            HandlerNotification.objects.select_for_update(of=("self",))
+            .select_related("signal", "handler")
+            .filter(pk=notification_id, sent_at__isnull=True, created_at__gte=timezone.now() - HANDLER_MAIL_WINDOW)
+            .first()
+        )
+        if notification is None:
+            return False  # sent already, stale, or the signal is gone
+        signal, handler = notification.signal, notification.handler
+        still = bool(
+            signal.handler_id == handler.pk
+            and handler.is_active
+            and handler.role == Role.COORDINATOR
+            and handler.organisation_id == signal.organisation_id
+            and handler.email
+        )
+        if still:
+            link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse("signals:detail", kwargs={"pk": signal.pk})
+            send_mail(
+                subject="Weerbaar: een signaal is aan u toegewezen",
+                message=f"Een collega heeft u behandelaar gemaakt van een signaal.\n\nBekijk het in Weerbaar:\n{link}\n",
+                from_email=None,
+                recipient_list=[handler.email],
+            )
+        notification.sent_at = timezone.now()  # sent, or no longer to be sent: done either way
+        notification.save(update_fields=["sent_at"])
+    return still
+
+
+@shared_task(acks_late=True)
+def send_pending_handler_notifications() -> int:
+    """Every few minutes: handler mails whose task was never queued (broker was down)."""
+    now = timezone.now()
+    pending = (
+        HandlerNotification.objects.filter(
+            sent_at__isnull=True, created_at__lte=now - timedelta(minutes=1), created_at__gte=now - HANDLER_MAIL_WINDOW
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return send_each_pending(list(pending), send_handler_notification, what="handler notification")

@@ -232,3 +232,45 @@ def test_assigning_on_a_signal_closed_meanwhile_says_so(signal, coordinator, col
 
     assert "Een afgerond signaal krijgt geen andere behandelaar" in response.content.decode()
     assert Signal.objects.get(pk=signal.pk).handler is None
+
+
+def test_the_coordinator_a_colleague_assigns_gets_a_link_only_mail(
+    signal, coordinator, colleague, eager_tasks, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    with django_capture_on_commit_callbacks(execute=True):
+        signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=colleague.pk)
+        signal_assign(actor=colleague, signal_id=signal.pk, handler_id=None)
+        signal_assign(actor=colleague, signal_id=signal.pk, handler_id=colleague.pk)  # themselves: no mail
+
+    assert [m.to for m in mail.outbox] == [[colleague.email]]
+    body = mail.outbox[0].subject + mail.outbox[0].body
+    assert reverse("signals:detail", args=[signal.pk]) in body
+    assert signal.reference not in body and "Winkel" not in body and coordinator.last_name not in body
+
+
+def test_a_handler_mail_waits_for_the_broker_and_is_not_sent_once_reassigned(
+    signal, coordinator, colleague, make_user, organisation, broker_down, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from signals.models import HandlerNotification
+    from signals.tasks import send_pending_handler_notifications
+
+    third = make_user(role=Role.COORDINATOR, organisation=organisation)
+    other = make_signal(coordinator)
+    with django_capture_on_commit_callbacks(execute=True):  # queuing fails: logged, not raised
+        signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=colleague.pk)
+        signal_assign(actor=coordinator, signal_id=other.pk, handler_id=colleague.pk)
+        signal_assign(actor=coordinator, signal_id=other.pk, handler_id=third.pk)  # changed its mind
+    with time_machine.travel(timezone.now() - timedelta(days=8)):
+        old = make_signal(coordinator)
+        signal_assign(actor=coordinator, signal_id=old.pk, handler_id=colleague.pk)
+    assert mail.outbox == []
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert send_pending_handler_notifications() == 2  # the signal, and the third's
+        assert send_pending_handler_notifications() == 0
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([colleague.email, third.email])
+    assert HandlerNotification.objects.filter(sent_at__isnull=True).count() == 1  # the week-old one: left
