@@ -34,6 +34,15 @@ def send_mail(**kwargs) -> int:
         raise MailNotSent(type(error).__name__) from None
 
 
+def queue_or_leave_for_sweep(task, pk: int, *, what: str) -> None:
+    """Queues `task` for the outbox row `pk` (called on commit). When the broker is down the row
+    stays unsent, which is logged by id only, and the periodic sweep sends it once it is back."""
+    try:
+        task.delay(pk)
+    except Exception:
+        logger.warning("%s %s not queued (broker unreachable); the sweep will send it", what, pk)
+
+
 def send_each_pending(ids: Iterable[int], send: Callable[[int], bool], *, what: str) -> int:
     """Sends pending notifications one by one, for the sweeps. One that fails (an address the mail
     server refuses, a mail server that is briefly away) is logged by id and left for the next

@@ -132,34 +132,37 @@ class _OnceForm(forms.Form):
             self.initial.setdefault("submission_key", uuid.uuid4())
 
 
-class ReporterMessageForm(_OnceForm):
+class _ReporterTextForm(_OnceForm):
+    """The reporter's answer or addition."""
+
+    text = TextareaField(
+        label="Uw antwoord of aanvulling",
+        max_length=MESSAGE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={
+            "required": "Schrijf uw bericht.",
+            "max_length": f"Een bericht is hooguit {MESSAGE_MAX_LENGTH} tekens.",
+        },
+    )
+
+
+class ReporterMessageForm(_ReporterTextForm):
+    """The reporter without an account, after entering the receipt code."""
+
     # signals.confidential_views.report_digest of the report the form is shown for.
     melding = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
-    text = TextareaField(
-        label="Uw antwoord of aanvulling",
-        max_length=MESSAGE_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Schrijf geen gegevens over uzelf die u niet wilt delen.",
-        error_messages={
-            "required": "Schrijf uw bericht.",
-            "max_length": f"Een bericht is hooguit {MESSAGE_MAX_LENGTH} tekens.",
-        },
-    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].help_text = "Schrijf geen gegevens over uzelf die u niet wilt delen."
 
 
-class OwnSignalMessageForm(_OnceForm):
-    """The employee who reported answers a question or adds information at Mijn meldingen."""
+class OwnSignalMessageForm(_ReporterTextForm):
+    """The employee who reported, at Mijn meldingen."""
 
-    text = TextareaField(
-        label="Uw antwoord of aanvulling",
-        max_length=MESSAGE_MAX_LENGTH,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Alleen de coördinatoren van het meldpunt lezen uw bericht, bij uw melding.",
-        error_messages={
-            "required": "Schrijf uw bericht.",
-            "max_length": f"Een bericht is hooguit {MESSAGE_MAX_LENGTH} tekens.",
-        },
-    )
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["text"].help_text = "Alleen de coördinatoren van het meldpunt lezen uw bericht, bij uw melding."
 
 
 class ReporterQuestionForm(_OnceForm):

@@ -16,7 +16,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.mail import send_each_pending, send_mail
+from config.mail import queue_or_leave_for_sweep, send_each_pending, send_mail
 from signals.models import Channel, MessageDirection, SignalMessage
 from signals.selectors import coordinator_emails
 
@@ -24,11 +24,7 @@ logger = logging.getLogger(__name__)
 
 
 def queue_reporter_message_notification(message_id: int) -> None:
-    """Called on commit; when the broker is down the sweep sends it later."""
-    try:
-        send_reporter_message_notification.delay(message_id)
-    except Exception:
-        logger.warning("notification of message %s not queued (broker unreachable); the sweep will send it", message_id)
+    queue_or_leave_for_sweep(send_reporter_message_notification, message_id, what="notification of message")
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
@@ -68,13 +64,7 @@ def send_reporter_message_notification(message_id: int) -> bool:
 
 
 def queue_reporter_question_notification(message_id: int) -> None:
-    """Called on commit; when the broker is down the sweep sends it later."""
-    try:
-        send_reporter_question_notification.delay(message_id)
-    except Exception:
-        logger.warning(
-            "notification of question %s not queued (broker unreachable); the sweep will send it", message_id
-        )
+    queue_or_leave_for_sweep(send_reporter_question_notification, message_id, what="notification of question")
 
 
 #: A question not mailed within this time (the broker was down, the account blocked) is not mailed

@@ -48,7 +48,7 @@ from signals.confidential_forms import (
 )
 from signals.forms import ADD_SUBJECT, AcuteDangerForm, SubjectFormSet, add_service_errors, signal_data
 from signals.models import MessageDirection, SignalStatus
-from signals.views import files_dropped, with_another_subject
+from signals.views import OWN_MESSAGE_SENT, OWN_MESSAGE_SENT_CLOSED, files_dropped, with_another_subject
 
 logger = logging.getLogger(__name__)
 
@@ -402,14 +402,8 @@ def confidential_follow_up_signal(request):
                 logger.error("reporter message failed: %s", type(error).__name__)
                 form.add_error(None, SAVE_FAILED.replace("Uw melding", "Uw bericht"))
             else:
-                if signal.status == SignalStatus.CLOSED:
-                    messages.success(
-                        request,
-                        "Uw bericht is verstuurd naar de coördinator. Uw melding was afgerond; de coördinator leest "
-                        "uw bericht en beslist of de melding weer wordt opgepakt.",
-                    )
-                else:
-                    messages.success(request, "Uw bericht is verstuurd naar de coördinator.")
+                closed = signal.status == SignalStatus.CLOSED
+                messages.success(request, OWN_MESSAGE_SENT_CLOSED if closed else OWN_MESSAGE_SENT)
                 return redirect("signals:confidential_follow_up_signal")
     return _follow_up_page(request, signal, form, status=status)
 

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from config.mail import send_each_pending, send_mail
+from config.mail import queue_or_leave_for_sweep, send_each_pending, send_mail
 from signals.attachments import ScannerUnavailable
 from signals.models import Attachment, CoordinatorNotification, HandlerNotification, ScanStatus
 from signals.selectors import coordinator_emails
@@ -18,12 +18,7 @@ logger = logging.getLogger(__name__)
 
 
 def queue_notification(notification_id: int) -> None:
-    """Called on commit. If the broker is down the outbox row stays unsent and the periodic sweep
-    sends it once the broker is back."""
-    try:
-        send_coordinator_notification.delay(notification_id)
-    except Exception:
-        logger.warning("notification %s not queued (broker unreachable); the sweep will send it", notification_id)
+    queue_or_leave_for_sweep(send_coordinator_notification, notification_id, what="notification")
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
@@ -106,13 +101,7 @@ HANDLER_MAIL_WINDOW = timedelta(days=7)
 
 
 def queue_handler_notification(notification_id: int) -> None:
-    """Called on commit; when the broker is down the sweep sends it later."""
-    try:
-        send_handler_notification.delay(notification_id)
-    except Exception:
-        logger.warning(
-            "handler notification %s not queued (broker unreachable); the sweep will send it", notification_id
-        )
+    queue_or_leave_for_sweep(send_handler_notification, notification_id, what="handler notification")
 
 
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)

@@ -155,6 +155,7 @@ def my_signals(request):
     return render(request, "signals/my_signals.html", {"signals": page, "page": page})
 
 
+# What a reporter (with or without an account) is told when their message was sent.
 OWN_MESSAGE_SENT = "Uw bericht is verstuurd naar de coördinator."
 OWN_MESSAGE_SENT_CLOSED = (
     "Uw bericht is verstuurd naar de coördinator. Uw melding was afgerond; de coördinator leest uw bericht en "
