@@ -262,7 +262,8 @@ class OwnSignalSerializer(serializers.Serializer):
         source="unread_question",
         read_only=True,
         default=False,
-        help_text="Er staat een vraag van de coördinator klaar die u nog niet las (bij Mijn meldingen).",
+        help_text="Er staat een vraag van de coördinator klaar die u nog niet las (bij Mijn meldingen); "
+        "bij een nieuwe melding altijd false.",
     )
 
 
@@ -378,4 +379,7 @@ class SignalViewSet(viewsets.GenericViewSet):
             return Response({"detail": SAVE_FAILED}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
         # A repeat (the same submission_key) answers 200 with the signal stored first.
         answer = status.HTTP_200_OK if signal.repeated_submission else status.HTTP_201_CREATED
+        if signal.repeated_submission:
+            # As the list shows it now: a question may be waiting for a signal stored before.
+            signal = selectors.signal_list_for_reporter(user=request.user).get(pk=signal.pk)
         return Response(OwnSignalSerializer(signal).data, status=answer)

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from config.mail import queue_or_leave_for_sweep, send_each_pending, send_mail
 from signals.attachments import ScannerUnavailable
-from signals.models import Attachment, CoordinatorNotification, HandlerNotification, ScanStatus
+from signals.models import Attachment, CoordinatorNotification, HandlerNotification, ScanStatus, SignalStatus
 from signals.selectors import coordinator_emails
 
 logger = logging.getLogger(__name__)
@@ -107,7 +107,8 @@ def queue_handler_notification(notification_id: int) -> None:
 @shared_task(acks_late=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=8)
 def send_handler_notification(notification_id: int) -> bool:
     """Mails the coordinator a colleague made handler of a signal: a link, no content, no names.
-    Not when the signal has another handler by now, or they are no active coordinator of it."""
+    Not when the signal has another handler by now, was assigned again since (B, C, B again: one
+    mail), is afgerond, or they are no active coordinator of it."""
     from accounts.roles import Role
 
     with transaction.atomic():
@@ -120,8 +121,11 @@ def send_handler_notification(notification_id: int) -> bool:
         if notification is None:
             return False  # sent already, stale, or the signal is gone
         signal, handler = notification.signal, notification.handler
+        superseded = HandlerNotification.objects.filter(signal=signal, pk__gt=notification.pk).exists()
         still = bool(
-            signal.handler_id == handler.pk
+            not superseded  # assigned again since: that one's mail, if any, is the one to send
+            and signal.status != SignalStatus.CLOSED
+            and signal.handler_id == handler.pk
             and handler.is_active
             and handler.role == Role.COORDINATOR
             and handler.organisation_id == signal.organisation_id

@@ -103,3 +103,31 @@ def test_the_demo_has_signals_to_try_once_however_often_it_is_seeded():
     assert len(inbox.context["signals"]) == 4
     mine = verified_client(User.objects.get(username="zaanstad.medewerker")).get("/meldingen/")
     assert len(mine.context["signals"]) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_json_stays_json_while_the_demo_signals_mail_to_the_console(settings, capsys):
+    """As `manage.py seed_demo --json` runs: each service commits, and its mail task runs then."""
+    settings.EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    from config.celery import app
+
+    previous, app.conf.task_always_eager = app.conf.task_always_eager, True
+    try:
+        call_command("seed_demo", "--json")
+    finally:
+        app.conf.task_always_eager = previous
+    captured = capsys.readouterr()
+
+    assert {row["username"] for row in json.loads(captured.out)} >= {"zaanstad.coordinator"}
+    assert "Weerbaar: nieuw signaal ontvangen" in captured.err  # the mails went somewhere else
+
+
+@pytest.mark.django_db
+def test_a_production_demo_gets_accounts_but_no_signals(settings):
+    from signals.models import Signal
+
+    settings.PRODUCTION = True
+    call_command("seed_demo", "--allow-production", stdout=StringIO())
+
+    assert User.objects.filter(username="zaanstad.coordinator").exists()
+    assert not Signal.objects.exists()

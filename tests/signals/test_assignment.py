@@ -274,3 +274,23 @@ def test_a_handler_mail_waits_for_the_broker_and_is_not_sent_once_reassigned(
         assert send_pending_handler_notifications() == 0
     assert sorted(m.to[0] for m in mail.outbox) == sorted([colleague.email, third.email])
     assert HandlerNotification.objects.filter(sent_at__isnull=True).count() == 1  # the week-old one: left
+
+
+def test_assigned_back_and_forth_or_closed_before_the_broker_is_back_mails_once_or_not(
+    signal, coordinator, colleague, make_user, organisation, employee, broker_down, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from signals.tasks import send_pending_handler_notifications
+
+    third = make_user(role=Role.COORDINATOR, organisation=organisation)
+    closed = make_signal(employee)
+    with django_capture_on_commit_callbacks(execute=True):
+        for handler in (colleague, third, colleague):
+            signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=handler.pk)
+        signal_assign(actor=coordinator, signal_id=closed.pk, handler_id=third.pk)
+    signal_close(actor=coordinator, signal_id=closed.pk, reason=ClosureReason.DUPLICATE)
+
+    with time_machine.travel(timezone.now() + timedelta(minutes=2)):
+        assert send_pending_handler_notifications() == 1
+    assert [m.to for m in mail.outbox] == [[colleague.email]]

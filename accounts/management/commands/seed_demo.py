@@ -7,7 +7,9 @@ per account (the previous one stops working); the TOTP secret stays the same.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import sys
 import uuid
 
 from django.conf import settings
@@ -73,7 +75,12 @@ class Command(BaseCommand):
             raise CommandError("seed_demo maakt accounts met een bekend wachtwoord; niet in productie.")
         with transaction.atomic():
             rows = self._seed()
-        self._seed_signals()  # through the services, each in its own transaction
+        if not settings.PRODUCTION:
+            # Through the services, each in its own transaction. Their notification mails (the
+            # console backend in development) go to stderr, so --json stays valid JSON. Not in a
+            # production set-up, even a demo one: real coordinators would be mailed about them.
+            with contextlib.redirect_stdout(sys.stderr):
+                self._seed_signals()
         if options["json"]:
             self.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2))
         else:
