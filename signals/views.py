@@ -191,7 +191,17 @@ def my_signal(request, pk: int):
     confidential_services.messages_mark_read(
         shown=conversation, direction=MessageDirection.TO_REPORTER, reader=request.user
     )
-    return render(request, "signals/my_signal.html", {"signal": signal, "conversation": conversation, "form": form})
+    return render(
+        request,
+        "signals/my_signal.html",
+        {
+            "signal": signal,
+            "subjects": list(with_data_keys(signal.subjects.all())),
+            "attachment_count": signal.attachments.count(),
+            "conversation": conversation,
+            "form": form,
+        },
+    )
 
 
 @require_action(Action.HANDLE_SIGNALS)

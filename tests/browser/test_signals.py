@@ -397,7 +397,11 @@ def test_keyboard_only_reporting(page, logged_in_employee):
 def test_employee_reads_the_coordinators_question_and_answers_it(page, employee, coordinator, log_in, axe_check):
     from signals.confidential_services import reporter_question_send
 
-    signal = make_signal(employee[0], description=DESCRIPTION)
+    signal = make_signal(
+        employee[0],
+        description=DESCRIPTION,
+        subjects=[SubjectData(kind="company", name="Winkel De Hoek", kvk="12345678")],
+    )
     reporter_question_send(actor=coordinator[0], signal=signal, text="Sinds wanneer is de winkel dicht?")
     user, device = employee
     log_in(page, user.username, totp_now(device))
@@ -411,6 +415,7 @@ def test_employee_reads_the_coordinators_question_and_answers_it(page, employee,
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Uw melding {signal.reference}")
     expect(page.get_by_role("main")).to_contain_text("Sinds wanneer is de winkel dicht?")
     expect(page.get_by_role("main")).to_contain_text(DESCRIPTION)
+    expect(page.get_by_role("table", name="Over wie of wat")).to_contain_text("Winkel De Hoek")
     axe_check(page)
     page.get_by_role("button", name="Versturen").click()
     expect(page.get_by_role("alert")).to_contain_text("Schrijf uw bericht.")

@@ -334,3 +334,22 @@ def test_the_signal_page_leads_to_the_messages_but_not_to_a_disclosure_request(s
 
     assert _messages_page(signal.pk) in page
     assert reverse("signals:confidential_reporter", kwargs={"pk": signal.pk}) not in page  # the name is shown
+
+
+def test_the_reporter_sees_the_subjects_and_how_many_files_they_gave(employee):
+    from signals.services import SubjectData
+    from tests.factories import PDF_BYTES
+
+    signal = make_signal(
+        employee,
+        subjects=[
+            SubjectData(kind="company", name="Snackbar De Hoek", kvk="12345678"),
+            SubjectData(kind="vehicle", kenteken="AB123C", remarks="Witte bus"),
+        ],
+        files=[("foto.pdf", PDF_BYTES)],
+    )
+
+    page = verified_client(employee).get(_page(signal.pk)).content.decode()
+
+    assert "Snackbar De Hoek" in page and "KvK 12345678" in page and "Witte bus" in page
+    assert "U stuurde 1 bijlage mee." in page
