@@ -323,14 +323,14 @@ def question_route(signal: Signal) -> QuestionRoute:
     return QuestionRoute.NONE
 
 
+def _opens_own_report(user, signal: Signal) -> bool:
+    """Whether `user`, the employee who reported, can still open the report at Mijn meldingen."""
+    return user.is_active and user.organisation_id == signal.organisation_id and user_can(user, Action.SUBMIT_SIGNAL)
+
+
 def _reaches_own_report(user, signal: Signal) -> bool:
     """Whether the employee who reported can be mailed and can open the report at Mijn meldingen."""
-    return (
-        user.is_active
-        and bool(user.email)
-        and user.organisation_id == signal.organisation_id
-        and user_can(user, Action.SUBMIT_SIGNAL)
-    )
+    return bool(user.email) and _opens_own_report(user, signal)
 
 
 def reporter_question_send(*, actor, signal: Signal, text: str, submission_key=None) -> SignalMessage:
@@ -377,10 +377,8 @@ def _writes_as_reporter(signal: Signal, actor) -> bool:
     return (
         signal.channel == Channel.WEB_FORM
         and actor is not None
-        and actor.is_active
         and signal.reporter_id == actor.pk
-        and signal.organisation_id == actor.organisation_id
-        and user_can(actor, Action.SUBMIT_SIGNAL)
+        and _opens_own_report(actor, signal)
     )
 
 

@@ -48,14 +48,17 @@ from signals.confidential_forms import (
 )
 from signals.forms import ADD_SUBJECT, AcuteDangerForm, SubjectFormSet, add_service_errors, signal_data
 from signals.models import MessageDirection, SignalStatus
-from signals.views import OWN_MESSAGE_SENT, OWN_MESSAGE_SENT_CLOSED, files_dropped, with_another_subject
+from signals.views import (
+    MESSAGE_SAVE_FAILED,
+    OWN_MESSAGE_SENT,
+    OWN_MESSAGE_SENT_CLOSED,
+    SAVE_FAILED,
+    files_dropped,
+    with_another_subject,
+)
 
 logger = logging.getLogger(__name__)
 
-SAVE_FAILED = (
-    "Er ging iets mis bij het opslaan. Uw melding is niet opgeslagen. Probeer het over een paar minuten opnieuw; "
-    "wat u typte staat er nog."
-)
 TOO_MANY_SUBMISSIONS = (
     "U heeft in korte tijd veel berichten verstuurd. Uw bericht is niet opgeslagen. Probeer het over een uur "
     "opnieuw; wat u typte staat er nog."
@@ -400,7 +403,7 @@ def confidential_follow_up_signal(request):
                 form.add_error(None, error.messages)
             except DatabaseError as error:
                 logger.error("reporter message failed: %s", type(error).__name__)
-                form.add_error(None, SAVE_FAILED.replace("Uw melding", "Uw bericht"))
+                form.add_error(None, MESSAGE_SAVE_FAILED)
             else:
                 closed = signal.status == SignalStatus.CLOSED
                 messages.success(request, OWN_MESSAGE_SENT_CLOSED if closed else OWN_MESSAGE_SENT)

@@ -417,16 +417,22 @@ NOT_A_HANDLER = "Kies een coördinator van uw organisatie met een actief account
 CLOSED_NO_HANDLER = "Een afgerond signaal krijgt geen andere behandelaar. Heropen het eerst als er weer werk aan is."
 
 
-def handler_choices(*, actor):
-    """Who may handle the organisation's signals: its active coordinators."""
+def coordinators_of(organisation_id: int):
+    """Who may handle an organisation's signals: its active coordinators (the one definition, for
+    the choices, the assignment and the handler's mail)."""
     from accounts.models import User
     from accounts.roles import Role
 
-    if not user_can(actor, Action.HANDLE_SIGNALS):
-        raise PermissionDenied
-    return User.objects.filter(organisation_id=actor.organisation_id, role=Role.COORDINATOR, is_active=True).order_by(
+    return User.objects.filter(organisation_id=organisation_id, role=Role.COORDINATOR, is_active=True).order_by(
         "first_name", "last_name", "pk"
     )
+
+
+def handler_choices(*, actor):
+    """The coordinators `actor` may make handler of their organisation's signals."""
+    if not user_can(actor, Action.HANDLE_SIGNALS):
+        raise PermissionDenied
+    return coordinators_of(actor.organisation_id)
 
 
 def stale_handlers(*, actor):

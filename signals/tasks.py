@@ -109,7 +109,7 @@ def send_handler_notification(notification_id: int) -> bool:
     """Mails the coordinator a colleague made handler of a signal: a link, no content, no names.
     Not when the signal has another handler by now, was assigned again since (B, C, B again: one
     mail), is afgerond, or they are no active coordinator of it."""
-    from accounts.roles import Role
+    from signals.services import coordinators_of
 
     with transaction.atomic():
         notification = (
@@ -126,10 +126,8 @@ def send_handler_notification(notification_id: int) -> bool:
             not superseded  # assigned again since: that one's mail, if any, is the one to send
             and signal.status != SignalStatus.CLOSED
             and signal.handler_id == handler.pk
-            and handler.is_active
-            and handler.role == Role.COORDINATOR
-            and handler.organisation_id == signal.organisation_id
             and handler.email
+            and coordinators_of(signal.organisation_id).filter(pk=handler.pk).exists()
         )
         if still:
             link = settings.WEERBAAR_BASE_URL.rstrip("/") + reverse("signals:detail", kwargs={"pk": signal.pk})

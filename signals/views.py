@@ -55,6 +55,7 @@ SAVE_FAILED = (
     "Er ging iets mis bij het opslaan. Uw melding is niet opgeslagen. Probeer het over een paar minuten opnieuw; "
     "wat u typte staat er nog."
 )
+MESSAGE_SAVE_FAILED = SAVE_FAILED.replace("Uw melding", "Uw bericht")
 
 
 def _submit(request, *, form, subjects, channel: str, template: str, context: dict, store=None):
@@ -181,7 +182,7 @@ def my_signal(request, pk: int):
             form.add_error(None, error.messages)
         except DatabaseError as error:
             logger.error("own signal message failed: %s", type(error).__name__)
-            form.add_error(None, SAVE_FAILED.replace("Uw melding", "Uw bericht"))
+            form.add_error(None, MESSAGE_SAVE_FAILED)
         else:
             closed = signal.status == SignalStatus.CLOSED
             messages.success(request, OWN_MESSAGE_SENT_CLOSED if closed else OWN_MESSAGE_SENT)
