@@ -141,7 +141,9 @@ def normalise_name(value: str) -> str:
 
 
 def normalise_person(name: str, date_of_birth: date | None) -> str:
-    return f"{normalise_name(name)}|{date_of_birth.isoformat() if date_of_birth else ''}"
+    """A person as the name read for the search (initials as one word: 'P.J. Jansen' is 'PJ
+    Jansen') with the date of birth, if known."""
+    return f"{normalise_name_for_search(name)}|{date_of_birth.isoformat() if date_of_birth else ''}"
 
 
 NORMALISERS = {

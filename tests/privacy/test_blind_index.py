@@ -62,6 +62,14 @@ def test_person_matches_on_name_and_date_of_birth_ignoring_accents_and_case():
     assert one != person_blind_index("jose de vries bakker", date(1980, 5, 18))
 
 
+def test_a_persons_initials_count_as_one_word_however_they_are_dotted_or_spaced():
+    born = date(1980, 5, 17)
+    one = person_blind_index("P.J. Jansen", born)
+    assert one == person_blind_index("PJ Jansen", born) == person_blind_index("p. j. jansen", born)
+    assert one != person_blind_index("P. Jansen", born)
+    assert one != person_blind_index("PJ Jansen", date(1980, 5, 18))
+
+
 def test_names_in_any_script_are_kept_letter_for_letter():
     from privacy.blind_index import normalise_name
 

@@ -813,6 +813,24 @@ def test_coordinator_finds_signals_about_a_person_or_company_by_name(
     assert found("de Vries") == set()
 
 
+def test_a_name_with_initials_and_a_date_of_birth_finds_that_person_however_the_initials_are_written(
+    coordinator, employee
+):
+    from datetime import date
+
+    from signals.services import SubjectData
+
+    born = date(1980, 5, 17)
+    pj = make_signal(employee, subjects=[SubjectData(kind="person", name="PJ Jansen", date_of_birth=born)])
+    make_signal(employee, subjects=[SubjectData(kind="person", name="P. Jansen", date_of_birth=born)])
+    make_signal(employee, subjects=[SubjectData(kind="person", name="PJ Jansen", date_of_birth=date(1981, 5, 17))])
+    client = verified_client(coordinator)
+
+    for typed in ("P.J. Jansen 17-05-1980", "p. j. jansen 17-05-1980", "PJ Jansen 17-05-1980"):
+        response = client.post(reverse("signals:inbox"), {"zoek": typed})
+        assert [s.pk for s in response.context["signals"]] == [pj.pk], typed
+
+
 def test_a_person_with_a_legal_form_in_the_name_is_not_another_person(coordinator, employee):
     from signals.services import SubjectData
 
@@ -1040,3 +1058,36 @@ def test_reindexing_brings_subjects_stored_with_the_old_normalisation_up_to_date
 
     call_command("reindex_subjects", stdout=(again := StringIO()))
     assert "0 betrokkene(n) opnieuw geïndexeerd, 3 ongewijzigd" in again.getvalue()
+
+
+def test_reindexing_reads_initials_stored_word_by_word_as_one_word(employee, coordinator):
+    """Before initials counted as one word in a person's index, "P.J. Jansen" born 17-05-1980 was
+    stored as "p j jansen": after reindex_subjects the search "PJ Jansen 17-05-1980" finds it."""
+    from datetime import date
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from privacy.blind_index import blind_index_of
+    from signals.services import SubjectData
+
+    signal = make_signal(
+        employee, subjects=[SubjectData(kind="person", name="P.J. Jansen", date_of_birth=date(1980, 5, 17))]
+    )
+    subject = Subject.objects.get(signal=signal)
+    old_index = blind_index_of("person", "p j jansen|1980-05-17")
+    Subject.objects.filter(pk=subject.pk).update(blind_index=old_index)
+    Subject.history.filter(id=subject.pk).update(blind_index=old_index)
+    client = verified_client(coordinator)
+
+    def found():
+        return [
+            s.pk for s in client.post(reverse("signals:inbox"), {"zoek": "PJ Jansen 17-05-1980"}).context["signals"]
+        ]
+
+    assert found() == []
+    call_command("reindex_subjects", stdout=StringIO())
+    assert found() == [signal.pk]
+    assert set(Subject.history.filter(id=subject.pk).values_list("blind_index", flat=True)) == {
+        Subject.objects.get(pk=subject.pk).blind_index
+    }
