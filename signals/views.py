@@ -198,7 +198,7 @@ def my_signal(request, pk: int):
         {
             "signal": signal,
             "subjects": list(with_data_keys(signal.subjects.all())),
-            "attachment_count": signal.attachments.count(),
+            "attachments": list(with_data_keys(signal.attachments.all())),
             "conversation": conversation,
             "form": form,
         },

@@ -336,7 +336,7 @@ def test_the_signal_page_leads_to_the_messages_but_not_to_a_disclosure_request(s
     assert reverse("signals:confidential_reporter", kwargs={"pk": signal.pk}) not in page  # the name is shown
 
 
-def test_the_reporter_sees_the_subjects_and_how_many_files_they_gave(employee):
+def test_the_reporter_sees_the_subjects_and_the_files_they_gave(employee):
     from signals.services import SubjectData
     from tests.factories import PDF_BYTES
 
@@ -352,4 +352,21 @@ def test_the_reporter_sees_the_subjects_and_how_many_files_they_gave(employee):
     page = verified_client(employee).get(_page(signal.pk)).content.decode()
 
     assert "Snackbar De Hoek" in page and "KvK 12345678" in page and "Witte bus" in page
-    assert "U stuurde 1 bijlage mee." in page
+    assert "foto.pdf (" in page
+    # Names and sizes only: the reporter has the files themselves, so nothing is served back.
+    assert "/bijlagen/" not in page and "download" not in page.lower()
+
+
+def test_the_reporter_is_told_when_a_file_they_sent_was_removed_for_a_virus(employee):
+    from signals.models import Attachment, ScanStatus
+    from tests.factories import PDF_BYTES
+
+    signal = make_signal(employee, files=[("brief.pdf", PDF_BYTES), ("foto.pdf", PDF_BYTES)])
+    infected, waiting = Attachment.objects.filter(signal=signal).order_by("pk")
+    Attachment.objects.filter(pk=infected.pk).update(scan_status=ScanStatus.INFECTED)
+    Attachment.objects.filter(pk=waiting.pk).update(scan_status=ScanStatus.PENDING)
+
+    page = verified_client(employee).get(_page(signal.pk)).content.decode()
+
+    assert "brief.pdf" in page and "verwijderd, er zat een virus in" in page
+    assert "foto.pdf" in page and "wordt nog op virussen gecontroleerd" in page
