@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
@@ -10,7 +12,7 @@ from django.db.models.functions import Coalesce
 from accounts.roles import Action, user_can
 from accounts.scoping import get_for_user_or_404
 from privacy.crypto import with_data_keys
-from signals.models import Attachment, Phenomenon, Signal, SignalStatus, Subject
+from signals.models import ON_BEHALF_CHANNELS, Attachment, Phenomenon, Signal, SignalStatus, Subject
 
 
 def phenomenon_choices(*, organisation_id: int) -> QuerySet[Phenomenon]:
@@ -246,3 +248,79 @@ def coordinator_emails(*, organisation_id: int) -> list[str]:
         .exclude(email="")
         .values_list("email", flat=True)
     )
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    at: datetime
+    text: str
+
+
+def signal_timeline(*, actor, signal: Signal) -> list[TimelineEntry]:
+    """What happened to the signal, oldest first, from its audit events: reported or registered,
+    taken into handling, who handles it, questions and messages, the reporter's details recorded or
+    looked up, closed and reopened. Reads are not in it (those are the access log's), nor any
+    content: the events hold ids and codes only. Two queries, however long the history."""
+    from accounts.models import User
+    from audit.labels import action_label
+    from audit.models import AuditEvent
+    from signals.models import Channel, ClosureReason
+
+    if not user_can(actor, Action.HANDLE_SIGNALS) or actor.organisation_id != signal.organisation_id:
+        raise PermissionDenied
+    events = list(
+        AuditEvent.objects.filter(
+            organisation_id=signal.organisation_id, record_type="signals.signal", record_id=str(signal.pk)
+        )
+        .only("at", "actor_id", "action", "data")
+        .order_by("at", "pk")
+    )
+    user_ids = {e.actor_id for e in events} | {e.data.get("to") for e in events if e.action == "signal.assigned"}
+    names = {
+        user.pk: user.display_name
+        for user in User.objects.filter(pk__in=user_ids - {None}).only("first_name", "last_name", "username")
+    }
+
+    def who(user_id) -> str:
+        return names.get(user_id, "een verwijderd account") if user_id is not None else "Weerbaar"
+
+    def text(event) -> str:
+        by, data = who(event.actor_id), event.data
+        match event.action:
+            case "signal.submitted":
+                channel = Channel(data.get("channel", Channel.WEB_FORM))
+                if channel in ON_BEHALF_CHANNELS:
+                    label = channel.label if channel == Channel.MELD_MISDAAD_ANONIEM else channel.label.lower()
+                    return f"Geregistreerd door {by} ({label})"
+                return f"Gemeld via het {channel.label[0].lower()}{channel.label[1:]}"
+            case "signal.triage_started":
+                return f"In behandeling genomen door {by}"
+            case "signal.assigned":
+                if data.get("to") is None:
+                    return f"{by} haalde de behandelaar weg"
+                if data["to"] == event.actor_id:
+                    return f"{by} werd behandelaar"
+                return f"{by} maakte {who(data['to'])} behandelaar"
+            case "signal.question_sent":
+                return f"{by} stelde de melder een vraag"
+            case "signal.reporter_message_added":
+                return "De melder schreef een bericht"
+            case "signal.receipt_issued":
+                return "De melder kreeg een ontvangstcode"
+            case "signal.reporter_contact_recorded":
+                return f"{by} legde de gegevens van de melder vast"
+            case "signal.reporter_identity_disclosed":
+                return f"{by} vroeg de gegevens van de melder op"
+            case "signal.closed":
+                reason = data.get("reason")
+                label = ClosureReason(reason).label if reason in ClosureReason.values else "zonder reden"
+                return f"Afgesloten door {by}: {label[0].lower()}{label[1:]}"
+            case "signal.reopened":
+                return f"Heropend door {by}"
+        return f"{action_label(event.action)} ({by})"
+
+    return [TimelineEntry(at=event.at, text=_capitalised(text(event))) for event in events]
+
+
+def _capitalised(text: str) -> str:
+    return text[:1].upper() + text[1:]

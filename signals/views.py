@@ -276,6 +276,7 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "close_form": close_form,
             "assign_form": assign_form,
             "handler_stale": signal.handler is not None and signal.handler not in handlers,
+            "timeline": selectors.signal_timeline(actor=request.user, signal=signal),
         },
         status=status,
     )

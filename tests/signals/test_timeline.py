@@ -1,0 +1,158 @@
+"""The "Verloop" of a signal on the coordinator's page: what happened, by whom, from the audit trail."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.roles import Role
+from signals import selectors, services
+from signals.confidential_services import (
+    ContactData,
+    on_behalf_signal_submit,
+    reporter_message_add,
+    reporter_question_send,
+)
+from signals.models import Channel, ClosureReason, Signal
+from tests.conftest import verified_client
+from tests.factories import make_signal
+
+
+def _timeline_on_page(client, signal) -> list[str]:
+    page = client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).content.decode()
+    block = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S)
+    assert block is not None, "the page has no Verloop"
+    return [re.sub(r"<time[^>]*>.*?</time>\s*", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", block[1])]
+
+
+def _version(signal_id: int) -> str:
+    return Signal.objects.get(pk=signal_id).version
+
+
+def test_the_page_tells_who_did_what_with_the_signal_in_order(coordinator, employee, make_user, organisation):
+    colleague = make_user(role=Role.COORDINATOR, organisation=organisation, first_name="Ali", last_name="Bakker")
+    coordinator.first_name, coordinator.last_name = "Sanne", "Jansen"
+    coordinator.save()
+    signal = make_signal(employee)
+    services.signal_start_triage(actor=coordinator, signal_id=signal.pk)
+    services.signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=colleague.pk)
+    reporter_question_send(actor=colleague, signal=Signal.objects.get(pk=signal.pk), text="Welke avonden?")
+    reporter_message_add(actor=employee, signal=Signal.objects.get(pk=signal.pk), text="Dinsdag en donderdag.")
+    services.signal_close(actor=colleague, signal_id=signal.pk, reason=ClosureReason.REFERRED)
+    services.signal_reopen(actor=coordinator, signal_id=signal.pk)
+    services.signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=None)
+
+    assert _timeline_on_page(verified_client(coordinator), signal) == [
+        "Gemeld via het meldformulier (ingelogd)",
+        "In behandeling genomen door Sanne Jansen",
+        "Sanne Jansen werd behandelaar",
+        "Sanne Jansen maakte Ali Bakker behandelaar",
+        "Ali Bakker stelde de melder een vraag",
+        "De melder schreef een bericht",
+        "Afgesloten door Ali Bakker: doorverwezen (politie, andere gemeente, RIEC of andere instantie)",
+        "Heropend door Sanne Jansen",
+        "Sanne Jansen haalde de behandelaar weg",
+    ]
+
+
+def test_a_registration_on_behalf_and_a_look_at_the_reporters_details_are_in_it(coordinator):
+    from signals.confidential_services import reporter_identity_disclose
+    from signals.services import SignalData
+
+    coordinator.first_name, coordinator.last_name = "Sanne", "Jansen"
+    coordinator.save()
+    signal = on_behalf_signal_submit(
+        actor=coordinator,
+        organisation_id=coordinator.organisation_id,
+        channel=Channel.PHONE,
+        submission_key=uuid.uuid4(),
+        data=SignalData(description="Iemand belde over de loods"),
+        contact=ContactData(name="Kees Beller"),
+    )
+    reporter_identity_disclose(actor=coordinator, signal=signal, reason="Nodig om terug te bellen over de loods")
+
+    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal)]
+
+    assert entries == [
+        "Geregistreerd door Sanne Jansen (telefoon)",
+        "Sanne Jansen legde de gegevens van de melder vast",
+        "Sanne Jansen vroeg de gegevens van de melder op",
+    ]
+    # Nothing of the content: not the caller's name, not the reason given.
+    assert not any("Kees" in text or "terug te bellen" in text for text in entries)
+
+
+def test_a_confidential_signal_says_the_reporter_got_a_code_and_no_reads_are_listed(coordinator, organisation):
+    from signals.confidential_services import confidential_signal_submit
+    from signals.services import SignalData
+
+    organisation.confidential_reporting_enabled = True
+    organisation.save()
+    signal, _ = confidential_signal_submit(
+        organisation_id=organisation.pk,
+        submission_key=uuid.uuid4(),
+        data=SignalData(description="Loods met verduisterde ramen"),
+        contact=ContactData(),
+        same_browser=True,
+    )
+    client = verified_client(coordinator)
+    client.get(reverse("signals:detail", kwargs={"pk": signal.pk}))  # a read: in the access log, not here
+
+    assert _timeline_on_page(client, signal) == [
+        "Gemeld via het vertrouwelijk meldformulier (zonder account)",
+        "De melder kreeg een ontvangstcode",
+    ]
+
+
+def test_only_the_signals_own_events_and_a_removed_account_is_named_so(coordinator, employee, make_user, organisation):
+    colleague = make_user(role=Role.COORDINATOR, organisation=organisation)
+    signal, other = make_signal(employee), make_signal(employee)
+    services.signal_start_triage(actor=colleague, signal_id=other.pk)
+    services.signal_start_triage(actor=colleague, signal_id=signal.pk)
+    for handled in (signal, other):
+        services.signal_assign(actor=coordinator, signal_id=handled.pk, handler_id=coordinator.pk)
+    colleague.delete()  # possible once they handle nothing
+
+    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal)]
+
+    assert entries == [
+        "Gemeld via het meldformulier (ingelogd)",
+        "In behandeling genomen door een verwijderd account",
+        "Een verwijderd account werd behandelaar",
+        f"{coordinator.display_name} werd behandelaar",
+    ]
+
+
+@pytest.mark.parametrize("role", [Role.EMPLOYEE, Role.OFFICE_HOLDER, Role.MANAGER, Role.ADMIN, Role.PRIVACY_OFFICER])
+def test_nobody_but_a_coordinator_of_the_organisation_gets_the_timeline(
+    role, employee, make_user, organisation, other_organisation
+):
+    signal = make_signal(employee)
+    elsewhere = make_user(role=Role.COORDINATOR, organisation=other_organisation)
+
+    for actor in (make_user(role=role, organisation=organisation), elsewhere):
+        with pytest.raises(PermissionDenied):
+            selectors.signal_timeline(actor=actor, signal=signal)
+
+
+def test_the_timeline_costs_the_same_queries_however_long_it_is(coordinator, employee, make_user, organisation):
+    colleagues = [make_user(role=Role.COORDINATOR, organisation=organisation) for _ in range(3)]
+    short, long = make_signal(employee), make_signal(employee)
+    for colleague in colleagues:
+        services.signal_assign(actor=colleague, signal_id=long.pk, handler_id=colleague.pk)
+        reporter_question_send(actor=colleague, signal=Signal.objects.get(pk=long.pk), text="Nog iets?")
+    client = verified_client(coordinator)
+
+    counts = []
+    for signal in (short, long):
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).status_code == 200
+        counts.append(len(ctx.captured_queries))
+    assert len(selectors.signal_timeline(actor=coordinator, signal=long)) == 7
+    assert counts[0] == counts[1]
