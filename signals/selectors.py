@@ -256,25 +256,55 @@ class TimelineEntry:
     text: str
 
 
-def signal_timeline(*, actor, signal: Signal) -> list[TimelineEntry]:
+@dataclass(frozen=True)
+class Timeline:
+    entries: list[TimelineEntry]
+    earlier: int  # entries left out before the first one shown
+
+
+# What the Verloop shows, each with its own sentence in signal_timeline.
+TIMELINE_ACTIONS = (
+    "signal.submitted",
+    "signal.triage_started",
+    "signal.assigned",
+    "signal.question_sent",
+    "signal.reporter_message_added",
+    "signal.receipt_issued",
+    "signal.reporter_contact_recorded",
+    "signal.reporter_identity_disclosed",
+    "signal.closed",
+    "signal.reopened",
+)
+# A reporter can write any number of messages; the page shows the newest this many entries.
+TIMELINE_LIMIT = 100
+
+
+def signal_timeline(*, actor, signal: Signal) -> Timeline:
     """What happened to the signal, oldest first, from its audit events: reported or registered,
     taken into handling, who handles it, questions and messages, the reporter's details recorded or
-    looked up, closed and reopened. Reads are not in it (those are the access log's), nor any
-    content: the events hold ids and codes only. Two queries, however long the history."""
+    looked up, closed and reopened. Only those actions (TIMELINE_ACTIONS): reads are not in it
+    (those are the access log's), nor what other roles do with the record (a privacy officer who
+    postpones its destruction), nor any content: the events hold ids and codes only. The newest
+    TIMELINE_LIMIT entries, with how many earlier ones are left out; three queries at most,
+    however long the history."""
     from accounts.models import User
-    from audit.labels import action_label
     from audit.models import AuditEvent
     from signals.models import Channel, ClosureReason
 
     if not user_can(actor, Action.HANDLE_SIGNALS) or actor.organisation_id != signal.organisation_id:
         raise PermissionDenied
-    events = list(
-        AuditEvent.objects.filter(
-            organisation_id=signal.organisation_id, record_type="signals.signal", record_id=str(signal.pk)
-        )
-        .only("at", "actor_id", "action", "data")
-        .order_by("at", "pk")
+    of_signal = AuditEvent.objects.filter(
+        organisation_id=signal.organisation_id,
+        record_type="signals.signal",
+        record_id=str(signal.pk),
+        action__in=TIMELINE_ACTIONS,
     )
+    events = list(of_signal.only("at", "actor_id", "action", "data").order_by("-at", "-pk")[: TIMELINE_LIMIT + 1])
+    earlier = 0
+    if len(events) > TIMELINE_LIMIT:
+        events = events[:TIMELINE_LIMIT]
+        earlier = of_signal.count() - TIMELINE_LIMIT
+    events.reverse()
     user_ids = {e.actor_id for e in events} | {e.data.get("to") for e in events if e.action == "signal.assigned"}
     names = {
         user.pk: user.display_name
@@ -288,7 +318,7 @@ def signal_timeline(*, actor, signal: Signal) -> list[TimelineEntry]:
         by, data = who(event.actor_id), event.data
         match event.action:
             case "signal.submitted":
-                channel = Channel(data.get("channel", Channel.WEB_FORM))
+                channel = Channel(data["channel"]) if data.get("channel") in Channel.values else Channel.WEB_FORM
                 if channel in ON_BEHALF_CHANNELS:
                     label = channel.label if channel == Channel.MELD_MISDAAD_ANONIEM else channel.label.lower()
                     return f"Geregistreerd door {by} ({label})"
@@ -306,7 +336,11 @@ def signal_timeline(*, actor, signal: Signal) -> list[TimelineEntry]:
             case "signal.reporter_message_added":
                 return "De melder schreef een bericht"
             case "signal.receipt_issued":
-                return "De melder kreeg een ontvangstcode"
+                return (
+                    "De melder kreeg een nieuwe ontvangstcode"
+                    if data.get("codes", 1) > 1
+                    else "De melder kreeg een ontvangstcode"
+                )
             case "signal.reporter_contact_recorded":
                 return f"{by} legde de gegevens van de melder vast"
             case "signal.reporter_identity_disclosed":
@@ -317,9 +351,11 @@ def signal_timeline(*, actor, signal: Signal) -> list[TimelineEntry]:
                 return f"Afgesloten door {by}: {label[0].lower()}{label[1:]}"
             case "signal.reopened":
                 return f"Heropend door {by}"
-        return f"{action_label(event.action)} ({by})"
+        raise AssertionError(event.action)  # TIMELINE_ACTIONS and these texts go together
 
-    return [TimelineEntry(at=event.at, text=_capitalised(text(event))) for event in events]
+    return Timeline(
+        entries=[TimelineEntry(at=event.at, text=_capitalised(text(event))) for event in events], earlier=earlier
+    )
 
 
 def _capitalised(text: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import PermissionDenied
@@ -29,6 +30,26 @@ def _timeline_on_page(client, signal) -> list[str]:
     block = re.search(r'<ol class="timeline">(.*?)</ol>', page, re.S)
     assert block is not None, "the page has no Verloop"
     return [re.sub(r"<time[^>]*>.*?</time>\s*", "", item).strip() for item in re.findall(r"<li>(.*?)</li>", block[1])]
+
+
+def _page(client, signal) -> str:
+    return client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).content.decode()
+
+
+def _confidential_signal(organisation) -> Signal:
+    from signals.confidential_services import confidential_signal_submit
+    from signals.services import SignalData
+
+    organisation.confidential_reporting_enabled = True
+    organisation.save()
+    signal, _ = confidential_signal_submit(
+        organisation_id=organisation.pk,
+        submission_key=uuid.uuid4(),
+        data=SignalData(description="Loods met verduisterde ramen"),
+        contact=ContactData(),
+        same_browser=True,
+    )
+    return signal
 
 
 def _version(signal_id: int) -> str:
@@ -77,7 +98,7 @@ def test_a_registration_on_behalf_and_a_look_at_the_reporters_details_are_in_it(
     )
     reporter_identity_disclose(actor=coordinator, signal=signal, reason="Nodig om terug te bellen over de loods")
 
-    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal)]
+    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
 
     assert entries == [
         "Geregistreerd door Sanne Jansen (telefoon)",
@@ -89,18 +110,7 @@ def test_a_registration_on_behalf_and_a_look_at_the_reporters_details_are_in_it(
 
 
 def test_a_confidential_signal_says_the_reporter_got_a_code_and_no_reads_are_listed(coordinator, organisation):
-    from signals.confidential_services import confidential_signal_submit
-    from signals.services import SignalData
-
-    organisation.confidential_reporting_enabled = True
-    organisation.save()
-    signal, _ = confidential_signal_submit(
-        organisation_id=organisation.pk,
-        submission_key=uuid.uuid4(),
-        data=SignalData(description="Loods met verduisterde ramen"),
-        contact=ContactData(),
-        same_browser=True,
-    )
+    signal = _confidential_signal(organisation)
     client = verified_client(coordinator)
     client.get(reverse("signals:detail", kwargs={"pk": signal.pk}))  # a read: in the access log, not here
 
@@ -119,7 +129,7 @@ def test_only_the_signals_own_events_and_a_removed_account_is_named_so(coordinat
         services.signal_assign(actor=coordinator, signal_id=handled.pk, handler_id=coordinator.pk)
     colleague.delete()  # possible once they handle nothing
 
-    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal)]
+    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
 
     assert entries == [
         "Gemeld via het meldformulier (ingelogd)",
@@ -154,5 +164,74 @@ def test_the_timeline_costs_the_same_queries_however_long_it_is(coordinator, emp
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(reverse("signals:detail", kwargs={"pk": signal.pk})).status_code == 200
         counts.append(len(ctx.captured_queries))
-    assert len(selectors.signal_timeline(actor=coordinator, signal=long)) == 7
+    assert len(selectors.signal_timeline(actor=coordinator, signal=long).entries) == 7
     assert counts[0] == counts[1]
+
+
+def test_what_other_roles_do_with_the_record_and_events_of_other_records_are_left_out(
+    coordinator, employee, make_user, organisation
+):
+    from audit.services import audit_event_record
+    from privacy.services import retention_postpone
+
+    signal = make_signal(employee)
+    services.signal_close(actor=coordinator, signal_id=signal.pk, reason=ClosureReason.NOT_UNDERMINING)
+    officer = make_user(role=Role.PRIVACY_OFFICER, organisation=organisation, first_name="Fien", last_name="Gerrits")
+    retention_postpone(
+        actor=officer,
+        record=Signal.objects.get(pk=signal.pk),
+        until=Signal.objects.get(pk=signal.pk).retention_expires_at + timedelta(days=1),
+        reason="Een Wob-verzoek loopt nog",
+    )
+    # Another record type with the same id: not the signal's.
+    audit_event_record(
+        actor=coordinator,
+        action="signal.closed",
+        organisation_id=organisation.pk,
+        record_type="signals.attachment",
+        record_id=str(signal.pk),
+        data={"reason": ClosureReason.DUPLICATE},
+    )
+
+    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
+
+    assert entries == [
+        "Gemeld via het meldformulier (ingelogd)",
+        f"Afgesloten door {coordinator.display_name}: {ClosureReason.NOT_UNDERMINING.label[0].lower()}"
+        f"{ClosureReason.NOT_UNDERMINING.label[1:]}",
+    ]
+    assert "Fien" not in _page(verified_client(coordinator), signal)
+
+
+def test_a_long_history_shows_the_newest_entries_and_says_how_many_are_left_out(coordinator, organisation, monkeypatch):
+    monkeypatch.setattr(selectors, "TIMELINE_LIMIT", 5)
+    signal = _confidential_signal(organisation)
+    for number in range(7):
+        reporter_message_add(actor=None, signal=Signal.objects.get(pk=signal.pk), text=f"Aanvulling {number}")
+    client = verified_client(coordinator)
+
+    timeline = selectors.signal_timeline(actor=coordinator, signal=signal)
+
+    # 2 (reported, code) + 7 messages = 9; the newest 5 shown, oldest of them first.
+    assert [e.text for e in timeline.entries] == ["De melder schreef een bericht"] * 5
+    assert timeline.earlier == 4
+    assert timeline.entries == sorted(timeline.entries, key=lambda e: e.at)
+    assert "4 eerdere gebeurtenissen staan niet in dit overzicht" in _page(client, signal)
+    assert len(_timeline_on_page(client, signal)) == 5
+
+
+def test_a_second_receipt_code_is_called_a_new_one(coordinator, organisation):
+    from audit.services import audit_event_record
+
+    signal = _confidential_signal(organisation)
+    audit_event_record(
+        actor=None,
+        action="signal.receipt_issued",
+        organisation_id=organisation.pk,
+        record=signal,
+        data={"receipt_id": 0, "contact_details": False, "codes": 2},
+    )
+
+    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
+
+    assert entries[-2:] == ["De melder kreeg een ontvangstcode", "De melder kreeg een nieuwe ontvangstcode"]
