@@ -377,8 +377,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "audit.tasks.verify_audit_chain_nightly",
         "schedule": crontab(hour=3, minute=30),
     },
-    "index-subject-names": {
-        "task": "signals.tasks.index_subject_names",
+    "reindex-stale-subjects": {
+        "task": "signals.tasks.reindex_stale_subjects",
         "schedule": crontab(hour=4, minute=0),
     },
 }

@@ -140,6 +140,13 @@ def normalise_name(value: str) -> str:
     return " ".join(words)
 
 
+# The version of the rules above. Raise it when a change makes a value already stored read
+# differently (its index changes): a subject keeps the version it was indexed with
+# (signals.models.Subject.index_version), and the nightly reindex brings older ones up to date.
+# 1: names word by word; 2: a person's initials as one word ("P.J." is "pj").
+NORMALISATION_VERSION = 2
+
+
 def normalise_person(name: str, date_of_birth: date | None) -> str:
     """A person as the name read for the search (initials as one word: 'P.J. Jansen' is 'PJ
     Jansen') with the date of birth, if known."""

@@ -11,6 +11,7 @@ from django_fsm import FSMField, transition
 
 from accounts.scoping import OrganisationScopedQuerySet
 from audit.history import WeerbaarHistoricalRecords
+from privacy.blind_index import NORMALISATION_VERSION
 from privacy.fields import EncryptedModel, EncryptedTextField
 from privacy.models import RetainedRecord, retention_expiry_index
 
@@ -245,6 +246,9 @@ class Subject(EncryptedModel):
     # whether or not a date of birth was given. Empty without a name (an address, a vehicle);
     # NULL only for a subject stored before it existed, until the nightly task gives it one.
     name_index = models.CharField(max_length=64, null=True, blank=True, db_index=True)
+    # The normalisation the indexes were computed with (privacy.blind_index.NORMALISATION_VERSION);
+    # an older one is recomputed by the nightly task, so old and new signals keep matching.
+    index_version = models.PositiveSmallIntegerField(default=NORMALISATION_VERSION)
     history = WeerbaarHistoricalRecords()
 
     class Meta:

@@ -11,13 +11,14 @@ from datetime import date
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_fsm import can_proceed, has_transition_perm
 
 from accounts.models import Organisation
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
-from privacy.blind_index import blind_index, name_blind_index, person_blind_index
+from privacy.blind_index import NORMALISATION_VERSION, blind_index, name_blind_index, person_blind_index
 from privacy.crypto import data_key_new, with_data_keys
 from privacy.files import encrypted_file_save
 from privacy.records import record_create
@@ -569,21 +570,23 @@ def _locked_for(actor, signal_id: int, transition_name: str, seen_version: str |
     return signal
 
 
-def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False) -> dict[str, int]:
+def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict[str, int]:
     """Recomputes every subject's blind indexes with today's normalisation, after it changed (names
-    in any script, letters such as ø and ł, foreign number plates): stored subjects keep matching
-    new signals about the same person, company, address or vehicle. Only the indexes change, on
-    the row and on its history copies (no new version: the content is the same). An audit event
-    per organisation and batch, with counts, in the batch's own transaction. Safe to run again; a
+    in any script, letters such as ø and ł, foreign number plates, initials as one word): stored
+    subjects keep matching new signals about the same person, company, address or vehicle. Only the
+    indexes change, on the row and on its history copies (no new version: the content is the
+    same), and each subject is marked with today's NORMALISATION_VERSION. An audit event per
+    organisation and batch, with counts, in the batch's own transaction. Safe to run again; a
     subject whose details today's rules refuse keeps its index and is counted as such.
 
-    `names_missing_only`: only subjects without a name index yet (NULL: stored before the search
-    by name existed); the nightly task runs this. One whose name today's rules refuse gets an
-    empty one, so it is not tried again every night."""
+    `stale_only`: only subjects indexed with an older normalisation, or without a name index
+    (NULL: stored before the search by name existed); the nightly task runs this, so an upgrade
+    that changes the rules needs nothing by hand. A subject whose name today's rules refuse gets
+    an empty name index and today's version, so it is not tried again every night."""
     counts = {"changed": 0, "unchanged": 0, "refused": 0}
     subjects = Subject.objects.all()
-    if names_missing_only:
-        subjects = subjects.filter(name_index__isnull=True)
+    if stale_only:
+        subjects = subjects.filter(Q(index_version__lt=NORMALISATION_VERSION) | Q(name_index__isnull=True))
     last_pk = 0
     while True:
         batch = list(
@@ -593,6 +596,7 @@ def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False)
             break
         last_pk = batch[-1].pk
         per_organisation: dict[int, int] = {}
+        up_to_date = []  # only the version to set
         with transaction.atomic(durable=True):
             for subject in batch:
                 try:
@@ -600,19 +604,21 @@ def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False)
                     index, name_index = details.index(), details.name_index()
                 except (ValidationError, ValueError):
                     counts["refused"] += 1
-                    if names_missing_only:
-                        Subject.objects.filter(pk=subject.pk).update(name_index="")
-                        Subject.history.filter(id=subject.pk).update(name_index="")
+                    if subject.name_index is None:
+                        _set_indexes(subject.pk, name_index="")
+                    up_to_date.append(subject.pk)
                     continue
                 if (index, name_index) == (subject.blind_index, subject.name_index):
                     counts["unchanged"] += 1
+                    up_to_date.append(subject.pk)
                     continue
-                Subject.objects.filter(pk=subject.pk).update(blind_index=index, name_index=name_index)
-                # A subject is never edited: every history copy holds the same details.
-                Subject.history.filter(id=subject.pk).update(blind_index=index, name_index=name_index)
+                _set_indexes(subject.pk, blind_index=index, name_index=name_index)
                 counts["changed"] += 1
                 organisation_id = subject.signal.organisation_id
                 per_organisation[organisation_id] = per_organisation.get(organisation_id, 0) + 1
+            if up_to_date:
+                for rows in (Subject.objects.filter(pk__in=up_to_date), Subject.history.filter(id__in=up_to_date)):
+                    rows.filter(index_version__lt=NORMALISATION_VERSION).update(index_version=NORMALISATION_VERSION)
             for organisation_id, changed in sorted(per_organisation.items()):
                 audit_event_record(
                     actor=None,
@@ -622,6 +628,14 @@ def subjects_reindex(*, batch_size: int = 500, names_missing_only: bool = False)
                     data={"changed": changed},
                 )
     return counts
+
+
+def _set_indexes(subject_id: int, **indexes: str) -> None:
+    """A subject's indexes, on the row and on its history copies: a subject is never edited, so
+    every copy holds the same details."""
+    indexes["index_version"] = NORMALISATION_VERSION
+    Subject.objects.filter(pk=subject_id).update(**indexes)
+    Subject.history.filter(id=subject_id).update(**indexes)
 
 
 def _subject_data_of(subject: Subject) -> SubjectData:

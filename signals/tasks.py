@@ -85,14 +85,16 @@ def scan_pending_attachments() -> int:
 
 
 @shared_task(acks_late=True)
-def index_subject_names() -> int:
-    """Nightly: gives persons and companies stored before the search by name existed their name
-    index (after an upgrade), so a search by name finds them too. Returns how many it indexed."""
+def reindex_stale_subjects() -> int:
+    """Nightly: recomputes the indexes of subjects stored under older normalisation rules, or
+    before the search by name existed (after an upgrade), so old signals keep being found with new
+    ones about the same person, company, address or vehicle, and by name. Returns how many indexes
+    changed."""
     from signals.services import subjects_reindex
 
-    counts = subjects_reindex(names_missing_only=True)
+    counts = subjects_reindex(stale_only=True)
     if counts["refused"]:
-        logger.warning("%s subject name(s) could not be indexed with today's rules", counts["refused"])
+        logger.warning("%s subject(s) could not be indexed with today's rules", counts["refused"])
     return counts["changed"]
 
 

@@ -975,7 +975,7 @@ def test_the_next_page_of_a_search_is_that_search_again_and_keeps_the_identifier
 def test_the_nightly_task_makes_subjects_stored_before_the_name_search_findable(employee, coordinator):
     from audit.models import AuditEvent
     from signals.services import SubjectData
-    from signals.tasks import index_subject_names
+    from signals.tasks import reindex_stale_subjects
 
     signal = make_signal(
         employee,
@@ -991,8 +991,8 @@ def test_the_nightly_task_makes_subjects_stored_before_the_name_search_findable(
     client = verified_client(coordinator)
     assert len(client.post(reverse("signals:inbox"), {"zoek": "piet jansen"}).context["signals"]) == 0
 
-    assert index_subject_names() == 3  # the vehicle gets an empty one: it has no name
-    assert index_subject_names() == 0  # nothing left to do
+    assert reindex_stale_subjects() == 3  # the vehicle gets an empty one: it has no name
+    assert reindex_stale_subjects() == 0  # nothing left to do
 
     assert [s.pk for s in client.post(reverse("signals:inbox"), {"zoek": "piet jansen"}).context["signals"]] == [
         signal.pk
@@ -1007,7 +1007,7 @@ def test_the_nightly_task_makes_subjects_stored_before_the_name_search_findable(
 def test_a_name_todays_rules_refuse_is_tried_once_not_every_night(employee, caplog):
     from privacy.crypto import with_data_keys
     from signals.services import SubjectData, subjects_reindex
-    from signals.tasks import index_subject_names
+    from signals.tasks import reindex_stale_subjects
 
     make_signal(employee, subjects=[SubjectData(kind="person", name="Piet")])
     subject = with_data_keys(Subject.objects.all()).get()
@@ -1015,10 +1015,10 @@ def test_a_name_todays_rules_refuse_is_tried_once_not_every_night(employee, capl
     subject.save()
     Subject.objects.update(name_index=None)
 
-    assert index_subject_names() == 0
-    assert "1 subject name(s) could not be indexed" in caplog.text
+    assert reindex_stale_subjects() == 0
+    assert "1 subject(s) could not be indexed" in caplog.text
     assert Subject.objects.get().name_index == ""
-    assert subjects_reindex(names_missing_only=True) == {"changed": 0, "unchanged": 0, "refused": 0}
+    assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 0, "refused": 0}
 
 
 def test_reindexing_brings_subjects_stored_with_the_old_normalisation_up_to_date(employee, coordinator):
@@ -1091,3 +1091,60 @@ def test_reindexing_reads_initials_stored_word_by_word_as_one_word(employee, coo
     assert set(Subject.history.filter(id=subject.pk).values_list("blind_index", flat=True)) == {
         Subject.objects.get(pk=subject.pk).blind_index
     }
+
+
+def test_after_an_upgrade_the_nightly_task_links_old_signals_again_without_anything_by_hand(employee, coordinator):
+    """Subjects indexed under the rules before initials counted as one word (version 1), a person
+    with a date of birth and a company without a KvK number: until the nightly task has run, a new
+    signal about them does not link to the old one (it shows as a namesake); after it, it does,
+    and the next night there is nothing left to do."""
+    from datetime import date
+
+    from privacy.blind_index import NORMALISATION_VERSION, blind_index_of
+    from signals.selectors import signals_sharing_names, signals_sharing_subjects
+    from signals.services import SubjectData
+    from signals.tasks import reindex_stale_subjects
+
+    person = SubjectData(kind="person", name="P.J. Jansen", date_of_birth=date(1980, 5, 17))
+    company = SubjectData(kind="company", name="A.B. Bouw")
+    old = make_signal(employee, subjects=[person, company])
+    as_before = {"person": "p j jansen|1980-05-17", "company": "a b bouw|"}
+    for subject in Subject.objects.filter(signal=old):
+        index = blind_index_of("person", as_before[subject.kind])
+        for rows in (Subject.objects.filter(pk=subject.pk), Subject.history.filter(id=subject.pk)):
+            rows.update(blind_index=index, index_version=1)
+    new = make_signal(
+        employee, subjects=[SubjectData(kind="person", name="PJ Jansen", date_of_birth=date(1980, 5, 17))]
+    )
+    later = make_signal(employee, subjects=[SubjectData(kind="company", name="AB Bouw")])
+    assert Subject.objects.get(signal=new).index_version == NORMALISATION_VERSION
+
+    def linked(signal):
+        return (
+            [s.pk for s in signals_sharing_subjects(actor=coordinator, signal=signal)],
+            [s.pk for s in signals_sharing_names(actor=coordinator, signal=signal)],
+        )
+
+    assert linked(new) == ([], [old.pk]) and linked(later) == ([], [old.pk])
+
+    assert reindex_stale_subjects() == 2
+
+    assert linked(new) == ([old.pk], []) and linked(later) == ([old.pk], [])
+    assert set(Subject.history.filter(signal_id=old.pk).values_list("index_version", flat=True)) == {
+        NORMALISATION_VERSION
+    }
+    assert reindex_stale_subjects() == 0
+    assert not Subject.objects.filter(index_version__lt=NORMALISATION_VERSION).exists()
+
+
+def test_the_nightly_task_marks_subjects_whose_index_did_not_change_so_it_does_not_read_them_again(employee):
+    from privacy.blind_index import NORMALISATION_VERSION
+    from signals.services import SubjectData, subjects_reindex
+
+    make_signal(employee, subjects=[SubjectData(kind="vehicle", kenteken="AB123C")])
+    Subject.objects.update(index_version=1)
+    Subject.history.update(index_version=1)
+
+    assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 1, "refused": 0}
+    assert Subject.objects.get().index_version == NORMALISATION_VERSION
+    assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 0, "refused": 0}
