@@ -470,7 +470,7 @@ def signal_assign(*, actor, signal_id: int, handler_id: int | None, seen_version
         if signal is None or signal.organisation_id != actor.organisation_id:
             raise Signal.DoesNotExist
         if seen_version is not None and seen_version != signal.version:
-            raise ValidationError(CHANGED_MEANWHILE, code="already_handled")
+            raise ValidationError(CHANGED_MEANWHILE, code="changed_meanwhile")
         if signal.status == SignalStatus.CLOSED:
             raise ValidationError(CLOSED_NO_HANDLER, code="already_handled")
         if signal.handler_id == handler_id:
@@ -566,7 +566,7 @@ def _locked_for(actor, signal_id: int, transition_name: str, seen_version: str |
     if not has_transition_perm(transition, actor):
         raise PermissionDenied
     if seen_version is not None and seen_version != signal.version:
-        raise ValidationError(CHANGED_MEANWHILE, code="already_handled")
+        raise ValidationError(CHANGED_MEANWHILE, code="changed_meanwhile")
     return signal
 
 

@@ -57,6 +57,9 @@ SAVE_FAILED = (
 )
 MESSAGE_SAVE_FAILED = SAVE_FAILED.replace("Uw melding", "Uw bericht")
 
+UNCHANGED_HANDLER = "Er is niets veranderd: dat was al de behandelaar van dit signaal."
+UNCHANGED_NO_HANDLER = "Er is niets veranderd: dit signaal had al geen behandelaar."
+
 
 def _submit(request, *, form, subjects, channel: str, template: str, context: dict, store=None):
     """Validates, stores through the service (`store`, signal_submit unless given), and redirects;
@@ -329,14 +332,19 @@ def assign(request, pk: int):
                 seen_version=request.POST.get(VERSION_FIELD, ""),
             )
         except ValidationError as error:
-            if getattr(error, "code", None) != "already_handled":
+            code = getattr(error, "code", None)
+            if code == "changed_meanwhile":
+                return _assign_form_again(request, signal, form)  # the choice kept, the page as it is now
+            if code != "already_handled":
                 add_service_errors(form, error)
                 return _assign_form_again(request, signal, form)
             messages.error(request, " ".join(error.messages))
         except Signal.DoesNotExist:
             raise Http404 from None
         else:
-            if assigned.handler_id == request.user.pk:
+            if assigned.handler_id == signal.handler_id:
+                messages.info(request, UNCHANGED_HANDLER if assigned.handler_id else UNCHANGED_NO_HANDLER)
+            elif assigned.handler_id == request.user.pk:
                 messages.success(request, "U bent nu de behandelaar van dit signaal.")
             elif assigned.handler_id:
                 messages.success(request, f"{assigned.handler.display_name} is nu de behandelaar van dit signaal.")
@@ -370,7 +378,12 @@ def close(request, pk: int):
                 seen_version=request.POST.get(VERSION_FIELD, ""),
             )
         except ValidationError as error:
-            if getattr(error, "code", None) != "already_handled":
+            code = getattr(error, "code", None)
+            if code == "changed_meanwhile":
+                # Changed since the page, still open: the form again with the reason and note
+                # typed, and the page as it is now, so one more click closes what they now see.
+                return _close_form_again(request, signal, form)
+            if code != "already_handled":
                 add_service_errors(form, error)
                 return _close_form_again(request, signal, form)
             messages.error(request, " ".join(error.messages))

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from audit.models import AuditEvent
 from signals.models import ClosureReason, Signal
-from signals.services import signal_assign, signal_close, signal_start_triage
+from signals.services import signal_assign, signal_close, signal_reopen, signal_start_triage
 from tests.conftest import verified_client
 from tests.factories import make_signal
 
@@ -294,3 +294,35 @@ def test_assigned_back_and_forth_or_closed_before_the_broker_is_back_mails_once_
     with time_machine.travel(timezone.now() + timedelta(minutes=2)):
         assert send_pending_handler_notifications() == 1
     assert [m.to for m in mail.outbox] == [[colleague.email]]
+
+
+def test_an_assignment_from_an_outdated_page_changes_nothing_and_keeps_the_choice(signal, coordinator, colleague):
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    stand = html.unescape(_STAND.search(page).group(1))
+    signal_close(actor=colleague, signal_id=signal.pk, reason=ClosureReason.DUPLICATE)
+    signal_reopen(actor=colleague, signal_id=signal.pk)  # open again, but not the page's state
+    before = _trail(signal)
+
+    response = _assign(client, signal, colleague, stand=stand)
+
+    text = response.content.decode()
+    assert "gewijzigd nadat u de pagina opende" in text
+    assert re.search(rf'<option value="{colleague.pk}"[^>]*selected', text)
+    assert _trail(signal) == before
+
+
+@pytest.mark.parametrize("handled", [True, False])
+def test_saving_the_handler_a_signal_already_has_says_nothing_changed(signal, coordinator, colleague, handled):
+    client = verified_client(coordinator)
+    if handled:
+        _assign(client, signal, colleague)
+    before = _trail(signal)
+
+    response = _assign(client, signal, colleague if handled else None)
+
+    text = response.content.decode()
+    expected = "dat was al de behandelaar" if handled else "dit signaal had al geen behandelaar"
+    assert f"Er is niets veranderd: {expected}" in text
+    assert "is nu de behandelaar" not in text and "heeft nu geen behandelaar" not in text
+    assert _trail(signal) == before

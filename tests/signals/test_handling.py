@@ -444,3 +444,39 @@ def test_showing_the_form_again_logs_the_read(coordinator, signal):
     client = verified_client(coordinator)
     client.post(reverse("signals:close", args=[signal.pk]), {"reden": ""})
     assert AccessLog.objects.filter(user_id=coordinator.pk, record_id=str(signal.pk), page="signals:detail").exists()
+
+
+def test_a_close_from_a_page_older_than_a_colleagues_change_keeps_the_reason_and_note_typed(
+    make_user, organisation, signal
+):
+    """A colleague made someone handler after the page was opened: nothing is closed, the page
+    shows the signal as it is now with the close form as it was filled in, and one more click
+    (from the page of now) closes it."""
+    first, second = (make_user(role=Role.COORDINATOR, organisation=organisation) for _ in range(2))
+    first_client, second_client = verified_client(first), verified_client(second)
+    stale = _seen(second_client, signal)
+    first_client.post(
+        reverse("signals:assign", args=[signal.pk]), {"behandelaar": str(first.pk), **_seen(first_client, signal)}
+    )
+    before = _state(signal)
+
+    again = second_client.post(
+        reverse("signals:close", args=[signal.pk]),
+        {"reden": "other", "toelichting": "Bleek een verhuizing te zijn", **stale},
+    )
+
+    page = again.content.decode()
+    assert again.status_code == 200 and "gewijzigd nadat u de pagina opende" in page
+    assert "wat u typte staat er nog" in page
+    assert "Bleek een verhuizing te zijn</textarea>" in page
+    assert re.search(r'<option value="other"[^>]*selected', page)
+    assert _state(signal) == before
+    closed = second_client.post(
+        reverse("signals:close", args=[signal.pk]),
+        {"reden": "other", "toelichting": "Bleek een verhuizing te zijn", **_seen_in(page)},
+    )
+    assert closed.status_code == 302 and Signal.objects.get(pk=signal.pk).status == SignalStatus.CLOSED
+
+
+def _seen_in(page: str) -> dict:
+    return {"stand": html.unescape(_STAND.search(page).group(1))}
