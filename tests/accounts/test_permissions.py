@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -236,3 +237,31 @@ def test_the_keep_alive_call_renews_a_session_only_for_a_logged_in_user(make_use
     csrf_checked = Client(enforce_csrf_checks=True)
     csrf_checked.cookies = client.cookies
     assert csrf_checked.post(reverse("accounts:keep_alive")).status_code == 403
+
+
+def test_the_pages_where_people_write_longer_keep_the_session_alive_while_they_type(make_user, organisation):
+    from signals.models import Signal
+
+    employee = make_user(role=Role.EMPLOYEE, organisation=organisation)
+    coordinator = make_user(role=Role.COORDINATOR, organisation=organisation)
+    signal = make_signal(employee)
+    keep_alive = f'data-keep-alive="{reverse("accounts:keep_alive")}"'
+    pages = [
+        (employee, reverse("signals:mine_detail", args=[signal.pk]), "signals:mine_detail"),  # answering
+        (coordinator, reverse("signals:confidential_messages", args=[signal.pk]), "signals:confidential_messages"),
+        (coordinator, reverse("signals:detail", args=[signal.pk]), "signals:close"),  # the reason for closing
+    ]
+    for user, url, form_action in pages:
+        page = verified_client(user).get(url).content.decode()
+        form = re.search(rf'<form[^>]*action="{reverse(form_action, args=[signal.pk])}[^"]*"[^>]*>', page)
+        assert form is not None and keep_alive in form.group(0), url
+        assert "/static/js/keep-alive.js" in page
+    assert Signal.objects.count() == 1
+
+
+def test_the_login_page_after_a_redirect_says_an_idle_session_ends(make_user):
+    from django.conf import settings
+
+    redirected = Client().get(reverse("signals:mine"), follow=True).content.decode()
+    assert f"na {settings.SESSION_IDLE_TIMEOUT_MINUTES} minuten zonder activiteit uitgelogd" in redirected
+    assert "zonder activiteit" not in Client().get(reverse("accounts:login")).content.decode()
