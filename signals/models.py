@@ -80,6 +80,15 @@ class NoticedHow(models.TextChoices):
     OTHER = "other", "Anders"
 
 
+# How it came to the reporter's attention, as the coordinator reads it (the choices are the
+# reporter's own words: "In mijn werk of functie").
+NOTICED_HOW_FOR_COORDINATOR = {
+    NoticedHow.IN_JOB: "In het werk of de functie van de melder",
+    NoticedHow.PRIVATELY: "Privé",
+    NoticedHow.OTHER: "Anders",
+}
+
+
 class SignalStatus(models.TextChoices):
     """Internal states; the reporter sees only the coarse status (see `coarse_status`)."""
 
@@ -189,6 +198,10 @@ class Signal(EncryptedModel, RetainedRecord):
         """Which state of the signal a page showed (its last change, in UTC): a form sends it back,
         and a transition from a page that no longer shows the state of now is refused."""
         return self.updated_at.astimezone(UTC).isoformat()
+
+    @property
+    def noticed_how_for_coordinator(self) -> str:
+        return NOTICED_HOW_FOR_COORDINATOR.get(self.noticed_how, "")
 
     @property
     def coarse_status(self) -> str:

@@ -370,3 +370,33 @@ def test_the_reporter_is_told_when_a_file_they_sent_was_removed_for_a_virus(empl
 
     assert "brief.pdf" in page and "verwijderd, er zat een virus in" in page
     assert "foto.pdf" in page and "wordt nog op virussen gecontroleerd" in page
+
+
+def test_the_reporter_sees_where_when_and_how_as_they_reported_it_and_the_coordinator_reads_it_as_theirs(
+    employee, coordinator
+):
+    from datetime import date
+
+    from signals.models import NoticedHow
+
+    signal = make_signal(
+        employee,
+        acute_danger=True,
+        address="1506 AB 12-A",
+        location="Achter het station",
+        observed_on=date(2026, 3, 14),
+        noticed_how=NoticedHow.IN_JOB,
+    )
+    bare = make_signal(employee)
+
+    own = verified_client(employee).get(reverse("signals:mine_detail", args=[signal.pk])).content.decode()
+    facts = re.search(r"<h2>Wat u meldde</h2>.*?</dl>", own, re.S).group(0)
+    for shown in ("Ja, dat gaf u aan", "14 maart 2026", "In mijn werk of functie", "1506 AB 12-A", "Achter het station"):
+        assert shown in facts
+    empty = verified_client(employee).get(reverse("signals:mine_detail", args=[bare.pk])).content.decode()
+    assert re.search(r"<h2>Wat u meldde</h2>.*?</dl>", empty, re.S).group(0).count("niet ingevuld") == 4
+    assert "Acuut gevaar" not in empty
+
+    page = verified_client(coordinator).get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    assert "<dt>Hoe de melder het opmerkte</dt><dd>In het werk of de functie van de melder</dd>" in page
+    assert "In mijn werk" not in page
