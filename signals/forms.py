@@ -46,6 +46,9 @@ class MultipleFileInput(forms.ClearableFileInput):
 class MultipleFileField(forms.FileField):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("widget", MultipleFileInput())
+        # An empty file is refused by the form's check of each file (signals.attachments), with
+        # its name and next to what is wrong with the others, not alone by Django's field.
+        kwargs.setdefault("allow_empty_file", True)
         super().__init__(*args, **kwargs)
 
     def clean(self, data, initial=None):
@@ -75,6 +78,10 @@ class SignalForm(forms.Form):
         queryset=None,
         required=False,
         empty_label="Weet ik niet",
+        # A choice the coordinator stopped using while the form was open.
+        error_messages={
+            "invalid_choice": "Dit fenomeen staat niet (meer) in de lijst. Kies een ander, of 'Weet ik niet'."
+        },
     )
     address = forms.CharField(
         label="Adres (postcode en huisnummer)",
@@ -340,7 +347,13 @@ class InboxFilterForm(forms.Form):
     """The coordinator's filters above the list of signals (GET: nothing personal in them)."""
 
     status = forms.ChoiceField(label="Status", required=False)
-    fenomeen = forms.ModelChoiceField(label="Fenomeen", queryset=None, required=False, empty_label="Alle")
+    fenomeen = forms.ModelChoiceField(
+        label="Fenomeen",
+        queryset=None,
+        required=False,
+        empty_label="Alle",
+        error_messages={"invalid_choice": "Kies een fenomeen uit de lijst."},
+    )
     behandelaar = forms.ChoiceField(label="Behandelaar", required=False)
     acuut = forms.BooleanField(label="Alleen met acuut gevaar", required=False)
     bericht = forms.BooleanField(label="Alleen met nieuw bericht van de melder", required=False)
@@ -454,6 +467,7 @@ class CloseSignalForm(forms.Form):
         from signals.models import ClosureReason
 
         data = super().clean()
-        if data.get("reden") == ClosureReason.OTHER and not data.get("toelichting", "").strip():
+        note_given = bool(data.get("toelichting", "").strip()) or "toelichting" in self.errors  # too long is given
+        if data.get("reden") == ClosureReason.OTHER and not note_given:
             self.add_error("toelichting", "Licht toe waarom u het signaal afsluit als u 'Anders' kiest.")
         return data

@@ -260,7 +260,8 @@ def detail(request, pk: int):
 
 def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status: int = 200, assign_form=None):
     access_log_record(user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:detail")
-    related = list(selectors.signals_sharing_subjects(actor=request.user, signal=signal)[:20])
+    related, related_more = _newest(selectors.signals_sharing_subjects(actor=request.user, signal=signal))
+    namesakes, namesakes_more = _newest(selectors.signals_sharing_names(actor=request.user, signal=signal))
     handlers = list(services.handler_choices(actor=request.user))
     if assign_form is None:
         assign_form = AssignForm(
@@ -274,7 +275,9 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "subjects": list(with_data_keys(signal.subjects.all())),
             "attachments": list(with_data_keys(signal.attachments.all())),
             "related": related,
-            "namesakes": selectors.signals_sharing_names(actor=request.user, signal=signal)[:20],
+            "related_more": related_more,
+            "namesakes": namesakes,
+            "namesakes_more": namesakes_more,
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "close_form": close_form,
             "assign_form": assign_form,
@@ -283,6 +286,18 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
         },
         status=status,
     )
+
+
+# How many related signals a signal's page lists (newest first); the search finds them all.
+RELATED_SHOWN = 20
+
+
+def _newest(signals) -> tuple[list[Signal], int]:
+    """The first RELATED_SHOWN of `signals`, and how many more there are (one more query only then)."""
+    shown = list(signals[: RELATED_SHOWN + 1])
+    if len(shown) <= RELATED_SHOWN:
+        return shown, 0
+    return shown[:RELATED_SHOWN], signals.count() - RELATED_SHOWN
 
 
 @require_POST

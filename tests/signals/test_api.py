@@ -147,7 +147,10 @@ def test_the_intake_is_json_only(employee):
         ({"address": "12345"}, {"address": ["Vul postcode en huisnummer in als 1234 AB 12."]}),
         ({"observed_on": "2099-01-01"}, {"observed_on": ["Deze datum ligt in de toekomst."]}),
         ({"observed_on": "gisteren"}, {"observed_on": [DATE_FORMAT_HELP]}),
-        ({"phenomenon": 999999}, {"phenomenon": ["Selecteer een geldige keuze. Deze keuze is niet beschikbaar."]}),
+        (
+            {"phenomenon": 999999},
+            {"phenomenon": ["Dit fenomeen staat niet (meer) in de lijst. Kies een ander, of 'Weet ik niet'."]},
+        ),
         (
             {"subjects": [{"kind": "company", "kvk": "123"}]},
             {"subjects": {"0": {"kvk": ["Een KvK-nummer bestaat uit 8 cijfers."]}}},

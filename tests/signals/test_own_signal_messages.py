@@ -391,7 +391,13 @@ def test_the_reporter_sees_where_when_and_how_as_they_reported_it_and_the_coordi
 
     own = verified_client(employee).get(reverse("signals:mine_detail", args=[signal.pk])).content.decode()
     facts = re.search(r"<h2>Wat u meldde</h2>.*?</dl>", own, re.S).group(0)
-    for shown in ("Ja, dat gaf u aan", "14 maart 2026", "In mijn werk of functie", "1506 AB 12-A", "Achter het station"):
+    for shown in (
+        "Ja, dat gaf u aan",
+        "14 maart 2026",
+        "In mijn werk of functie",
+        "1506 AB 12-A",
+        "Achter het station",
+    ):
         assert shown in facts
     empty = verified_client(employee).get(reverse("signals:mine_detail", args=[bare.pk])).content.decode()
     assert re.search(r"<h2>Wat u meldde</h2>.*?</dl>", empty, re.S).group(0).count("niet ingevuld") == 4

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from django.core import mail
@@ -166,7 +167,7 @@ def test_a_date_is_read_from_the_date_picker_or_typed_the_dutch_way(employee, ty
         ({"betrokkene-0-name": ""}, None, "Vul de naam van de persoon in."),
         ({"betrokkene-2-kenteken": "AB-123-C"}, None, "Kies wat voor betrokkene dit is."),
         ({"betrokkene-2-kind": "vehicle", "betrokkene-2-kenteken": "ABCDEF"}, None, "Een kenteken bestaat uit"),
-        ({"phenomenon": "999999"}, "phenomenon", "Selecteer een geldige keuze"),
+        ({"phenomenon": "999999"}, "phenomenon", "Dit fenomeen staat niet (meer) in de lijst."),
     ],
 )
 def test_bad_input_gets_a_dutch_message_keeps_what_was_typed_and_stores_nothing(employee, overrides, field, message):
@@ -940,7 +941,7 @@ def test_a_form_shown_again_says_to_choose_the_files_again_and_sums_up_subject_e
     summary = html[html.index('id="foutmeldingen"') : html.index("</div>", html.index('id="foutmeldingen"'))]
     assert (
         'href="#id_betrokkene-1-kvk"' in summary
-        and "Betrokkene 2, kvk-nummer: Een KvK-nummer bestaat uit 8 cijfers." in summary
+        and "Betrokkene 2 \u2013 KvK-nummer: Een KvK-nummer bestaat uit 8 cijfers." in summary
     )
 
 
@@ -1148,3 +1149,80 @@ def test_the_nightly_task_marks_subjects_whose_index_did_not_change_so_it_does_n
     assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 1, "refused": 0}
     assert Subject.objects.get().index_version == NORMALISATION_VERSION
     assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 0, "refused": 0}
+
+
+def test_a_phenomenon_the_coordinator_stopped_using_while_the_form_was_open_gets_a_dutch_message(employee, coordinator):
+    from signals.selectors import phenomenon_choices
+    from signals.services import phenomenon_set_active
+
+    client = verified_client(employee)
+    page = _form_page(client)
+    horeca = phenomenon_choices(organisation_id=employee.organisation_id).get(name="Horeca")
+    phenomenon_set_active(actor=coordinator, phenomenon=horeca, active=False)  # meanwhile
+
+    response = client.post(
+        reverse("signals:submit"), _post_data(page, phenomenon=str(horeca.pk), **{"betrokkene-1-kvk": "1234"})
+    )
+
+    text = response.content.decode()
+    assert response.status_code == 200 and Signal.objects.count() == 0
+    assert "Dit fenomeen staat niet (meer) in de lijst. Kies een ander, of &#x27;Weet ik niet&#x27;." in text
+    assert "Selecteer een geldige keuze" not in text
+    # The error summary names a subject's field as its label reads, KvK with its capitals.
+    assert "Betrokkene 2 \u2013 KvK-nummer:" in text  # an en dash
+    assert "De winkel op de hoek heeft nooit klanten" in text  # what was typed is kept
+
+
+def test_a_signal_with_many_related_signals_lists_the_newest_and_says_how_many_more(employee, coordinator, monkeypatch):
+    from signals import views
+    from signals.services import SubjectData
+
+    monkeypatch.setattr(views, "RELATED_SHOWN", 3)
+    same = [SubjectData(kind="vehicle", kenteken="AB123C")]
+    older = [make_signal(employee, subjects=same) for _ in range(5)]
+    namesake = [SubjectData(kind="person", name="Jan de Vries")]
+    for born in range(1970, 1975):
+        make_signal(
+            employee, subjects=[SubjectData(kind="person", name="Jan de Vries", date_of_birth=date(born, 1, 1))]
+        )
+    signal = make_signal(employee, subjects=same + namesake)
+
+    page = verified_client(coordinator).get(reverse("signals:detail", args=[signal.pk])).content.decode()
+
+    related = re.search(r"<h2>Signalen over dezelfde betrokkenen</h2>(.*?)<h3>", page, re.S).group(1)
+    assert re.findall(r"S\d{4}-\d{5}", related) == [s.reference for s in reversed(older[2:])]
+    assert "En nog 2 oudere signalen." in related
+    namesakes = re.search(
+        r"<h3>Signalen met een betrokkene met dezelfde naam</h3>(.*?)</ul>\s*(<p>.*?</p>)", page, re.S
+    )
+    assert len(re.findall(r"S\d{4}-\d{5}", namesakes.group(1))) == 3
+    assert "En nog 2 oudere signalen." in namesakes.group(2)
+
+
+def test_an_empty_file_is_named_with_what_is_wrong_with_the_other_files_and_nothing_is_stored(employee):
+    client = verified_client(employee)
+    page = _form_page(client)
+    data = _post_data(page)
+    data["attachments"] = [
+        SimpleUploadedFile("leeg.txt", b"", content_type="text/plain"),
+        SimpleUploadedFile("brief.docx", b"PK\x03\x04" + b"\x00" * 40, content_type="application/zip"),
+    ]
+
+    response = client.post(reverse("signals:submit"), data)
+
+    errors = response.context["form"].errors["attachments"]
+    assert any(e.startswith("leeg.txt: het bestand is leeg") for e in errors)
+    assert any(e.startswith("brief.docx:") for e in errors)
+    assert "Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet." in errors
+    assert Signal.objects.count() == 0 and Attachment.objects.count() == 0
+
+
+def test_a_too_long_note_with_anders_gets_only_its_own_message(coordinator, employee):
+    signal = make_signal(employee)
+    client = verified_client(coordinator)
+
+    response = client.post(reverse("signals:close", args=[signal.pk]), {"reden": "other", "toelichting": "x" * 2001})
+
+    errors = response.context["close_form"].errors
+    assert errors == {"toelichting": ["Gebruik hoogstens 2000 tekens."]}
+    assert Signal.objects.get(pk=signal.pk).status == "received"
