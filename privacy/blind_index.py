@@ -140,11 +140,9 @@ def normalise_name(value: str) -> str:
     return " ".join(words)
 
 
-# The version of the rules above. Raise it when a change makes a value already stored read
-# differently (its index changes): a subject keeps the version it was indexed with
-# (signals.models.Subject.index_version), and the nightly reindex brings older ones up to date.
-# 1: names word by word; 2: a person's initials as one word ("P.J." is "pj").
-NORMALISATION_VERSION = 2
+# When a change to the rules makes a value already stored read differently (its index changes),
+# raise signals.models.SUBJECT_INDEX_VERSION: the nightly reindex then brings stored subjects up
+# to date.
 
 
 def normalise_person(name: str, date_of_birth: date | None) -> str:

@@ -11,7 +11,6 @@ from django_fsm import FSMField, transition
 
 from accounts.scoping import OrganisationScopedQuerySet
 from audit.history import WeerbaarHistoricalRecords
-from privacy.blind_index import NORMALISATION_VERSION
 from privacy.fields import EncryptedModel, EncryptedTextField
 from privacy.models import RetainedRecord, retention_expiry_index
 
@@ -242,6 +241,14 @@ class SubjectKind(models.TextChoices):
     VEHICLE = "vehicle", "Voertuig"
 
 
+# What a subject's indexes are: raise it when a change to the normalisation (privacy.blind_index)
+# or to what is indexed changes the index of a subject already stored; a subject keeps the version
+# it was indexed with, and the nightly reindex brings older ones up to date.
+# 1: names word by word; 2: a person's initials as one word ("P.J." is "pj"); 3: the address and
+# kenteken given with a subject of another kind indexed too.
+SUBJECT_INDEX_VERSION = 3
+
+
 class Subject(EncryptedModel):
     """Who or what a signal is about. Each has a blind index, so signals about the same person,
     company, address or vehicle are found together without decrypting anything."""
@@ -259,9 +266,14 @@ class Subject(EncryptedModel):
     # whether or not a date of birth was given. Empty without a name (an address, a vehicle);
     # NULL only for a subject stored before it existed, until the nightly task gives it one.
     name_index = models.CharField(max_length=64, null=True, blank=True, db_index=True)
-    # The normalisation the indexes were computed with (privacy.blind_index.NORMALISATION_VERSION);
-    # an older one is recomputed by the nightly task, so old and new signals keep matching.
-    index_version = models.PositiveSmallIntegerField(default=NORMALISATION_VERSION)
+    # An address or kenteken given with a subject of another kind (where a person lives, the car
+    # a company drives): found with the same address or vehicle elsewhere. Empty without one, or
+    # when it is the subject itself (then it is blind_index).
+    address_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    kenteken_index = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    # How the indexes were computed (SUBJECT_INDEX_VERSION); older ones are recomputed by the
+    # nightly task, so old and new signals keep matching.
+    index_version = models.PositiveSmallIntegerField(default=SUBJECT_INDEX_VERSION)
     history = WeerbaarHistoricalRecords()
 
     class Meta:

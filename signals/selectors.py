@@ -93,9 +93,9 @@ def signal_inbox(
     elif handler:
         signals = signals.filter(handler_id=handler)
     if subject_indexes is not None:
-        matching = Subject.objects.filter(
-            Q(blind_index__in=subject_indexes) | Q(name_index__in=subject_indexes)
-        ).values("signal_id")
+        matching = Subject.objects.filter(_any_index_in(subject_indexes) | Q(name_index__in=subject_indexes)).values(
+            "signal_id"
+        )
         signals = signals.filter(Q(pk__in=matching) | Q(address_index__in=subject_indexes))
     # Nothing on the list is encrypted, so no data keys are loaded. The counts are subqueries for
     # the rows of the page: joined and grouped, they were counted for every signal of the
@@ -204,20 +204,37 @@ def signal_get_for_coordinator(*, actor, pk: int) -> Signal:
     )
 
 
+# A subject's indexes that identify it or something given with it (not the name alone).
+_SUBJECT_INDEXES = ("blind_index", "address_index", "kenteken_index")
+
+
+def _any_index_in(indexes, prefix: str = "") -> Q:
+    """A subject (or, with prefix "subjects__", a signal's subject) with one of `indexes` as its
+    own index or as the address or kenteken given with it. Each kind is its own HMAC domain, so an
+    address index only ever equals an address index, whichever column holds it."""
+    condition = Q()
+    for field in _SUBJECT_INDEXES:
+        condition |= Q(**{f"{prefix}{field}__in": indexes})
+    return condition
+
+
 def signals_sharing_subjects(*, actor, signal: Signal) -> QuerySet[Signal]:
     """Other signals of the organisation about the same person, company, address or vehicle,
-    across years, matched on blind indexes only."""
+    across years, matched on blind indexes only: a subject's own index, the address or kenteken
+    given with a subject (where a person lives is the address named elsewhere), and the signal's
+    address field, each way round."""
     if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
         raise PermissionDenied
-    indexes = [i for i in Subject.objects.filter(signal=signal).values_list("blind_index", flat=True) if i]
-    matches = Signal.objects.for_user(actor).exclude(pk=signal.pk)
-    by_subject = matches.filter(subjects__blind_index__in=indexes)
-    # Both ways round: an address named as a subject here is the address field of another signal.
-    by_subject = by_subject | matches.filter(address_index__in=indexes)
+    indexes = {i for row in Subject.objects.filter(signal=signal).values_list(*_SUBJECT_INDEXES) for i in row if i}
     if signal.address_index:
-        by_subject = by_subject | matches.filter(address_index=signal.address_index)
-        by_subject = by_subject | matches.filter(subjects__blind_index=signal.address_index)
-    return by_subject.distinct().order_by("-created_at")
+        indexes.add(signal.address_index)
+    matches = Signal.objects.for_user(actor).exclude(pk=signal.pk)
+    ids = (
+        Subject.objects.filter(_any_index_in(indexes), signal__organisation_id=signal.organisation_id)
+        .values("signal_id")
+        .distinct()
+    )
+    return matches.filter(Q(pk__in=ids) | Q(address_index__in=indexes)).order_by("-created_at")
 
 
 def signals_sharing_names(*, actor, signal: Signal) -> QuerySet[Signal]:

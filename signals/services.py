@@ -18,7 +18,7 @@ from django_fsm import can_proceed, has_transition_perm
 from accounts.models import Organisation
 from accounts.roles import Action, user_can
 from audit.services import audit_event_record
-from privacy.blind_index import NORMALISATION_VERSION, blind_index, name_blind_index, person_blind_index
+from privacy.blind_index import blind_index, name_blind_index, person_blind_index
 from privacy.crypto import data_key_new, with_data_keys
 from privacy.files import encrypted_file_save
 from privacy.records import record_create
@@ -27,6 +27,7 @@ from privacy.sql import increment, insert_row
 from signals.attachments import CheckedFile, clamd_scan
 from signals.models import (
     ON_BEHALF_CHANNELS,
+    SUBJECT_INDEX_VERSION,
     Attachment,
     Channel,
     ClosureReason,
@@ -85,6 +86,22 @@ class SubjectData:
         if self.kind in {SubjectKind.PERSON, SubjectKind.COMPANY} and self.name.strip():
             return name_blind_index(self.name, company=self.kind == SubjectKind.COMPANY)
         return ""
+
+    def other_indexes(self) -> dict[str, str]:
+        """The address and kenteken given with a subject of another kind (a person's address, a
+        company's car), indexed as an address and a vehicle are ("" where there is none)."""
+        return {
+            "address_index": blind_index("address", self.address)
+            if self.address and self.kind != SubjectKind.ADDRESS
+            else "",
+            "kenteken_index": blind_index("kenteken", self.kenteken)
+            if self.kenteken and self.kind != SubjectKind.VEHICLE
+            else "",
+        }
+
+    def indexes(self) -> dict[str, str]:
+        """Every index of the subject, as Subject stores them."""
+        return {"blind_index": self.index(), "name_index": self.name_index(), **self.other_indexes()}
 
 
 @dataclass
@@ -278,8 +295,7 @@ def _create(
             address=subject.address or None,
             kenteken=subject.kenteken or None,
             remarks=subject.remarks or None,
-            blind_index=subject.index(),
-            name_index=subject.name_index(),
+            **subject.indexes(),
         )
         for subject in data.subjects
     ]
@@ -575,7 +591,7 @@ def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict
     in any script, letters such as ø and ł, foreign number plates, initials as one word): stored
     subjects keep matching new signals about the same person, company, address or vehicle. Only the
     indexes change, on the row and on its history copies (no new version: the content is the
-    same), and each subject is marked with today's NORMALISATION_VERSION. An audit event per
+    same), and each subject is marked with today's SUBJECT_INDEX_VERSION. An audit event per
     organisation and batch, with counts, in the batch's own transaction. Safe to run again; a
     subject whose details today's rules refuse keeps its index and is counted as such.
 
@@ -586,7 +602,7 @@ def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict
     counts = {"changed": 0, "unchanged": 0, "refused": 0}
     subjects = Subject.objects.all()
     if stale_only:
-        subjects = subjects.filter(Q(index_version__lt=NORMALISATION_VERSION) | Q(name_index__isnull=True))
+        subjects = subjects.filter(Q(index_version__lt=SUBJECT_INDEX_VERSION) | Q(name_index__isnull=True))
     last_pk = 0
     while True:
         batch = list(
@@ -600,25 +616,24 @@ def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict
         with transaction.atomic(durable=True):
             for subject in batch:
                 try:
-                    details = _subject_data_of(subject)
-                    index, name_index = details.index(), details.name_index()
+                    indexes = _subject_data_of(subject).indexes()
                 except (ValidationError, ValueError):
                     counts["refused"] += 1
                     if subject.name_index is None:
                         _set_indexes(subject.pk, name_index="")
                     up_to_date.append(subject.pk)
                     continue
-                if (index, name_index) == (subject.blind_index, subject.name_index):
+                if all(getattr(subject, field) == value for field, value in indexes.items()):
                     counts["unchanged"] += 1
                     up_to_date.append(subject.pk)
                     continue
-                _set_indexes(subject.pk, blind_index=index, name_index=name_index)
+                _set_indexes(subject.pk, **indexes)
                 counts["changed"] += 1
                 organisation_id = subject.signal.organisation_id
                 per_organisation[organisation_id] = per_organisation.get(organisation_id, 0) + 1
             if up_to_date:
                 for rows in (Subject.objects.filter(pk__in=up_to_date), Subject.history.filter(id__in=up_to_date)):
-                    rows.filter(index_version__lt=NORMALISATION_VERSION).update(index_version=NORMALISATION_VERSION)
+                    rows.filter(index_version__lt=SUBJECT_INDEX_VERSION).update(index_version=SUBJECT_INDEX_VERSION)
             for organisation_id, changed in sorted(per_organisation.items()):
                 audit_event_record(
                     actor=None,
@@ -633,7 +648,7 @@ def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict
 def _set_indexes(subject_id: int, **indexes: str) -> None:
     """A subject's indexes, on the row and on its history copies: a subject is never edited, so
     every copy holds the same details."""
-    indexes["index_version"] = NORMALISATION_VERSION
+    indexes["index_version"] = SUBJECT_INDEX_VERSION
     Subject.objects.filter(pk=subject_id).update(**indexes)
     Subject.history.filter(id=subject_id).update(**indexes)
 

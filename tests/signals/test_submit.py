@@ -1101,7 +1101,8 @@ def test_after_an_upgrade_the_nightly_task_links_old_signals_again_without_anyth
     and the next night there is nothing left to do."""
     from datetime import date
 
-    from privacy.blind_index import NORMALISATION_VERSION, blind_index_of
+    from privacy.blind_index import blind_index_of
+    from signals.models import SUBJECT_INDEX_VERSION
     from signals.selectors import signals_sharing_names, signals_sharing_subjects
     from signals.services import SubjectData
     from signals.tasks import reindex_stale_subjects
@@ -1118,7 +1119,7 @@ def test_after_an_upgrade_the_nightly_task_links_old_signals_again_without_anyth
         employee, subjects=[SubjectData(kind="person", name="PJ Jansen", date_of_birth=date(1980, 5, 17))]
     )
     later = make_signal(employee, subjects=[SubjectData(kind="company", name="AB Bouw")])
-    assert Subject.objects.get(signal=new).index_version == NORMALISATION_VERSION
+    assert Subject.objects.get(signal=new).index_version == SUBJECT_INDEX_VERSION
 
     def linked(signal):
         return (
@@ -1132,14 +1133,14 @@ def test_after_an_upgrade_the_nightly_task_links_old_signals_again_without_anyth
 
     assert linked(new) == ([old.pk], []) and linked(later) == ([old.pk], [])
     assert set(Subject.history.filter(signal_id=old.pk).values_list("index_version", flat=True)) == {
-        NORMALISATION_VERSION
+        SUBJECT_INDEX_VERSION
     }
     assert reindex_stale_subjects() == 0
-    assert not Subject.objects.filter(index_version__lt=NORMALISATION_VERSION).exists()
+    assert not Subject.objects.filter(index_version__lt=SUBJECT_INDEX_VERSION).exists()
 
 
 def test_the_nightly_task_marks_subjects_whose_index_did_not_change_so_it_does_not_read_them_again(employee):
-    from privacy.blind_index import NORMALISATION_VERSION
+    from signals.models import SUBJECT_INDEX_VERSION
     from signals.services import SubjectData, subjects_reindex
 
     make_signal(employee, subjects=[SubjectData(kind="vehicle", kenteken="AB123C")])
@@ -1147,7 +1148,7 @@ def test_the_nightly_task_marks_subjects_whose_index_did_not_change_so_it_does_n
     Subject.history.update(index_version=1)
 
     assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 1, "refused": 0}
-    assert Subject.objects.get().index_version == NORMALISATION_VERSION
+    assert Subject.objects.get().index_version == SUBJECT_INDEX_VERSION
     assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 0, "refused": 0}
 
 
@@ -1226,3 +1227,53 @@ def test_a_too_long_note_with_anders_gets_only_its_own_message(coordinator, empl
     errors = response.context["close_form"].errors
     assert errors == {"toelichting": ["Gebruik hoogstens 2000 tekens."]}
     assert Signal.objects.get(pk=signal.pk).status == "received"
+
+
+def test_an_address_or_kenteken_given_with_a_person_or_company_is_found_as_that_address_or_vehicle(
+    employee, coordinator
+):
+    from signals.selectors import signals_sharing_subjects
+    from signals.services import SubjectData
+
+    lives_there = make_signal(
+        employee, subjects=[SubjectData(kind="person", name="Jan de Vries", address="1500 AA 3", kenteken="AB-12-CD")]
+    )
+    the_address = make_signal(employee, subjects=[SubjectData(kind="address", address="1500aa 3")])
+    in_the_field = make_signal(employee, address="1500 AA 3")
+    the_car = make_signal(employee, subjects=[SubjectData(kind="vehicle", kenteken="ab12cd")])
+    company_there = make_signal(employee, subjects=[SubjectData(kind="company", kvk="12345678", address="1500 AA 3")])
+    elsewhere = make_signal(employee, subjects=[SubjectData(kind="person", name="Piet Bakker", address="1500 AA 4")])
+    client = verified_client(coordinator)
+
+    def found(text):
+        return {s.pk for s in client.post(reverse("signals:inbox"), {"zoek": text}).context["signals"]}
+
+    def related(signal):
+        return {s.pk for s in signals_sharing_subjects(actor=coordinator, signal=signal)}
+
+    at_the_address = {lives_there.pk, the_address.pk, in_the_field.pk, company_there.pk}
+    assert found("1500 AA 3") == at_the_address
+    assert found("AB-12-CD") == {lives_there.pk, the_car.pk}
+    assert related(lives_there) == at_the_address - {lives_there.pk} | {the_car.pk}
+    for signal in (the_address, in_the_field, company_there):
+        assert related(signal) == at_the_address - {signal.pk}
+    assert related(the_car) == {lives_there.pk}
+    assert elsewhere.pk not in related(lives_there) | found("1500 AA 3")
+
+
+def test_subjects_stored_before_the_address_and_kenteken_were_indexed_get_them_at_night(employee, coordinator):
+    from signals.services import SubjectData
+    from signals.tasks import reindex_stale_subjects
+
+    old = make_signal(employee, subjects=[SubjectData(kind="company", name="Bouw BV", kenteken="12-ABC-3")])
+    for rows in (Subject.objects.filter(signal=old), Subject.history.filter(signal_id=old.pk)):
+        rows.update(kenteken_index="", index_version=2)
+    client = verified_client(coordinator)
+    assert not client.post(reverse("signals:inbox"), {"zoek": "12-ABC-3"}).context["signals"]
+
+    assert reindex_stale_subjects() == 1
+
+    assert [s.pk for s in client.post(reverse("signals:inbox"), {"zoek": "12-ABC-3"}).context["signals"]] == [old.pk]
+    assert set(Subject.history.filter(signal_id=old.pk).values_list("kenteken_index", flat=True)) == {
+        blind_index("kenteken", "12-ABC-3")
+    }
