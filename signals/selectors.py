@@ -124,7 +124,24 @@ NO_SUCH_DATE = "Die geboortedatum bestaat niet. Schrijf de naam met de datum als
 
 
 def identifier_indexes(text: str) -> list[str]:
-    """Every reading of a typed identifier as a blind index of a kind the meldpunt stores (a
+    """The blind indexes of every reading of a typed identifier (identifier_readings)."""
+    return [index for _, index in identifier_readings(text)]
+
+
+# How the search reads what is typed, for the page that found nothing.
+READ_AS = {
+    "kvk": "een KvK-nummer",
+    "address": "een adres",
+    "kenteken": "een kenteken",
+    "person": "een persoon met geboortedatum",
+    "name": "een naam",
+}
+# A postcode alone is no address: the search needs the house number too.
+POSTCODE_ONLY = re.compile(r"^\d{4}\s*[A-Za-z]{2}$")
+
+
+def identifier_readings(text: str) -> list[tuple[str, str]]:
+    """Every reading of a typed identifier as (kind, blind index) of a kind the meldpunt stores (a
     subject's name, KvK number, address or kenteken, a signal's address; a name followed by a
     date of birth, 17-05-1980, as that person), so one search box finds signals about it without
     decrypting anything. Each kind is its own HMAC domain, so the readings never match one another.
@@ -137,10 +154,10 @@ def identifier_indexes(text: str) -> list[str]:
     from privacy.blind_index import blind_index, name_blind_index, person_blind_index
 
     text = text.strip()
-    indexes = []
+    readings = []
     for kind in ("kvk", "address", "kenteken"):
         try:
-            indexes.append(blind_index(kind, text))
+            readings.append((kind, blind_index(kind, text)))
         except ValidationError:
             continue
     born = _NAME_AND_BIRTH_DATE.match(text)
@@ -150,13 +167,26 @@ def identifier_indexes(text: str) -> list[str]:
         except ValueError:
             raise ValidationError(NO_SUCH_DATE) from None
         with contextlib.suppress(ValidationError):
-            indexes.append(person_blind_index(born["name"], birth_date))
+            readings.append(("person", person_blind_index(born["name"], birth_date)))
     # A name has a letter, and is no e-mail address or address (whose parts would read as a name).
     elif any(ch.isalpha() for ch in text) and "@" not in text and not _STARTS_AS_POSTCODE.match(text):
         with contextlib.suppress(ValidationError):
             # As a person's name and as a company's (a legal form at the end left out).
-            indexes.extend({name_blind_index(text), name_blind_index(text, company=True)})
-    return indexes
+            person, company = name_blind_index(text), name_blind_index(text, company=True)
+            readings.extend([("name", person)] + ([("name", company)] if company != person else []))
+    return readings
+
+
+def nothing_found_hint(text: str) -> str:
+    """What the inbox says when a search found nothing: how it read what was typed, and for a
+    postcode alone, that an address needs the house number."""
+    kinds = list(dict.fromkeys(kind for kind, _ in identifier_readings(text)))
+    read_as = [READ_AS[kind] for kind in kinds]
+    said = read_as[0] if len(read_as) == 1 else ", ".join(read_as[:-1]) + " of " + read_as[-1]
+    hint = f"Geen signalen gevonden. We zochten dit als {said}."
+    if POSTCODE_ONLY.match(text.strip()):
+        hint += " Zoekt u een adres? Vul dan ook het huisnummer in, bijvoorbeeld 1506 AB 12."
+    return hint
 
 
 def _from_the_reporter():

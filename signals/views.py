@@ -243,6 +243,9 @@ def inbox(request):
             "search": search,
             "query": query.urlencode(),
             "searching": searching,
+            "nothing_found": selectors.nothing_found_hint(search.data["zoek"])
+            if searching and not page.paginator.count
+            else "",
             # A search, a filter, or filters that could not be read (their errors show above).
             "narrowed": request.method == "POST"
             or criteria is None

@@ -1277,3 +1277,25 @@ def test_subjects_stored_before_the_address_and_kenteken_were_indexed_get_them_a
     assert set(Subject.history.filter(signal_id=old.pk).values_list("kenteken_index", flat=True)) == {
         blind_index("kenteken", "12-ABC-3")
     }
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("AB-12-CD", "Geen signalen gevonden. We zochten dit als een kenteken of een naam."),
+        ("12345678", "Geen signalen gevonden. We zochten dit als een KvK-nummer of een kenteken."),
+        ("Piet Jansen 17-05-1980", "Geen signalen gevonden. We zochten dit als een persoon met geboortedatum."),
+        (
+            "1506 AB",
+            "Geen signalen gevonden. We zochten dit als een kenteken. Zoekt u een adres? Vul dan ook het "
+            "huisnummer in, bijvoorbeeld 1506 AB 12.",
+        ),
+    ],
+)
+def test_a_search_that_finds_nothing_says_how_it_read_what_was_typed(coordinator, employee, typed, said):
+    make_signal(employee)
+
+    response = verified_client(coordinator).post(reverse("signals:inbox"), {"zoek": typed})
+
+    assert said in response.content.decode()
+    assert not response.context["signals"]
