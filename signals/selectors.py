@@ -217,6 +217,11 @@ def unread_question():
     )
 
 
+def signal_unread_message(signal: Signal) -> bool:
+    """unread_message for the one signal a page shows."""
+    return _from_the_reporter().filter(signal=signal, read_at__isnull=True).exists()
+
+
 def signal_news_after_closing(signal: Signal) -> bool:
     """news_after_closing for the one signal a page shows."""
     if signal.closed_at is None:
@@ -369,7 +374,8 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
                 if channel in ON_BEHALF_CHANNELS:
                     label = channel.label if channel == Channel.MELD_MISDAAD_ANONIEM else channel.label.lower()
                     return f"Geregistreerd door {by} ({label})"
-                return f"Gemeld via het {channel.label[0].lower()}{channel.label[1:]}"
+                via = f"via het {channel.label[0].lower()}{channel.label[1:]}"
+                return f"Gemeld door {by} {via}" if event.actor_id is not None else f"Gemeld {via}"
             case "signal.triage_started":
                 return f"In behandeling genomen door {by}"
             case "signal.assigned":
@@ -400,8 +406,30 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
                 return f"Heropend door {by}"
         raise AssertionError(event.action)  # TIMELINE_ACTIONS and these texts go together
 
-    return Timeline(
-        entries=[TimelineEntry(at=event.at, text=_capitalised(text(event))) for event in events], earlier=earlier
+    entries, skip = [], False
+    for event, following in zip(events, [*events[1:], None], strict=True):
+        if skip:  # said with the line before
+            skip = False
+            continue
+        if event.action == "signal.triage_started" and _made_handler_by(following, event.actor_id):
+            # Taking it into handling made them handler: one line, not two.
+            line = f"{who(event.actor_id)} nam het signaal in behandeling en werd behandelaar"
+            entries.append(TimelineEntry(at=event.at, text=_capitalised(line)))
+            skip = True
+            continue
+        entries.append(TimelineEntry(at=event.at, text=_capitalised(text(event))))
+    return Timeline(entries=entries, earlier=earlier)
+
+
+def _made_handler_by(event, actor_id) -> bool:
+    """Whether `event` is the assignment of `actor_id` to themselves (as taking a signal into
+    handling writes right after it)."""
+    return (
+        event is not None
+        and actor_id is not None
+        and event.action == "signal.assigned"
+        and event.actor_id == actor_id
+        and event.data.get("to") == actor_id
     )
 
 

@@ -282,6 +282,7 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "namesakes": namesakes,
             "namesakes_more": namesakes_more,
             "news_after_closing": selectors.signal_news_after_closing(signal),
+            "unread_message": selectors.signal_unread_message(signal),
             "close_form": close_form,
             "assign_form": assign_form,
             "handler_stale": signal.handler is not None and signal.handler not in handlers,

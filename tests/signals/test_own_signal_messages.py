@@ -406,3 +406,21 @@ def test_the_reporter_sees_where_when_and_how_as_they_reported_it_and_the_coordi
     page = verified_client(coordinator).get(reverse("signals:detail", args=[signal.pk])).content.decode()
     assert "<dt>Hoe de melder het opmerkte</dt><dd>In het werk of de functie van de melder</dd>" in page
     assert "In mijn werk" not in page
+
+
+def test_the_signals_own_page_says_a_message_from_the_reporter_waits_until_a_coordinator_reads_it(
+    signal, employee, coordinator
+):
+    client = verified_client(coordinator)
+    detail = reverse("signals:detail", args=[signal.pk])
+    waiting = "De melder schreef een nieuw bericht dat nog geen coördinator las."
+    assert waiting not in client.get(detail).content.decode()
+
+    reporter_message_add(actor=employee, signal=signal, text=ANSWER)
+
+    page = client.get(detail).content.decode()
+    assert waiting in page and 'Berichten met de melder <span class="badge">nieuw bericht</span>' in page
+    assert ANSWER not in page  # the page says there is one; the messages page shows it
+    client.get(_messages_page(signal.pk))
+    again = client.get(detail).content.decode()
+    assert waiting not in again and "nieuw bericht</span>" not in again

@@ -70,9 +70,8 @@ def test_the_page_tells_who_did_what_with_the_signal_in_order(coordinator, emplo
     services.signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=None)
 
     assert _timeline_on_page(verified_client(coordinator), signal) == [
-        "Gemeld via het meldformulier (ingelogd)",
-        "In behandeling genomen door Sanne Jansen",
-        "Sanne Jansen werd behandelaar",
+        f"Gemeld door {employee.display_name} via het meldformulier (ingelogd)",
+        "Sanne Jansen nam het signaal in behandeling en werd behandelaar",
         "Sanne Jansen maakte Ali Bakker behandelaar",
         "Ali Bakker stelde de melder een vraag",
         "De melder schreef een bericht",
@@ -132,9 +131,8 @@ def test_only_the_signals_own_events_and_a_removed_account_is_named_so(coordinat
     entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
 
     assert entries == [
-        "Gemeld via het meldformulier (ingelogd)",
-        "In behandeling genomen door een verwijderd account",
-        "Een verwijderd account werd behandelaar",
+        f"Gemeld door {employee.display_name} via het meldformulier (ingelogd)",
+        "Een verwijderd account nam het signaal in behandeling en werd behandelaar",
         f"{coordinator.display_name} werd behandelaar",
     ]
 
@@ -196,7 +194,7 @@ def test_what_other_roles_do_with_the_record_and_events_of_other_records_are_lef
     entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
 
     assert entries == [
-        "Gemeld via het meldformulier (ingelogd)",
+        f"Gemeld door {employee.display_name} via het meldformulier (ingelogd)",
         f"Afgesloten door {coordinator.display_name}: {ClosureReason.NOT_UNDERMINING.label[0].lower()}"
         f"{ClosureReason.NOT_UNDERMINING.label[1:]}",
     ]
@@ -235,3 +233,19 @@ def test_a_second_receipt_code_is_called_a_new_one(coordinator, organisation):
     entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
 
     assert entries[-2:] == ["De melder kreeg een ontvangstcode", "De melder kreeg een nieuwe ontvangstcode"]
+
+
+def test_taking_into_handling_a_signal_a_colleague_already_gave_you_is_one_line_without_werd_behandelaar(
+    coordinator, employee, make_user, organisation
+):
+    colleague = make_user(role=Role.COORDINATOR, organisation=organisation)
+    signal = make_signal(employee)
+    services.signal_assign(actor=colleague, signal_id=signal.pk, handler_id=coordinator.pk)
+    services.signal_start_triage(actor=coordinator, signal_id=signal.pk)
+
+    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
+
+    assert entries[1:] == [
+        f"{colleague.display_name} maakte {coordinator.display_name} behandelaar",
+        f"In behandeling genomen door {coordinator.display_name}",
+    ]
