@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 
+from csp.decorators import csp_update
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
@@ -130,8 +131,13 @@ def _check_broker() -> str:
 
 
 @method_decorator(login_required, name="dispatch")
+# Swagger UI draws its icons as data: images; nothing else on any page may.
+@method_decorator(csp_update({"img-src": ["data:"]}), name="dispatch")
 class ApiDocsView(SpectacularSwaggerSplitView):
-    """Swagger UI from local files (no CDN), its start-up script served as a file for the CSP."""
+    """Swagger UI from local files (no CDN), its start-up script served as a file and its page
+    style as a stylesheet (templates/api_docs.html), for the CSP."""
+
+    template_name = "api_docs.html"
 
 
 def _error(request, status: int, title: str, message: str):

@@ -71,3 +71,15 @@ def test_csrf_is_enforced_with_a_dutch_message(make_user):
     response = client.post("/account/inloggen/", {"username": "x", "password": "y"})
     assert response.status_code == 403
     assert "Formulier verlopen" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_only_the_api_documentation_may_show_data_images(make_user):
+    client = verified_client(make_user(role=Role.EMPLOYEE))
+
+    docs = client.get("/api/v1/docs/")["Content-Security-Policy"]
+    home = client.get("/")["Content-Security-Policy"]
+
+    assert re.search(r"img-src 'self' data:(;|$)", docs)
+    assert "data:" not in home and "img-src 'self'" in home
+    assert "unsafe-inline" not in docs and "style-src 'self'" in docs

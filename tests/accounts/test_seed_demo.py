@@ -97,6 +97,11 @@ def test_the_demo_has_signals_to_try_once_however_often_it_is_seeded():
         [SignalStatus.IN_TRIAGE, SignalStatus.RECEIVED, SignalStatus.RECEIVED, SignalStatus.CLOSED]
     )
     assert SignalMessage.objects.count() == 2 and ReporterContact.objects.count() == 1
+    # The answered question was read by the employee; the answer waits for the coordinator.
+    assert sorted((m.direction, m.read_at is None) for m in SignalMessage.objects.all()) == [
+        ("from_reporter", True),
+        ("to_reporter", False),
+    ]
     coordinator = User.objects.get(username="zaanstad.coordinator")
     assert signals.get(status=SignalStatus.IN_TRIAGE).handler == coordinator
     inbox = verified_client(coordinator).get("/signalen/")

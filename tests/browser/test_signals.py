@@ -480,3 +480,16 @@ def test_coordinator_registers_a_phone_call_with_the_callers_details(page, coord
     expect(page.get_by_role("link", name="Gegevens van de melder")).to_be_visible()
     expect(page.get_by_role("main")).not_to_contain_text("Kees Beller")
     assert ReporterContact.objects.get().signal == Signal.objects.get()
+
+
+def test_the_api_documentation_renders_without_console_errors_or_csp_violations(
+    page, base_url, logged_in_employee, problems
+):
+    response = page.goto(base_url + "/api/v1/docs/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Weerbaar")
+    expect(page.get_by_text("/api/v1/signals/", exact=True).first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    problems.record_csp_violations(page)
+
+    assert problems.all() == []

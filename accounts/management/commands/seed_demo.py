@@ -135,11 +135,12 @@ class Command(BaseCommand):
         the same signals and messages and changes nothing."""
         from signals.confidential_services import (
             ContactData,
+            messages_mark_read,
             on_behalf_signal_submit,
             reporter_message_add,
             reporter_question_send,
         )
-        from signals.models import Channel, ClosureReason, Phenomenon, SignalStatus
+        from signals.models import Channel, ClosureReason, MessageDirection, Phenomenon, SignalStatus
         from signals.services import SignalData, SubjectData, signal_close, signal_start_triage, signal_submit
 
         users = {user.username: user for user in User.objects.filter(username__startswith="zaanstad.")}
@@ -178,12 +179,14 @@ class Command(BaseCommand):
         )
         if nail_studio.status == SignalStatus.RECEIVED:
             signal_start_triage(actor=coordinator, signal_id=nail_studio.pk)
-        reporter_question_send(
+        question = reporter_question_send(
             actor=coordinator,
             signal=nail_studio,
             text="Dank voor uw melding. Weet u op welke avonden de busjes er meestal staan?",
             submission_key=key("nagelstudio-vraag"),
         )
+        # The employee opened their page, read the question and answered it.
+        messages_mark_read(shown=[question], direction=MessageDirection.TO_REPORTER)
         reporter_message_add(
             actor=employee,
             signal=nail_studio,
