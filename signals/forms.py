@@ -373,6 +373,7 @@ class InboxFilterForm(forms.Form):
             (OPEN, "Nog open (ontvangen of in behandeling)"),
             *SignalStatus.choices,
         ]
+        self.fields["status"].initial = OPEN  # the list opens with what still needs work
         self.fields["fenomeen"].queryset = Phenomenon.objects.filter(organisation_id=organisation_id)
         self.fields["behandelaar"].choices = [
             ("", "Alle"),

@@ -213,13 +213,14 @@ def inbox(request):
     """The organisation's signals: filters by status, phenomenon and acute danger (GET), or a search
     by identifier (POST, so the identifier stays out of URLs and logs), 50 a page."""
     filters = InboxFilterForm(
-        request.GET or None,
+        request.GET if set(request.GET) - {"pagina"} else None,  # a page number alone is no filter
         organisation_id=request.user.organisation_id,
         handlers=services.handler_choices(actor=request.user),
         stale_handlers=services.stale_handlers(actor=request.user),
     )
     search = IdentifierSearchForm(request.POST or None)
-    criteria = {}
+    # Opened without filters: what still needs work. "Alle" (status empty) shows the closed too.
+    criteria = {"status": selectors.OPEN}
     if request.method == "POST":
         criteria = {"subject_indexes": search.cleaned_data["zoek"]} if search.is_valid() else None
     elif filters.is_bound and filters.is_valid():
@@ -246,10 +247,12 @@ def inbox(request):
             "nothing_found": selectors.nothing_found_hint(search.data["zoek"])
             if searching and not page.paginator.count
             else "",
-            # A search, a filter, or filters that could not be read (their errors show above).
+            # A search, a filter, or filters that could not be read (their errors show above); not
+            # the list as it opens (the open signals).
             "narrowed": request.method == "POST"
             or criteria is None
-            or any(value for key, value in criteria.items() if key != "oldest_first"),
+            or (filters.is_bound and any(value for key, value in criteria.items() if key != "oldest_first")),
+            "only_open": bool(criteria and criteria.get("status") == selectors.OPEN),
             "oldest_first": bool(criteria and criteria.get("oldest_first")),
         },
     )

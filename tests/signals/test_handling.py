@@ -198,8 +198,15 @@ def test_the_inbox_filters_the_signals_still_open(coordinator, employee):
 
     assert shown(status="open") == {new.pk, in_handling.pk}
     assert shown(status="closed") == {closed.pk}
-    assert shown() == {new.pk, in_handling.pk, closed.pk}
-    assert "Nog open (ontvangen of in behandeling)" in client.get(reverse("signals:inbox")).content.decode()
+    assert shown(status="") == {new.pk, in_handling.pk, closed.pk}  # "Alle"
+    # The list opens with the signals still open, a page number alone changes nothing of that.
+    assert shown() == shown(pagina="1") == {new.pk, in_handling.pk}
+    page = client.get(reverse("signals:inbox")).content.decode()
+    assert re.search(r'<option value="open" selected>Nog open \(ontvangen of in behandeling\)</option>', page)
+    assert "2 signalen nog open, nieuwste eerst" in page and "gevonden" not in page
+    assert f'<a href="{reverse("signals:inbox")}?status=">Ook de afgeronde signalen tonen</a>' in page
+    everything = client.get(reverse("signals:inbox"), {"status": ""}).content.decode()
+    assert "3 signalen, nieuwste eerst" in everything
 
 
 @pytest.mark.parametrize(
