@@ -487,3 +487,15 @@ def test_a_close_from_a_page_older_than_a_colleagues_change_keeps_the_reason_and
 
 def _seen_in(page: str) -> dict:
     return {"stand": html.unescape(_STAND.search(page).group(1))}
+
+
+def test_the_inbox_marks_a_signal_with_acute_danger(coordinator, employee):
+    acute, calm = make_signal(employee, acute_danger=True), make_signal(employee)
+
+    page = verified_client(coordinator).get(reverse("signals:inbox")).content.decode()
+
+    def row(signal):
+        return re.search(rf"{signal.reference}</a>.*?</tr>", page, re.S).group(0)
+
+    assert '<strong class="acute">ja</strong>' in row(acute)
+    assert "<td>nee</td>" in row(calm) and "acute" not in row(calm)
