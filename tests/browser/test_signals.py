@@ -493,3 +493,27 @@ def test_the_api_documentation_renders_without_console_errors_or_csp_violations(
     problems.record_csp_violations(page)
 
     assert problems.all() == []
+
+
+def test_typing_the_reason_for_closing_keeps_the_coordinators_session_alive(
+    page, base_url, employee, coordinator, log_in
+):
+    """The signal's page has several forms; only the one marked (the close form, with a note to
+    type) renews the session, and it does while the coordinator types."""
+    signal = make_signal(employee[0], description=DESCRIPTION)
+    user, device = coordinator
+    log_in(page, user.username, totp_now(device))
+    page.clock.install()
+    page.goto(base_url + f"/signalen/{signal.pk}/")
+    page.wait_for_load_state("load")
+    calls = []
+    page.on("request", lambda request: calls.append(request) if request.url.endswith("/account/actief/") else None)
+    note = page.get_by_label("Toelichting")
+
+    note.press_sequentially("Bleek")
+    assert calls == []
+    page.clock.fast_forward("06:00")
+    with page.expect_response(lambda response: response.url.endswith("/account/actief/")) as renewed:
+        note.press_sequentially(" een verhuizing")
+    assert renewed.value.status == 204
+    assert len(calls) == 1
