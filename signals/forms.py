@@ -383,12 +383,13 @@ class InboxFilterForm(forms.Form):
         self.fields["behandelaar"].error_messages["invalid_choice"] = "Kies een behandelaar uit de lijst."
 
     def criteria(self) -> dict:
-        from signals.selectors import NOBODY
+        from signals.selectors import NOBODY, OPEN
 
         data = self.cleaned_data
         handler = data["behandelaar"]
         return {
-            "status": data["status"],
+            # Filters without a status (a link that sets only the order): the open ones, as the list opens.
+            "status": data["status"] if "status" in self.data else OPEN,
             "phenomenon_id": data["fenomeen"].pk if data["fenomeen"] else None,
             "acute_only": data["acuut"],
             "unread_only": data["bericht"],

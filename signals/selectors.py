@@ -411,7 +411,11 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
         if skip:  # said with the line before
             skip = False
             continue
-        if event.action == "signal.triage_started" and _made_handler_by(following, event.actor_id):
+        if (
+            event.action == "signal.triage_started"
+            and event.data.get("handler_id") == event.actor_id
+            and _made_handler_by(following, event.actor_id)
+        ):
             # Taking it into handling made them handler: one line, not two.
             line = f"{who(event.actor_id)} nam het signaal in behandeling en werd behandelaar"
             entries.append(TimelineEntry(at=event.at, text=_capitalised(line)))
@@ -422,8 +426,9 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
 
 
 def _made_handler_by(event, actor_id) -> bool:
-    """Whether `event` is the assignment of `actor_id` to themselves (as taking a signal into
-    handling writes right after it)."""
+    """Whether `event` is the assignment of `actor_id` to themselves, as taking a signal into
+    handling writes right after it when that made them handler (the triage event says so: its
+    handler_id is theirs)."""
     return (
         event is not None
         and actor_id is not None

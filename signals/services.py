@@ -87,21 +87,27 @@ class SubjectData:
             return name_blind_index(self.name, company=self.kind == SubjectKind.COMPANY)
         return ""
 
-    def other_indexes(self) -> dict[str, str]:
-        """The address and kenteken given with a subject of another kind (a person's address, a
-        company's car), indexed as an address and a vehicle are ("" where there is none)."""
-        return {
-            "address_index": blind_index("address", self.address)
-            if self.address and self.kind != SubjectKind.ADDRESS
-            else "",
-            "kenteken_index": blind_index("kenteken", self.kenteken)
-            if self.kenteken and self.kind != SubjectKind.VEHICLE
-            else "",
-        }
+    def address_index(self) -> str:
+        """The address given with a subject of another kind (where a person lives), indexed as an
+        address is ("" without one)."""
+        return blind_index("address", self.address) if self.address and self.kind != SubjectKind.ADDRESS else ""
+
+    def kenteken_index(self) -> str:
+        """The kenteken given with a subject of another kind (a company's car), indexed as a
+        vehicle is ("" without one)."""
+        return blind_index("kenteken", self.kenteken) if self.kenteken and self.kind != SubjectKind.VEHICLE else ""
 
     def indexes(self) -> dict[str, str]:
-        """Every index of the subject, as Subject stores them."""
-        return {"blind_index": self.index(), "name_index": self.name_index(), **self.other_indexes()}
+        """Every index of the subject, as Subject stores them (ValidationError if one is refused)."""
+        return {field: compute() for field, compute in self.index_computations().items()}
+
+    def index_computations(self) -> dict[str, Callable[[], str]]:
+        return {
+            "blind_index": self.index,
+            "name_index": self.name_index,
+            "address_index": self.address_index,
+            "kenteken_index": self.kenteken_index,
+        }
 
 
 @dataclass
@@ -615,20 +621,15 @@ def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict
         up_to_date = []  # only the version to set
         with transaction.atomic(durable=True):
             for subject in batch:
-                try:
-                    indexes = _subject_data_of(subject).indexes()
-                except (ValidationError, ValueError):
+                indexes, refused = _indexes_today(subject)
+                if refused:
                     counts["refused"] += 1
-                    if subject.name_index is None:
-                        _set_indexes(subject.pk, name_index="")
-                    up_to_date.append(subject.pk)
-                    continue
                 if all(getattr(subject, field) == value for field, value in indexes.items()):
-                    counts["unchanged"] += 1
+                    counts["unchanged"] += 0 if refused else 1
                     up_to_date.append(subject.pk)
                     continue
                 _set_indexes(subject.pk, **indexes)
-                counts["changed"] += 1
+                counts["changed"] += 0 if refused else 1
                 organisation_id = subject.signal.organisation_id
                 per_organisation[organisation_id] = per_organisation.get(organisation_id, 0) + 1
             if up_to_date:
@@ -643,6 +644,20 @@ def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict
                     data={"changed": changed},
                 )
     return counts
+
+
+def _indexes_today(subject: Subject) -> tuple[dict[str, str], bool]:
+    """The subject's indexes by today's rules, each on its own: one that today's rules refuse keeps
+    what it was (a missing name index becomes empty, so it is not tried again), and the others are
+    still brought up to date. Also whether any was refused."""
+    details, indexes, refused = _subject_data_of(subject), {}, False
+    for column, compute in details.index_computations().items():
+        try:
+            indexes[column] = compute()
+        except (ValidationError, ValueError):
+            refused = True
+            indexes[column] = getattr(subject, column) or ""
+    return indexes, refused
 
 
 def _set_indexes(subject_id: int, **indexes: str) -> None:

@@ -50,6 +50,10 @@ CHANGED_SINCE_PAGE = (
     "Dit signaal is gewijzigd nadat u de pagina opende, misschien door een collega. Hieronder ziet u de "
     "stand van nu; wat u typte staat er nog. Kijk die stand na voordat u afsluit."
 )
+CHANGED_SINCE_PAGE_ASSIGN = (
+    "Dit signaal is gewijzigd nadat u de pagina opende, misschien door een collega. Er is niets opgeslagen. "
+    "Hieronder ziet u de stand van nu, met de behandelaar die u koos. Kijk die stand na en sla dan opnieuw op."
+)
 
 SAVE_FAILED = (
     "Er ging iets mis bij het opslaan. Uw melding is niet opgeslagen. Probeer het over een paar minuten opnieuw; "
@@ -248,11 +252,15 @@ def inbox(request):
             if searching and not page.paginator.count
             else "",
             # A search, a filter, or filters that could not be read (their errors show above); not
-            # the list as it opens (the open signals).
+            # the open signals or all of them, in either order.
             "narrowed": request.method == "POST"
             or criteria is None
-            or (filters.is_bound and any(value for key, value in criteria.items() if key != "oldest_first")),
+            or any(value for key, value in criteria.items() if key not in ("oldest_first", "status"))
+            or criteria.get("status") not in ("", selectors.OPEN),
             "only_open": bool(criteria and criteria.get("status") == selectors.OPEN),
+            "all_statuses": bool(criteria is not None and request.method == "GET" and criteria.get("status") == ""),
+            # Whether an empty list of open signals means all is done, or nothing came in yet.
+            "has_signals": not page.paginator.count and Signal.objects.for_user(request.user).exists(),
             "oldest_first": bool(criteria and criteria.get("oldest_first")),
         },
     )
@@ -380,7 +388,7 @@ def _assign_form_again(request, signal: Signal, form: AssignForm):
     """The page again with the assign form's error; warned when it now shows another state than
     the coordinator's page did (as _close_form_again)."""
     if request.POST.get(VERSION_FIELD, "") != signal.version:
-        messages.warning(request, CHANGED_SINCE_PAGE)
+        messages.warning(request, CHANGED_SINCE_PAGE_ASSIGN)
     return _detail_page(request, signal, close_form=CloseSignalForm(), assign_form=form)
 
 

@@ -104,7 +104,16 @@ def test_the_inbox_sorts_oldest_first_on_request(coordinator, employee):
 
     assert [s.pk for s in default.context["signals"]] == [newest.pk, oldest.pk]
     assert [s.pk for s in oldest_first.context["signals"]] == [oldest.pk, newest.pk]
-    assert "2 signalen, oudste eerst" in oldest_first.content.decode()  # a sort is no filter: not "gevonden"
+    # A sort is no filter: not "gevonden"; without a status the open ones, as the list opens.
+    assert "2 signalen nog open, oudste eerst" in oldest_first.content.decode()
+    # The filter form as sent with its button: the open ones, in the order chosen, no search.
+    sent = client.get(
+        reverse("signals:inbox"), {"status": "open", "fenomeen": "", "behandelaar": "", "volgorde": "oudste"}
+    ).content.decode()
+    assert "2 signalen nog open, oudste eerst" in sent and "Terug naar de open signalen" not in sent
+    assert "Ook de afgeronde signalen tonen" in sent
+    everything = client.get(reverse("signals:inbox"), {"status": ""}).content.decode()
+    assert f'<a href="{reverse("signals:inbox")}">Alleen de open signalen tonen</a>' in everything
 
 
 @pytest.mark.parametrize("who", ["employee", "elsewhere", "blocked"])
@@ -307,7 +316,8 @@ def test_an_assignment_from_an_outdated_page_changes_nothing_and_keeps_the_choic
     response = _assign(client, signal, colleague, stand=stand)
 
     text = response.content.decode()
-    assert "gewijzigd nadat u de pagina opende" in text
+    assert "Er is niets opgeslagen. Hieronder ziet u de stand van nu, met de behandelaar die u koos." in text
+    assert "voordat u afsluit" not in text
     assert re.search(rf'<option value="{colleague.pk}"[^>]*selected', text)
     assert _trail(signal) == before
 
@@ -326,3 +336,9 @@ def test_saving_the_handler_a_signal_already_has_says_nothing_changed(signal, co
     assert f"Er is niets veranderd: {expected}" in text
     assert "is nu de behandelaar" not in text and "heeft nu geen behandelaar" not in text
     assert _trail(signal) == before
+
+
+def test_an_organisation_without_signals_is_told_there_are_none_yet(coordinator):
+    page = verified_client(coordinator).get(reverse("signals:inbox")).content.decode()
+
+    assert "Er zijn nog geen signalen." in page and "alles is afgerond" not in page

@@ -1299,3 +1299,24 @@ def test_a_search_that_finds_nothing_says_how_it_read_what_was_typed(coordinator
 
     assert said in response.content.decode()
     assert not response.context["signals"]
+
+
+def test_a_detail_todays_rules_refuse_leaves_that_index_and_brings_the_others_up_to_date(employee):
+    from privacy.blind_index import blind_index_of
+    from privacy.crypto import with_data_keys
+    from signals.models import SUBJECT_INDEX_VERSION
+    from signals.services import SubjectData, subjects_reindex
+
+    make_signal(employee, subjects=[SubjectData(kind="person", name="P.J. Jansen", address="1500 AA 3")])
+    subject = with_data_keys(Subject.objects.all()).get()
+    subject.address = "Dorpsstraat 12"  # as no rule of today reads as an address
+    subject.save()
+    old_index = blind_index_of("person", "p j jansen|")
+    Subject.objects.update(blind_index=old_index, address_index="", index_version=1)
+
+    assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 0, "refused": 1}
+
+    stored = Subject.objects.get()
+    assert stored.blind_index == person_blind_index("PJ Jansen", None) != old_index
+    assert (stored.address_index, stored.index_version) == ("", SUBJECT_INDEX_VERSION)
+    assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 0, "refused": 0}

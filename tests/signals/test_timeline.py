@@ -249,3 +249,21 @@ def test_taking_into_handling_a_signal_a_colleague_already_gave_you_is_one_line_
         f"{colleague.display_name} maakte {coordinator.display_name} behandelaar",
         f"In behandeling genomen door {coordinator.display_name}",
     ]
+
+
+def test_making_oneself_handler_later_is_its_own_line_not_merged_with_taking_it_into_handling(
+    coordinator, employee, make_user, organisation
+):
+    colleague = make_user(role=Role.COORDINATOR, organisation=organisation)
+    signal = make_signal(employee)
+    services.signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=colleague.pk)
+    services.signal_start_triage(actor=coordinator, signal_id=signal.pk)  # the colleague stays handler
+    services.signal_assign(actor=coordinator, signal_id=signal.pk, handler_id=coordinator.pk)
+
+    entries = [e.text for e in selectors.signal_timeline(actor=coordinator, signal=signal).entries]
+
+    assert entries[1:] == [
+        f"{coordinator.display_name} maakte {colleague.display_name} behandelaar",
+        f"In behandeling genomen door {coordinator.display_name}",
+        f"{coordinator.display_name} werd behandelaar",
+    ]
