@@ -458,6 +458,14 @@ class CloseSignalForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={"max_length": "Gebruik hoogstens %(limit_value)d tekens."},
     )
+    eerder = forms.CharField(
+        label="Kenmerk van het eerdere signaal",
+        help_text="Alleen bij 'Al eerder gemeld', als u het weet: bijvoorbeeld S2026-00012. Dit signaal verwijst dan naar het eerdere.",
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        error_messages={"max_length": "Een kenmerk is hooguit %(limit_value)d tekens, bijvoorbeeld S2026-00012."},
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -472,4 +480,8 @@ class CloseSignalForm(forms.Form):
         note_given = bool(data.get("toelichting", "").strip()) or "toelichting" in self.errors  # too long is given
         if data.get("reden") == ClosureReason.OTHER and not note_given:
             self.add_error("toelichting", "Licht toe waarom u het signaal afsluit als u 'Anders' kiest.")
+        if data.get("eerder", "").strip() and data.get("reden") and data["reden"] != ClosureReason.DUPLICATE:
+            from signals.services import NOT_A_DUPLICATE
+
+            self.add_error("eerder", NOT_A_DUPLICATE)
         return data

@@ -169,6 +169,15 @@ class Signal(EncryptedModel, RetainedRecord):
     closed_at = models.DateTimeField("afgesloten op", null=True, blank=True)
     closure_reason = models.CharField("reden van afsluiten", max_length=30, choices=ClosureReason.choices, blank=True)
     closure_note = EncryptedTextField("toelichting bij afsluiten", blank=True, null=True)
+    # Closed as "al eerder gemeld": the earlier signal it repeats, if the coordinator named it.
+    duplicate_of = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="duplicates",
+        verbose_name="eerder gemeld als",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = WeerbaarHistoricalRecords(excluded_fields=["submission_key"])
@@ -219,11 +228,12 @@ class Signal(EncryptedModel, RetainedRecord):
         target=SignalStatus.CLOSED,
         permission=_may_handle,
     )
-    def close(self, *, reason: str, note: str, at) -> None:
+    def close(self, *, reason: str, note: str, at, duplicate_of: Signal | None = None) -> None:
         """Closed without a case: why, and when (from then on the retention term runs)."""
         self.closure_reason = reason
         self.closure_note = note or None
         self.closed_at = at
+        self.duplicate_of = duplicate_of
 
     @transition(field=status, source=SignalStatus.CLOSED, target=SignalStatus.IN_TRIAGE, permission=_may_handle)
     def reopen(self) -> None:
@@ -232,6 +242,7 @@ class Signal(EncryptedModel, RetainedRecord):
         self.closure_reason = ""
         self.closure_note = None
         self.closed_at = None
+        self.duplicate_of = None
 
 
 class SubjectKind(models.TextChoices):

@@ -233,7 +233,9 @@ def signal_get_for_coordinator(*, actor, pk: int) -> Signal:
     if not user_can(actor, Action.HANDLE_SIGNALS):
         raise PermissionDenied
     return get_for_user_or_404(
-        with_data_keys(Signal.objects.select_related("phenomenon", "reporter", "registered_by", "handler")),
+        with_data_keys(
+            Signal.objects.select_related("phenomenon", "reporter", "registered_by", "handler", "duplicate_of")
+        ),
         actor,
         pk=pk,
     )

@@ -402,7 +402,15 @@ CHANGED_MEANWHILE = (
 )
 CLOSURE_NOTE_MAX = 2000
 # What closing and reopening change: the state, the closure and the retention clock.
-_CLOSURE_FIELDS = ["status", "closure_reason", "closure_note", "closed_at", *RETENTION_FIELDS, "updated_at"]
+_CLOSURE_FIELDS = [
+    "status",
+    "closure_reason",
+    "closure_note",
+    "closed_at",
+    "duplicate_of",
+    *RETENTION_FIELDS,
+    "updated_at",
+]
 
 
 def signal_start_triage(*, actor, signal_id: int, seen_version: str | None = None) -> Signal:
@@ -522,10 +530,26 @@ def signal_assign(*, actor, signal_id: int, handler_id: int | None, seen_version
     return signal
 
 
-def signal_close(*, actor, signal_id: int, reason: str, note: str = "", seen_version: str | None = None) -> Signal:
+NOT_A_DUPLICATE = "Vul alleen een eerder kenmerk in als u 'Al eerder gemeld' kiest."
+NO_SUCH_REFERENCE = (
+    "Er is geen ander signaal met dit kenmerk in uw organisatie. Kijk het kenmerk na, bijvoorbeeld S2026-00012."
+)
+
+
+def signal_close(
+    *,
+    actor,
+    signal_id: int,
+    reason: str,
+    note: str = "",
+    earlier_reference: str = "",
+    seen_version: str | None = None,
+) -> Signal:
     """Closes a signal that does not lead to a case, with a reason (and a note, required for
-    "anders"). Its retention term starts now (record type signal_without_case); the note is
-    stored encrypted and is not in the audit event, which holds the reason's code only."""
+    "anders"; for "al eerder gemeld" optionally the reference of the earlier signal of the
+    organisation, which then links to it). Its retention term starts now (record type
+    signal_without_case); the note is stored encrypted and is not in the audit event, which holds
+    the reason's code and the earlier signal's id only."""
     if reason not in ClosureReason.values:
         raise ValidationError({"reden": "Kies een reden uit de lijst."})
     note = note.strip()
@@ -533,20 +557,35 @@ def signal_close(*, actor, signal_id: int, reason: str, note: str = "", seen_ver
         raise ValidationError({"toelichting": "Licht toe waarom u het signaal afsluit als u 'Anders' kiest."})
     if len(note) > CLOSURE_NOTE_MAX:
         raise ValidationError({"toelichting": f"Gebruik hoogstens {CLOSURE_NOTE_MAX} tekens."})
+    earlier_reference = earlier_reference.strip().upper()
+    if earlier_reference and reason != ClosureReason.DUPLICATE:
+        raise ValidationError({"eerder": NOT_A_DUPLICATE})
     with transaction.atomic(durable=True):
         signal = _locked_for(actor, signal_id, "close", seen_version)
+        earlier = None
+        if earlier_reference:
+            earlier = (
+                Signal.objects.filter(organisation_id=signal.organisation_id, reference=earlier_reference)
+                .exclude(pk=signal.pk)
+                .first()
+            )
+            if earlier is None:
+                raise ValidationError({"eerder": NO_SUCH_REFERENCE})
         previous = signal.status
         now = timezone.now()
-        signal.close(reason=reason, note=note, at=now)
+        signal.close(reason=reason, note=note, at=now, duplicate_of=earlier)
         retention_start(record=signal, started_at=now)
         signal._history_user = actor
         signal.save(update_fields=_CLOSURE_FIELDS)
+        data = {"from": previous, "reason": reason}
+        if earlier is not None:
+            data["duplicate_of"] = earlier.pk
         audit_event_record(
             actor=actor,
             action="signal.closed",
             organisation_id=signal.organisation_id,
             record=signal,
-            data={"from": previous, "reason": reason},
+            data=data,
         )
     return signal
 

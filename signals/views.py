@@ -294,6 +294,8 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "namesakes_more": namesakes_more,
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "unread_message": selectors.signal_unread_message(signal),
+            # Signals closed as repeating this one (their references only: the list is the organisation's).
+            "duplicates": list(signal.duplicates.only("reference").order_by("created_at")),
             "close_form": close_form,
             "assign_form": assign_form,
             "handler_stale": signal.handler is not None and signal.handler not in handlers,
@@ -405,6 +407,7 @@ def close(request, pk: int):
                 signal_id=signal.pk,
                 reason=form.cleaned_data["reden"],
                 note=form.cleaned_data["toelichting"],
+                earlier_reference=form.cleaned_data["eerder"],
                 seen_version=request.POST.get(VERSION_FIELD, ""),
             )
         except ValidationError as error:

@@ -8,6 +8,7 @@ import re
 from datetime import timedelta
 
 import pytest
+import time_machine
 from dateutil.relativedelta import relativedelta
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
@@ -499,3 +500,82 @@ def test_the_inbox_marks_a_signal_with_acute_danger(coordinator, employee):
 
     assert '<strong class="acute">ja</strong>' in row(acute)
     assert "<td>nee</td>" in row(calm) and "acute" not in row(calm)
+
+
+def test_a_signal_closed_as_reported_before_links_to_the_earlier_one_and_back(coordinator, employee):
+    earlier, again = make_signal(employee), make_signal(employee)
+    client = verified_client(coordinator)
+
+    response = client.post(
+        reverse("signals:close", args=[again.pk]),
+        {"reden": "duplicate", "eerder": f"  {earlier.reference.lower()} ", **_seen(client, again)},
+    )
+
+    assert response.status_code == 302
+    stored = Signal.objects.get(pk=again.pk)
+    assert (stored.status, stored.closure_reason, stored.duplicate_of_id) == (
+        SignalStatus.CLOSED,
+        ClosureReason.DUPLICATE,
+        earlier.pk,
+    )
+    page = client.get(reverse("signals:detail", args=[again.pk])).content.decode()
+    link = f'<a href="{reverse("signals:detail", args=[earlier.pk])}">{earlier.reference}</a>'
+    assert f"Al eerder gemeld: {link}" in page
+    back = client.get(reverse("signals:detail", args=[earlier.pk])).content.decode()
+    assert f'<dt>Later opnieuw gemeld als</dt><dd><a href="{reverse("signals:detail", args=[again.pk])}">' in back
+    event = AuditEvent.objects.get(action="signal.closed", record_id=str(again.pk))
+    assert event.data == {"from": SignalStatus.RECEIVED, "reason": ClosureReason.DUPLICATE, "duplicate_of": earlier.pk}
+
+    signal_reopen(actor=coordinator, signal_id=again.pk)
+    assert Signal.objects.get(pk=again.pk).duplicate_of is None
+
+
+def test_an_earlier_reference_that_is_not_another_signal_of_the_organisation_closes_nothing(
+    coordinator, employee, make_user, other_organisation
+):
+    signal = make_signal(employee)
+    elsewhere = make_signal(make_user(role=Role.EMPLOYEE, organisation=other_organisation))
+    client = verified_client(coordinator)
+    before = _state(signal)
+    cases = [
+        (
+            {"reden": "duplicate", "eerder": "S2026-99999"},
+            "Er is geen ander signaal met dit kenmerk in uw organisatie.",
+        ),
+        (
+            {"reden": "duplicate", "eerder": elsewhere.reference},
+            "Er is geen ander signaal met dit kenmerk in uw organisatie.",
+        ),
+        (
+            {"reden": "duplicate", "eerder": signal.reference},
+            "Er is geen ander signaal met dit kenmerk in uw organisatie.",
+        ),
+        ({"reden": "referred", "eerder": elsewhere.reference}, "Vul alleen een eerder kenmerk in als u"),
+    ]
+
+    for data, message in cases:
+        response = client.post(reverse("signals:close", args=[signal.pk]), {**data, **_seen(client, signal)})
+        page = response.content.decode()
+        assert response.status_code == 200 and message in page
+        assert f'value="{data["eerder"]}"' in page  # what was typed is kept
+        assert _state(signal) == before
+
+
+def test_a_duplicate_outlives_the_earlier_signal_it_pointed_to(coordinator, employee):
+    from privacy.services import purge_expired
+
+    earlier, again = make_signal(employee), make_signal(employee)
+    signal_close(actor=coordinator, signal_id=earlier.pk, reason=ClosureReason.NOT_UNDERMINING)
+    expires = Signal.objects.get(pk=earlier.pk).retention_expires_at
+    with time_machine.travel(expires - timedelta(days=1)):
+        signal_close(
+            actor=coordinator, signal_id=again.pk, reason=ClosureReason.DUPLICATE, earlier_reference=earlier.reference
+        )
+
+    purged = purge_expired(now=expires + timedelta(seconds=1), removed_by="test")
+
+    assert purged == [("signal_without_case", str(earlier.pk))]
+    remaining = Signal.objects.get(pk=again.pk)
+    assert remaining.duplicate_of is None and remaining.closure_reason == ClosureReason.DUPLICATE
+    page = verified_client(coordinator).get(reverse("signals:detail", args=[again.pk])).content.decode()
+    assert "<dd>Al eerder gemeld</dd>" in page
