@@ -464,7 +464,7 @@ class CloseSignalForm(forms.Form):
         required=False,
         max_length=20,
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
-        error_messages={"max_length": "Een kenmerk is hooguit %(limit_value)d tekens, bijvoorbeeld S2026-00012."},
+        error_messages={"max_length": "Een kenmerk is hoogstens %(limit_value)d tekens, bijvoorbeeld S2026-00012."},
     )
 
     def __init__(self, *args, **kwargs):

@@ -530,7 +530,10 @@ def signal_assign(*, actor, signal_id: int, handler_id: int | None, seen_version
     return signal
 
 
-NOT_A_DUPLICATE = "Vul alleen een eerder kenmerk in als u 'Al eerder gemeld' kiest."
+NOT_A_DUPLICATE = "Vul het kenmerk van het eerdere signaal alleen in als u 'Al eerder gemeld' kiest."
+DUPLICATE_CYCLE = (
+    "Dat signaal is zelf al afgesloten als eerder gemeld onder dit signaal. Kies een ander kenmerk of laat het leeg."
+)
 NO_SUCH_REFERENCE = (
     "Er is geen ander signaal met dit kenmerk in uw organisatie. Kijk het kenmerk na, bijvoorbeeld S2026-00012."
 )
@@ -564,13 +567,17 @@ def signal_close(
         signal = _locked_for(actor, signal_id, "close", seen_version)
         earlier = None
         if earlier_reference:
+            # Locked, so it is not destroyed at the end of its term before this commits.
             earlier = (
-                Signal.objects.filter(organisation_id=signal.organisation_id, reference=earlier_reference)
+                Signal.objects.select_for_update(of=("self",))
+                .filter(organisation_id=signal.organisation_id, reference=earlier_reference)
                 .exclude(pk=signal.pk)
                 .first()
             )
             if earlier is None:
                 raise ValidationError({"eerder": NO_SUCH_REFERENCE})
+            if earlier.duplicate_of_id == signal.pk:
+                raise ValidationError({"eerder": DUPLICATE_CYCLE})
         previous = signal.status
         now = timezone.now()
         signal.close(reason=reason, note=note, at=now, duplicate_of=earlier)
@@ -656,40 +663,47 @@ def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict
         if not batch:
             break
         last_pk = batch[-1].pk
-        per_organisation: dict[int, int] = {}
+        per_organisation: dict[int, dict[str, int]] = {}
         up_to_date = []  # only the version to set
         with transaction.atomic(durable=True):
             for subject in batch:
                 indexes, refused = _indexes_today(subject)
-                if refused:
-                    counts["refused"] += 1
-                if all(getattr(subject, field) == value for field, value in indexes.items()):
-                    counts["unchanged"] += 0 if refused else 1
+                written = not all(getattr(subject, field) == value for field, value in indexes.items())
+                if written:
+                    _set_indexes(subject.pk, **indexes)
+                else:
                     up_to_date.append(subject.pk)
-                    continue
-                _set_indexes(subject.pk, **indexes)
-                counts["changed"] += 0 if refused else 1
-                organisation_id = subject.signal.organisation_id
-                per_organisation[organisation_id] = per_organisation.get(organisation_id, 0) + 1
+                outcome = "refused" if refused else "changed" if written else "unchanged"
+                counts[outcome] += 1
+                if outcome != "unchanged":
+                    of_organisation = per_organisation.setdefault(subject.signal.organisation_id, {})
+                    of_organisation[outcome] = of_organisation.get(outcome, 0) + 1
             if up_to_date:
                 for rows in (Subject.objects.filter(pk__in=up_to_date), Subject.history.filter(id__in=up_to_date)):
                     rows.filter(index_version__lt=SUBJECT_INDEX_VERSION).update(index_version=SUBJECT_INDEX_VERSION)
-            for organisation_id, changed in sorted(per_organisation.items()):
+            for organisation_id, of_organisation in sorted(per_organisation.items()):
                 audit_event_record(
                     actor=None,
                     action="subjects.reindexed",
                     organisation_id=organisation_id,
                     record_type="signals.subject",
-                    data={"changed": changed},
+                    data=of_organisation,  # the counts of this batch, as returned
                 )
     return counts
+
+
+_INDEX_COLUMNS = ("blind_index", "name_index", "address_index", "kenteken_index")
 
 
 def _indexes_today(subject: Subject) -> tuple[dict[str, str], bool]:
     """The subject's indexes by today's rules, each on its own: one that today's rules refuse keeps
     what it was (a missing name index becomes empty, so it is not tried again), and the others are
     still brought up to date. Also whether any was refused."""
-    details, indexes, refused = _subject_data_of(subject), {}, False
+    try:
+        details = _subject_data_of(subject)
+    except ValueError:  # a stored date of birth that is no date: nothing can be computed
+        return {column: getattr(subject, column) or "" for column in _INDEX_COLUMNS}, True
+    indexes, refused = {}, False
     for column, compute in details.index_computations().items():
         try:
             indexes[column] = compute()

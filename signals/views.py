@@ -295,7 +295,7 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "unread_message": selectors.signal_unread_message(signal),
             # Signals closed as repeating this one (their references only: the list is the organisation's).
-            "duplicates": list(signal.duplicates.only("reference").order_by("created_at")),
+            "duplicates": list(signal.duplicates.order_by("created_at").values("pk", "reference")),
             "close_form": close_form,
             "assign_form": assign_form,
             "handler_stale": signal.handler is not None and signal.handler not in handlers,

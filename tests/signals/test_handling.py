@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.template.defaultfilters import date as date_filter
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
@@ -550,7 +551,7 @@ def test_an_earlier_reference_that_is_not_another_signal_of_the_organisation_clo
             {"reden": "duplicate", "eerder": signal.reference},
             "Er is geen ander signaal met dit kenmerk in uw organisatie.",
         ),
-        ({"reden": "referred", "eerder": elsewhere.reference}, "Vul alleen een eerder kenmerk in als u"),
+        ({"reden": "referred", "eerder": elsewhere.reference}, "Vul het kenmerk van het eerdere signaal alleen in"),
     ]
 
     for data, message in cases:
@@ -579,3 +580,47 @@ def test_a_duplicate_outlives_the_earlier_signal_it_pointed_to(coordinator, empl
     assert remaining.duplicate_of is None and remaining.closure_reason == ClosureReason.DUPLICATE
     page = verified_client(coordinator).get(reverse("signals:detail", args=[again.pk])).content.decode()
     assert "<dd>Al eerder gemeld</dd>" in page
+
+
+def test_the_service_refuses_an_earlier_reference_with_another_reason_and_a_cycle(coordinator, employee):
+    first, second = make_signal(employee), make_signal(employee)
+    before = _state(second)
+
+    with pytest.raises(ValidationError) as other_reason:
+        signal_close(
+            actor=coordinator, signal_id=second.pk, reason=ClosureReason.REFERRED, earlier_reference=first.reference
+        )
+    assert "alleen in als u 'Al eerder gemeld' kiest" in str(other_reason.value)
+    assert _state(second) == before
+
+    signal_close(
+        actor=coordinator, signal_id=first.pk, reason=ClosureReason.DUPLICATE, earlier_reference=second.reference
+    )
+    with pytest.raises(ValidationError) as cycle:
+        signal_close(
+            actor=coordinator, signal_id=second.pk, reason=ClosureReason.DUPLICATE, earlier_reference=first.reference
+        )
+    assert "zelf al afgesloten als eerder gemeld onder dit signaal" in str(cycle.value)
+    assert _state(second) == before
+
+
+def test_the_later_reports_cost_the_earlier_signals_page_no_query_per_report(coordinator, employee):
+    earlier = make_signal(employee)
+    client = verified_client(coordinator)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("signals:detail", args=[earlier.pk])).status_code == 200
+        return len(ctx.captured_queries)
+
+    again = make_signal(employee)
+    signal_close(
+        actor=coordinator, signal_id=again.pk, reason=ClosureReason.DUPLICATE, earlier_reference=earlier.reference
+    )
+    one = queries()
+    for _ in range(4):
+        later = make_signal(employee)
+        signal_close(
+            actor=coordinator, signal_id=later.pk, reason=ClosureReason.DUPLICATE, earlier_reference=earlier.reference
+        )
+    assert queries() == one

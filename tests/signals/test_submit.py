@@ -1320,3 +1320,19 @@ def test_a_detail_todays_rules_refuse_leaves_that_index_and_brings_the_others_up
     assert stored.blind_index == person_blind_index("PJ Jansen", None) != old_index
     assert (stored.address_index, stored.index_version) == ("", SUBJECT_INDEX_VERSION)
     assert subjects_reindex(stale_only=True) == {"changed": 0, "unchanged": 0, "refused": 0}
+
+
+def test_a_stored_date_of_birth_that_is_no_date_is_counted_as_refused_and_the_batch_goes_on(employee):
+    from audit.models import AuditEvent
+    from privacy.crypto import with_data_keys
+    from signals.services import SubjectData, subjects_reindex
+
+    make_signal(employee, subjects=[SubjectData(kind="person", name="Piet Jansen")])
+    make_signal(employee, subjects=[SubjectData(kind="vehicle", kenteken="AB123C")])
+    broken = with_data_keys(Subject.objects.filter(kind="person")).get()
+    broken.date_of_birth = "17-05-1980"  # not as the form stores it (1980-05-17)
+    broken.save()
+    Subject.objects.update(index_version=1, kenteken_index="x")  # the vehicle's is wrong: it changes
+
+    assert subjects_reindex(stale_only=True) == {"changed": 1, "unchanged": 0, "refused": 1}
+    assert AuditEvent.objects.get(action="subjects.reindexed").data == {"refused": 1, "changed": 1}
