@@ -165,6 +165,12 @@ class SignalForm(forms.Form):
             except ValidationError as error:
                 errors.extend(error.messages)
         if errors:
+            if checked:  # which of them to choose again
+                names = [c.filename for c in checked]
+                listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
+                errors.append(
+                    f"{'Dit bestand was' if len(names) == 1 else 'Deze bestanden waren'} wel in orde: {listed}."
+                )
             errors.append("Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet.")
             raise ValidationError(errors)
         return checked

@@ -138,7 +138,11 @@ def signal_submit(request):
         if isinstance(result, HttpResponse):
             return result
         if result.repeated_submission:
-            messages.warning(request, ALREADY_SENT.format(reference=result.reference))
+            messages.warning(
+                request,
+                ALREADY_SENT.format(reference=result.reference)
+                + " Wilt u nog iets toevoegen? Dat kan bij Mijn meldingen, onder deze melding.",
+            )
         return redirect("signals:submitted", pk=result.pk)
     danger = AcuteDangerForm(request.GET or None)
     if not danger.is_bound or not danger.is_valid():

@@ -209,6 +209,7 @@ def test_the_form_sent_again_with_changes_says_they_were_not_saved(employee):
     page = client.get(second["Location"]).content.decode()
     signal = Signal.objects.get()
     assert f"Dit formulier was al eerder verstuurd en is ontvangen als {signal.reference}." in page
+    assert "Wilt u nog iets toevoegen? Dat kan bij Mijn meldingen, onder deze melding." in page
     assert "is niet opgeslagen" in page and "busje" not in signal.description
 
 
@@ -1215,6 +1216,16 @@ def test_an_empty_file_is_named_with_what_is_wrong_with_the_other_files_and_noth
     assert any(e.startswith("leeg.txt: het bestand is leeg") for e in errors)
     assert any(e.startswith("brief.docx:") for e in errors)
     assert "Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet." in errors
+    assert not any("wel in orde" in e for e in errors)  # none was
+    assert Signal.objects.count() == 0 and Attachment.objects.count() == 0
+
+    data["attachments"] = [
+        SimpleUploadedFile("foto.pdf", PDF_BYTES, content_type="application/pdf"),
+        SimpleUploadedFile("leeg.txt", b"", content_type="text/plain"),
+        SimpleUploadedFile("scan.pdf", PDF_BYTES, content_type="application/pdf"),
+    ]
+    errors = client.post(reverse("signals:submit"), data).context["form"].errors["attachments"]
+    assert "Deze bestanden waren wel in orde: foto.pdf en scan.pdf." in errors
     assert Signal.objects.count() == 0 and Attachment.objects.count() == 0
 
 
