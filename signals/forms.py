@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 
 from django import forms
@@ -352,7 +353,9 @@ def add_service_errors(form: forms.Form, error: ValidationError) -> None:
 class InboxFilterForm(forms.Form):
     """The coordinator's filters above the list of signals (GET: nothing personal in them)."""
 
-    status = forms.ChoiceField(label="Status", required=False)
+    status = forms.ChoiceField(
+        label="Status", required=False, error_messages={"invalid_choice": "Kies een status uit de lijst."}
+    )
     fenomeen = forms.ModelChoiceField(
         label="Fenomeen",
         queryset=None,
@@ -367,6 +370,7 @@ class InboxFilterForm(forms.Form):
         label="Volgorde",
         required=False,
         choices=[("", "Nieuwste eerst"), ("oudste", "Oudste eerst")],
+        error_messages={"invalid_choice": "Kies een volgorde uit de lijst."},
     )
 
     def __init__(self, *args, organisation_id: int, handlers=(), stale_handlers=(), **kwargs):
@@ -389,13 +393,12 @@ class InboxFilterForm(forms.Form):
         self.fields["behandelaar"].error_messages["invalid_choice"] = "Kies een behandelaar uit de lijst."
 
     def criteria(self) -> dict:
-        from signals.selectors import NOBODY, OPEN
+        from signals.selectors import NOBODY
 
         data = self.cleaned_data
         handler = data["behandelaar"]
         return {
-            # Filters without a status (a link that sets only the order): the open ones, as the list opens.
-            "status": data["status"] if "status" in self.data else OPEN,
+            "status": data["status"],
             "phenomenon_id": data["fenomeen"].pk if data["fenomeen"] else None,
             "acute_only": data["acuut"],
             "unread_only": data["bericht"],
@@ -433,7 +436,7 @@ class IdentifierSearchForm(forms.Form):
     """Search by identifier (POST: an identifier is personal data and never goes into a URL)."""
 
     zoek = forms.CharField(
-        label="Zoek op naam, KvK-nummer, adres (postcode en huisnummer) of kenteken",
+        label="Zoek op kenmerk, naam, KvK-nummer, adres (postcode en huisnummer) of kenteken",
         max_length=120,
         # Names and identifiers stay out of the browser's form history on a shared workstation.
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
@@ -444,10 +447,29 @@ class IdentifierSearchForm(forms.Form):
         from signals.selectors import identifier_indexes
 
         text = self.cleaned_data["zoek"].strip()
-        indexes = identifier_indexes(text)
-        if not indexes:
-            raise ValidationError("Dit herkennen we niet als naam, KvK-nummer, adres of kenteken.")
-        return indexes
+        if signal_reference(text):
+            return text
+        if not identifier_indexes(text):
+            raise ValidationError("Dit herkennen we niet als kenmerk, naam, KvK-nummer, adres of kenteken.")
+        return text
+
+    def criteria(self) -> dict:
+        """What signal_inbox searches for: a signal's reference (S2026-00012), or the blind indexes
+        of every reading of an identifier."""
+        from signals.selectors import identifier_indexes
+
+        text = self.cleaned_data["zoek"]
+        reference = signal_reference(text)
+        return {"reference": reference} if reference else {"subject_indexes": identifier_indexes(text)}
+
+
+_REFERENCE = re.compile(r"^\s*S\s*(\d{4})\s*-\s*(\d{1,5})\s*$", re.IGNORECASE)
+
+
+def signal_reference(text: str) -> str:
+    """A signal's reference as typed (s2026-12, S2026-00012), written as stored; "" if it is none."""
+    match = _REFERENCE.match(text or "")
+    return f"S{match[1]}-{int(match[2]):05d}" if match else ""
 
 
 class CloseSignalForm(forms.Form):

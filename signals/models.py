@@ -300,6 +300,19 @@ class Subject(EncryptedModel):
         month, _, day = rest.partition("-")
         return f"{day}-{month}-{year}" if day and month and year.isdigit() else value
 
+    @property
+    def details_for_reporter(self) -> list[str]:
+        """What the reporter gave besides the name, each part on its own ("geboren 14-03-1975",
+        "1541 KL 22", "kenteken GB123K", the remark)."""
+        parts = [
+            f"geboren {self.date_of_birth_display}" if self.date_of_birth else "",
+            f"KvK {self.kvk}" if self.kvk else "",
+            self.address or "",
+            f"kenteken {self.kenteken}" if self.kenteken else "",
+            self.remarks or "",
+        ]
+        return [part for part in parts if part]
+
     def __str__(self) -> str:
         return f"{self.get_kind_display()} bij {self.signal_id}"
 

@@ -70,6 +70,7 @@ def signal_inbox(
     handler: int | str = "",
     oldest_first: bool = False,
     subject_indexes: list[str] | None = None,
+    reference: str = "",
 ) -> QuerySet[Signal]:
     """The organisation's signals, newest first, optionally narrowed. `subject_indexes` are blind
     indexes of an identifier the coordinator searched for (see identifier_indexes); `unread_only`
@@ -92,6 +93,8 @@ def signal_inbox(
         signals = signals.filter(handler__isnull=True)
     elif handler:
         signals = signals.filter(handler_id=handler)
+    if reference:
+        signals = signals.filter(reference=reference)
     if subject_indexes is not None:
         matching = Subject.objects.filter(_any_index_in(subject_indexes) | Q(name_index__in=subject_indexes)).values(
             "signal_id"
@@ -177,9 +180,11 @@ def identifier_readings(text: str) -> list[tuple[str, str]]:
     return readings
 
 
-def nothing_found_hint(text: str) -> str:
+def nothing_found_hint(text: str, criteria: dict | None = None) -> str:
     """What the inbox says when a search found nothing: how it read what was typed, and for a
     postcode alone, that an address needs the house number."""
+    if criteria and criteria.get("reference"):
+        return f"Uw organisatie heeft geen signaal met kenmerk {criteria['reference']}."
     kinds = list(dict.fromkeys(kind for kind, _ in identifier_readings(text)))
     read_as = [READ_AS[kind] for kind in kinds]
     said = read_as[0] if len(read_as) == 1 else ", ".join(read_as[:-1]) + " of " + read_as[-1]
@@ -339,7 +344,8 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
     looked up, closed and reopened. Only those actions (TIMELINE_ACTIONS): reads are not in it
     (those are the access log's), nor what other roles do with the record (a privacy officer who
     postpones its destruction), nor any content: the events hold ids and codes only. The newest
-    TIMELINE_LIMIT entries, with how many earlier ones are left out; three queries at most,
+    TIMELINE_LIMIT entries, with how many earlier ones are left out; two queries, one more when
+    entries are left out and one more when a closure names an earlier signal,
     however long the history."""
     from accounts.models import User
     from audit.models import AuditEvent
@@ -364,6 +370,18 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
         user.pk: user.display_name
         for user in User.objects.filter(pk__in=user_ids - {None}).only("first_name", "last_name", "username")
     }
+
+    # The earlier signals named by "al eerder gemeld" closures (a query only when there are any).
+    earlier_ids = {e.data.get("duplicate_of") for e in events if e.action == "signal.closed"} - {None}
+    references = (
+        dict(
+            Signal.objects.filter(pk__in=earlier_ids, organisation_id=signal.organisation_id).values_list(
+                "pk", "reference"
+            )
+        )
+        if earlier_ids
+        else {}
+    )
 
     def who(user_id) -> str:
         return names.get(user_id, "een verwijderd account") if user_id is not None else "Weerbaar"
@@ -402,8 +420,11 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
                 return f"{by} vroeg de gegevens van de melder op"
             case "signal.closed":
                 reason = data.get("reason")
+                if reason == ClosureReason.OTHER:
+                    return f"Afgesloten door {by}, om een andere reden"
                 label = ClosureReason(reason).label if reason in ClosureReason.values else "zonder reden"
-                return f"Afgesloten door {by}: {label[0].lower()}{label[1:]}"
+                earlier = references.get(data.get("duplicate_of"))
+                return f"Afgesloten door {by}: {label[0].lower()}{label[1:]}" + (f" ({earlier})" if earlier else "")
             case "signal.reopened":
                 return f"Heropend door {by}"
         raise AssertionError(event.action)  # TIMELINE_ACTIONS and these texts go together

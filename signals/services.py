@@ -531,8 +531,9 @@ def signal_assign(*, actor, signal_id: int, handler_id: int | None, seen_version
 
 
 NOT_A_DUPLICATE = "Vul het kenmerk van het eerdere signaal alleen in als u 'Al eerder gemeld' kiest."
-DUPLICATE_CYCLE = (
-    "Dat signaal is zelf al afgesloten als eerder gemeld onder dit signaal. Kies een ander kenmerk of laat het leeg."
+LATER_NOT_EARLIER = (
+    "Dat signaal kwam later binnen dan dit signaal. Sluit dan dat signaal af als 'Al eerder gemeld', "
+    "met het kenmerk van dit signaal."
 )
 NO_SUCH_REFERENCE = (
     "Er is geen ander signaal met dit kenmerk in uw organisatie. Kijk het kenmerk na, bijvoorbeeld S2026-00012."
@@ -576,8 +577,8 @@ def signal_close(
             )
             if earlier is None:
                 raise ValidationError({"eerder": NO_SUCH_REFERENCE})
-            if earlier.duplicate_of_id == signal.pk:
-                raise ValidationError({"eerder": DUPLICATE_CYCLE})
+            if earlier.created_at >= signal.created_at:  # so no chain of repeats can loop
+                raise ValidationError({"eerder": LATER_NOT_EARLIER})
         previous = signal.status
         now = timezone.now()
         signal.close(reason=reason, note=note, at=now, duplicate_of=earlier)

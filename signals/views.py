@@ -220,8 +220,14 @@ def my_signal(request, pk: int):
 def inbox(request):
     """The organisation's signals: filters by status, phenomenon and acute danger (GET), or a search
     by identifier (POST, so the identifier stays out of URLs and logs), 50 a page."""
+    filter_data = None
+    if set(request.GET) - {"pagina"}:  # a page number alone is no filter
+        filter_data = request.GET.copy()
+        # Filters without a status (a link or bookmark with only the order): the open ones, as the
+        # list opens, and the status field says so.
+        filter_data.setdefault("status", selectors.OPEN)
     filters = InboxFilterForm(
-        request.GET if set(request.GET) - {"pagina"} else None,  # a page number alone is no filter
+        filter_data,
         organisation_id=request.user.organisation_id,
         handlers=services.handler_choices(actor=request.user),
         stale_handlers=services.stale_handlers(actor=request.user),
@@ -230,7 +236,7 @@ def inbox(request):
     # Opened without filters: what still needs work. "Alle" (status empty) shows the closed too.
     criteria = {"status": selectors.OPEN}
     if request.method == "POST":
-        criteria = {"subject_indexes": search.cleaned_data["zoek"]} if search.is_valid() else None
+        criteria = search.criteria() if search.is_valid() else None
     elif filters.is_bound and filters.is_valid():
         criteria = filters.criteria()
     elif filters.is_bound:
@@ -252,7 +258,7 @@ def inbox(request):
             "search": search,
             "query": query.urlencode(),
             "searching": searching,
-            "nothing_found": selectors.nothing_found_hint(search.data["zoek"])
+            "nothing_found": selectors.nothing_found_hint(search.data["zoek"], criteria)
             if searching and not page.paginator.count
             else "",
             # A search, a filter, or filters that could not be read (their errors show above); not
@@ -266,6 +272,9 @@ def inbox(request):
             # Whether an empty list of open signals means all is done, or nothing came in yet.
             "has_signals": not page.paginator.count and Signal.objects.for_user(request.user).exists(),
             "oldest_first": bool(criteria and criteria.get("oldest_first")),
+            # The links between the open and all signals keep the order chosen.
+            "order_query": "&volgorde=oudste" if criteria and criteria.get("oldest_first") else "",
+            "refused": criteria is None,  # nothing was searched or filtered: the errors say why
         },
     )
 

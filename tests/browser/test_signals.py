@@ -517,3 +517,31 @@ def test_typing_the_reason_for_closing_keeps_the_coordinators_session_alive(
         note.press_sequentially(" een verhuizing")
     assert renewed.value.status == 204
     assert len(calls) == 1
+
+
+def test_on_a_phone_the_lists_and_the_signals_page_do_not_scroll_sideways(
+    page, base_url, employee, coordinator, log_in
+):
+    """A wide table scrolls within its own box; the page itself stays as wide as the screen."""
+    make_signal(
+        employee[0],
+        description=DESCRIPTION,
+        subjects=[SubjectData(kind="person", name="Piet Jansen", address="1541 KL 22", kenteken="GB123K")],
+    )
+    signal = Signal.objects.get()
+    page.set_viewport_size({"width": 390, "height": 800})
+
+    def page_width() -> int:
+        return page.evaluate("document.documentElement.scrollWidth")
+
+    user, device = coordinator
+    log_in(page, user.username, totp_now(device))
+    for path in ("/signalen/", f"/signalen/{signal.pk}/"):
+        page.goto(base_url + path)
+        assert page_width() <= 390, path
+    page.get_by_role("button", name="Uitloggen").click()
+    user, device = employee
+    log_in(page, user.username, totp_now(device))
+    for path in ("/meldingen/", f"/meldingen/{signal.pk}/"):
+        page.goto(base_url + path)
+        assert page_width() <= 390, path

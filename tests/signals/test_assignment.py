@@ -113,7 +113,12 @@ def test_the_inbox_sorts_oldest_first_on_request(coordinator, employee):
     assert "2 signalen nog open, oudste eerst" in sent and "Terug naar de open signalen" not in sent
     assert "Ook de afgeronde signalen tonen" in sent
     everything = client.get(reverse("signals:inbox"), {"status": ""}).content.decode()
-    assert f'<a href="{reverse("signals:inbox")}">Alleen de open signalen tonen</a>' in everything
+    assert f'<a href="{reverse("signals:inbox")}?status=open">Alleen de open signalen tonen</a>' in everything
+    # The links between the two keep the order, and a status left out reads as the open ones.
+    oldest_all = client.get(reverse("signals:inbox"), {"status": "", "volgorde": "oudste"}).content.decode()
+    assert f'href="{reverse("signals:inbox")}?status=open&amp;volgorde=oudste">Alleen de open' in oldest_all
+    assert f'href="{reverse("signals:inbox")}?status=&amp;volgorde=oudste">Ook de afgeronde' in sent
+    assert re.search(r'<option value="open" selected>', oldest_first.content.decode())
 
 
 @pytest.mark.parametrize("who", ["employee", "elsewhere", "blocked"])

@@ -582,7 +582,7 @@ def test_a_duplicate_outlives_the_earlier_signal_it_pointed_to(coordinator, empl
     assert "<dd>Al eerder gemeld</dd>" in page
 
 
-def test_the_service_refuses_an_earlier_reference_with_another_reason_and_a_cycle(coordinator, employee):
+def test_the_service_refuses_an_earlier_reference_with_another_reason_or_one_that_came_in_later(coordinator, employee):
     first, second = make_signal(employee), make_signal(employee)
     before = _state(second)
 
@@ -593,15 +593,14 @@ def test_the_service_refuses_an_earlier_reference_with_another_reason_and_a_cycl
     assert "alleen in als u 'Al eerder gemeld' kiest" in str(other_reason.value)
     assert _state(second) == before
 
-    signal_close(
-        actor=coordinator, signal_id=first.pk, reason=ClosureReason.DUPLICATE, earlier_reference=second.reference
-    )
-    with pytest.raises(ValidationError) as cycle:
+    # The later one is the repeat: the first signal cannot name the second as earlier.
+    before_first = _state(first)
+    with pytest.raises(ValidationError) as later:
         signal_close(
-            actor=coordinator, signal_id=second.pk, reason=ClosureReason.DUPLICATE, earlier_reference=first.reference
+            actor=coordinator, signal_id=first.pk, reason=ClosureReason.DUPLICATE, earlier_reference=second.reference
         )
-    assert "zelf al afgesloten als eerder gemeld onder dit signaal" in str(cycle.value)
-    assert _state(second) == before
+    assert "Dat signaal kwam later binnen dan dit signaal." in str(later.value)
+    assert _state(first) == before_first
 
 
 def test_the_later_reports_cost_the_earlier_signals_page_no_query_per_report(coordinator, employee):

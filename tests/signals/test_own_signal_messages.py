@@ -424,3 +424,28 @@ def test_the_signals_own_page_says_a_message_from_the_reporter_waits_until_a_coo
     client.get(_messages_page(signal.pk))
     again = client.get(detail).content.decode()
     assert waiting not in again and "nieuw bericht</span>" not in again
+
+
+def test_the_reporter_reads_each_detail_of_a_subject_apart(employee):
+    from datetime import date
+
+    from signals.services import SubjectData
+
+    signal = make_signal(
+        employee,
+        subjects=[
+            SubjectData(
+                kind="person",
+                name="Piet Jansen",
+                date_of_birth=date(1975, 3, 14),
+                address="1541 KL 22",
+                kenteken="GB123K",
+                remarks="bewoner",
+            )
+        ],
+    )
+
+    page = verified_client(employee).get(reverse("signals:mine_detail", args=[signal.pk])).content.decode()
+
+    assert "<td>geboren 14-03-1975; 1541 KL 22; kenteken GB123K; bewoner</td>" in page
+    assert "<dt>Onderwerp</dt><dd>weet ik niet</dd>" in page

@@ -776,7 +776,7 @@ def test_coordinator_finds_signals_about_an_identifier_without_it_in_the_url(coo
     # contact details have them, and reporters are not searched for): said, not an empty list.
     for typed in ("melder@example.org", "+31 6 1234 5678"):
         answer = client.post(reverse("signals:inbox"), {"zoek": typed})
-        assert "Dit herkennen we niet als naam, KvK-nummer, adres of kenteken." in answer.content.decode()
+        assert "Dit herkennen we niet als kenmerk, naam, KvK-nummer, adres of kenteken." in answer.content.decode()
 
 
 def test_coordinator_finds_signals_about_a_person_or_company_by_name(
@@ -848,7 +848,7 @@ def test_a_person_with_a_legal_form_in_the_name_is_not_another_person(coordinato
     ("typed", "message"),
     [
         ("PJ Jansen 31-02-1980", "Die geboortedatum bestaat niet."),
-        ("1234 AB 12 t/m 16", "Dit herkennen we niet als naam, KvK-nummer, adres of kenteken."),
+        ("1234 AB 12 t/m 16", "Dit herkennen we niet als kenmerk, naam, KvK-nummer, adres of kenteken."),
     ],
 )
 def test_a_mistyped_date_or_address_is_said_not_searched_as_a_name(coordinator, typed, message):
@@ -1347,3 +1347,29 @@ def test_a_stored_date_of_birth_that_is_no_date_is_counted_as_refused_and_the_ba
 
     assert subjects_reindex(stale_only=True) == {"changed": 1, "unchanged": 0, "refused": 1}
     assert AuditEvent.objects.get(action="subjects.reindexed").data == {"refused": 1, "changed": 1}
+
+
+def test_a_coordinator_finds_a_signal_by_its_reference_however_typed(
+    coordinator, employee, make_user, other_organisation
+):
+    signal = make_signal(employee)
+    elsewhere = make_signal(make_user(role=Role.EMPLOYEE, organisation=other_organisation))
+    client = verified_client(coordinator)
+    number = int(signal.reference.rsplit("-", 1)[1])
+
+    for typed in (signal.reference, signal.reference.lower(), f"s{signal.reference[1:5]}-{number}"):
+        found = client.post(reverse("signals:inbox"), {"zoek": typed})
+        assert [s.pk for s in found.context["signals"]] == [signal.pk], typed
+    assert elsewhere.reference == signal.reference  # each organisation numbers its own
+    missing = client.post(reverse("signals:inbox"), {"zoek": "S2026-99999"})
+    assert "Uw organisatie heeft geen signaal met kenmerk S2026-99999." in missing.content.decode()
+
+
+def test_a_refused_search_shows_no_list_as_if_it_had_searched(coordinator, employee):
+    make_signal(employee)
+
+    page = verified_client(coordinator).post(reverse("signals:inbox"), {"zoek": "x@y.nl"}).content.decode()
+
+    assert "Dit herkennen we niet als kenmerk" in page
+    assert "Er is niet gezocht of gefilterd: pas aan wat hierboven niet klopt." in page
+    assert "gevonden" not in page.replace("Geen signalen gevonden met deze filters", "") and "<table" not in page

@@ -267,3 +267,17 @@ def test_making_oneself_handler_later_is_its_own_line_not_merged_with_taking_it_
         f"In behandeling genomen door {coordinator.display_name}",
         f"{coordinator.display_name} werd behandelaar",
     ]
+
+
+def test_a_closure_for_another_reason_or_as_a_repeat_reads_as_such(coordinator, employee):
+    earlier, again, other = make_signal(employee), make_signal(employee), make_signal(employee)
+    services.signal_close(
+        actor=coordinator, signal_id=again.pk, reason=ClosureReason.DUPLICATE, earlier_reference=earlier.reference
+    )
+    services.signal_close(actor=coordinator, signal_id=other.pk, reason=ClosureReason.OTHER, note="Verhuisd")
+
+    def last(signal) -> str:
+        return selectors.signal_timeline(actor=coordinator, signal=signal).entries[-1].text
+
+    assert last(again) == f"Afgesloten door {coordinator.display_name}: al eerder gemeld ({earlier.reference})"
+    assert last(other) == f"Afgesloten door {coordinator.display_name}, om een andere reden"
