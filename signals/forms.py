@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import uuid
 
 from django import forms
@@ -19,7 +18,7 @@ from signals.attachments import (
     scan_checked,
 )
 from signals.models import ON_BEHALF_CHANNELS, NoticedHow, SubjectKind
-from signals.services import SignalData, SubjectData
+from signals.services import SignalData, SubjectData, reference_read
 
 YES_NO = [("nee", "Nee"), ("ja", "Ja")]
 
@@ -447,29 +446,20 @@ class IdentifierSearchForm(forms.Form):
         from signals.selectors import identifier_indexes
 
         text = self.cleaned_data["zoek"].strip()
-        if signal_reference(text):
+        reference = reference_read(text)
+        if reference:
+            self._criteria = {"reference": reference}
             return text
-        if not identifier_indexes(text):
+        indexes = identifier_indexes(text)
+        if not indexes:
             raise ValidationError("Dit herkennen we niet als kenmerk, naam, KvK-nummer, adres of kenteken.")
+        self._criteria = {"subject_indexes": indexes}
         return text
 
     def criteria(self) -> dict:
-        """What signal_inbox searches for: a signal's reference (S2026-00012), or the blind indexes
-        of every reading of an identifier."""
-        from signals.selectors import identifier_indexes
-
-        text = self.cleaned_data["zoek"]
-        reference = signal_reference(text)
-        return {"reference": reference} if reference else {"subject_indexes": identifier_indexes(text)}
-
-
-_REFERENCE = re.compile(r"^\s*S\s*(\d{4})\s*-\s*(\d{1,5})\s*$", re.IGNORECASE)
-
-
-def signal_reference(text: str) -> str:
-    """A signal's reference as typed (s2026-12, S2026-00012), written as stored; "" if it is none."""
-    match = _REFERENCE.match(text or "")
-    return f"S{match[1]}-{int(match[2]):05d}" if match else ""
+        """What signal_inbox searches for (after is_valid): a signal's reference (S2026-00012), or
+        the blind indexes of every reading of an identifier."""
+        return self._criteria
 
 
 class CloseSignalForm(forms.Form):
@@ -508,8 +498,4 @@ class CloseSignalForm(forms.Form):
         note_given = bool(data.get("toelichting", "").strip()) or "toelichting" in self.errors  # too long is given
         if data.get("reden") == ClosureReason.OTHER and not note_given:
             self.add_error("toelichting", "Licht toe waarom u het signaal afsluit als u 'Anders' kiest.")
-        if data.get("eerder", "").strip() and data.get("reden") and data["reden"] != ClosureReason.DUPLICATE:
-            from signals.services import NOT_A_DUPLICATE
-
-            self.add_error("eerder", NOT_A_DUPLICATE)
         return data

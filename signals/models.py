@@ -287,6 +287,11 @@ class Subject(EncryptedModel):
     index_version = models.PositiveSmallIntegerField(default=SUBJECT_INDEX_VERSION)
     history = WeerbaarHistoricalRecords()
 
+    # Every blind index a subject has; and those that identify it or something given with it,
+    # which link signals about the same subject (the name alone only finds namesakes).
+    INDEX_FIELDS = ("blind_index", "name_index", "address_index", "kenteken_index")
+    IDENTITY_INDEX_FIELDS = ("blind_index", "address_index", "kenteken_index")
+
     class Meta:
         verbose_name = "betrokkene"
         verbose_name_plural = "betrokkenen"

@@ -246,17 +246,13 @@ def signal_get_for_coordinator(*, actor, pk: int) -> Signal:
     )
 
 
-# A subject's indexes that identify it or something given with it (not the name alone).
-_SUBJECT_INDEXES = ("blind_index", "address_index", "kenteken_index")
-
-
-def _any_index_in(indexes, prefix: str = "") -> Q:
-    """A subject (or, with prefix "subjects__", a signal's subject) with one of `indexes` as its
-    own index or as the address or kenteken given with it. Each kind is its own HMAC domain, so an
-    address index only ever equals an address index, whichever column holds it."""
+def _any_index_in(indexes) -> Q:
+    """A subject with one of `indexes` as its own index or as the address or kenteken given with
+    it. Each kind is its own HMAC domain, so an address index only ever equals an address index,
+    whichever column holds it."""
     condition = Q()
-    for field in _SUBJECT_INDEXES:
-        condition |= Q(**{f"{prefix}{field}__in": indexes})
+    for field in Subject.IDENTITY_INDEX_FIELDS:
+        condition |= Q(**{f"{field}__in": indexes})
     return condition
 
 
@@ -267,7 +263,8 @@ def signals_sharing_subjects(*, actor, signal: Signal) -> QuerySet[Signal]:
     address field, each way round."""
     if not user_can(actor, Action.HANDLE_SIGNALS) or signal.organisation_id != actor.organisation_id:
         raise PermissionDenied
-    indexes = {i for row in Subject.objects.filter(signal=signal).values_list(*_SUBJECT_INDEXES) for i in row if i}
+    rows = Subject.objects.filter(signal=signal).values_list(*Subject.IDENTITY_INDEX_FIELDS)
+    indexes = {index for row in rows for index in row if index}
     if signal.address_index:
         indexes.add(signal.address_index)
     matches = Signal.objects.for_user(actor).exclude(pk=signal.pk)
@@ -423,8 +420,8 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
                 if reason == ClosureReason.OTHER:
                     return f"Afgesloten door {by}, om een andere reden"
                 label = ClosureReason(reason).label if reason in ClosureReason.values else "zonder reden"
-                earlier = references.get(data.get("duplicate_of"))
-                return f"Afgesloten door {by}: {label[0].lower()}{label[1:]}" + (f" ({earlier})" if earlier else "")
+                repeats = references.get(data.get("duplicate_of"))
+                return f"Afgesloten door {by}: {label[0].lower()}{label[1:]}" + (f" ({repeats})" if repeats else "")
             case "signal.reopened":
                 return f"Heropend door {by}"
         raise AssertionError(event.action)  # TIMELINE_ACTIONS and these texts go together
@@ -434,12 +431,7 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
         if skip:  # said with the line before
             skip = False
             continue
-        if (
-            event.action == "signal.triage_started"
-            and event.data.get("handler_id") == event.actor_id
-            and _made_handler_by(following, event.actor_id)
-        ):
-            # Taking it into handling made them handler: one line, not two.
+        if _made_handler_by_triage(event, following):  # one line, not two
             line = f"{who(event.actor_id)} nam het signaal in behandeling en werd behandelaar"
             entries.append(TimelineEntry(at=event.at, text=_capitalised(line)))
             skip = True
@@ -448,16 +440,18 @@ def signal_timeline(*, actor, signal: Signal) -> Timeline:
     return Timeline(entries=entries, earlier=earlier)
 
 
-def _made_handler_by(event, actor_id) -> bool:
-    """Whether `event` is the assignment of `actor_id` to themselves, as taking a signal into
-    handling writes right after it when that made them handler (the triage event says so: its
-    handler_id is theirs)."""
+def _made_handler_by_triage(event, following) -> bool:
+    """Whether `event` took the signal into handling and made its actor handler by it (its
+    handler_id is theirs), with `following` the assignment signal_start_triage then writes."""
+    actor_id = event.actor_id
     return (
-        event is not None
+        event.action == "signal.triage_started"
         and actor_id is not None
-        and event.action == "signal.assigned"
-        and event.actor_id == actor_id
-        and event.data.get("to") == actor_id
+        and event.data.get("handler_id") == actor_id
+        and following is not None
+        and following.action == "signal.assigned"
+        and following.actor_id == actor_id
+        and following.data.get("to") == actor_id
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 import uuid
 from collections.abc import Callable
@@ -102,12 +103,14 @@ class SubjectData:
         return {field: compute() for field, compute in self.index_computations().items()}
 
     def index_computations(self) -> dict[str, Callable[[], str]]:
-        return {
+        """How each of Subject.INDEX_FIELDS is computed."""
+        computations = {
             "blind_index": self.index,
             "name_index": self.name_index,
             "address_index": self.address_index,
             "kenteken_index": self.kenteken_index,
         }
+        return {field: computations[field] for field in Subject.INDEX_FIELDS}
 
 
 @dataclass
@@ -186,7 +189,20 @@ def _next_reference(organisation_id: int) -> str:
     (number,) = increment(
         ReferenceCounter, keys={"organisation_id": organisation_id, "year": year}, counter="last_number"
     )
+    return _reference(year, number)
+
+
+def _reference(year: int, number: int) -> str:
     return f"S{year}-{number:05d}"
+
+
+_TYPED_REFERENCE = re.compile(r"^\s*S\s*(\d{4})\s*-\s*(\d{1,5})\s*$", re.IGNORECASE)
+
+
+def reference_read(text: str) -> str:
+    """A signal's reference as typed (s2026-12, S2026-00012), written as stored; "" if it is none."""
+    match = _TYPED_REFERENCE.match(text or "")
+    return _reference(int(match[1]), int(match[2])) if match else ""
 
 
 def _catch_up_reference_counter(organisation_id: int) -> None:
@@ -561,9 +577,12 @@ def signal_close(
         raise ValidationError({"toelichting": "Licht toe waarom u het signaal afsluit als u 'Anders' kiest."})
     if len(note) > CLOSURE_NOTE_MAX:
         raise ValidationError({"toelichting": f"Gebruik hoogstens {CLOSURE_NOTE_MAX} tekens."})
-    earlier_reference = earlier_reference.strip().upper()
-    if earlier_reference and reason != ClosureReason.DUPLICATE:
+    typed_reference = earlier_reference.strip()
+    if typed_reference and reason != ClosureReason.DUPLICATE:
         raise ValidationError({"eerder": NOT_A_DUPLICATE})
+    earlier_reference = reference_read(typed_reference)
+    if typed_reference and not earlier_reference:
+        raise ValidationError({"eerder": NO_SUCH_REFERENCE})
     with transaction.atomic(durable=True):
         signal = _locked_for(actor, signal_id, "close", seen_version)
         earlier = None
@@ -693,9 +712,6 @@ def subjects_reindex(*, batch_size: int = 500, stale_only: bool = False) -> dict
     return counts
 
 
-_INDEX_COLUMNS = ("blind_index", "name_index", "address_index", "kenteken_index")
-
-
 def _indexes_today(subject: Subject) -> tuple[dict[str, str], bool]:
     """The subject's indexes by today's rules, each on its own: one that today's rules refuse keeps
     what it was (a missing name index becomes empty, so it is not tried again), and the others are
@@ -703,7 +719,7 @@ def _indexes_today(subject: Subject) -> tuple[dict[str, str], bool]:
     try:
         details = _subject_data_of(subject)
     except ValueError:  # a stored date of birth that is no date: nothing can be computed
-        return {column: getattr(subject, column) or "" for column in _INDEX_COLUMNS}, True
+        return {column: getattr(subject, column) or "" for column in Subject.INDEX_FIELDS}, True
     indexes, refused = {}, False
     for column, compute in details.index_computations().items():
         try:
