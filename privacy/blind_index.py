@@ -85,6 +85,20 @@ def normalise_kenteken(value: str) -> str:
     return plate
 
 
+def kenteken_display(plate: str) -> str:
+    """A stored plate as it is written on a Dutch plate: six letters and digits with a dash where
+    letters and digits change (VTX-12-B, 1-ABC-23, 999-XX-9), and in a run of four in the middle of
+    the older ones (AB-12-34, 12-34-AB, AB-CD-12). Anything else (a foreign plate, which was
+    stored without its separators) as it was stored."""
+    letters_and_digits = re.sub(r"[\s\-.]", "", plate or "").upper()
+    if not re.fullmatch(r"[A-Z0-9]{6}", letters_and_digits):
+        return plate or ""
+    groups = re.findall(r"[A-Z]+|[0-9]+", letters_and_digits)
+    if len(groups) == 2 and sorted(map(len, groups)) == [2, 4]:
+        groups = [part for group in groups for part in ((group[:2], group[2:]) if len(group) == 4 else (group,))]
+    return "-".join(groups) if len(groups) == 3 else letters_and_digits
+
+
 def normalise_email(value: str) -> str:
     address = (value or "").strip().lower()
     if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[a-z]{2,}", address):

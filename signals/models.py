@@ -11,6 +11,7 @@ from django_fsm import FSMField, transition
 
 from accounts.scoping import OrganisationScopedQuerySet
 from audit.history import WeerbaarHistoricalRecords
+from privacy.blind_index import kenteken_display
 from privacy.fields import EncryptedModel, EncryptedTextField
 from privacy.models import RetainedRecord, retention_expiry_index
 
@@ -306,14 +307,19 @@ class Subject(EncryptedModel):
         return f"{day}-{month}-{year}" if day and month and year.isdigit() else value
 
     @property
+    def kenteken_display(self) -> str:
+        """The kenteken with its dashes (VTX-12-B); stored without them, as it is indexed."""
+        return kenteken_display(self.kenteken or "")
+
+    @property
     def details_for_reporter(self) -> list[str]:
         """What the reporter gave besides the name, each part on its own ("geboren 14-03-1975",
-        "1541 KL 22", "kenteken GB123K", the remark)."""
+        "1541 KL 22", "kenteken GB-123-K", the remark)."""
         parts = [
             f"geboren {self.date_of_birth_display}" if self.date_of_birth else "",
             f"KvK {self.kvk}" if self.kvk else "",
             self.address or "",
-            f"kenteken {self.kenteken}" if self.kenteken else "",
+            f"kenteken {self.kenteken_display}" if self.kenteken else "",
             self.remarks or "",
         ]
         return [part for part in parts if part]

@@ -5,7 +5,14 @@ from datetime import date
 import pytest
 from django.core.exceptions import ValidationError
 
-from privacy.blind_index import blind_index, normalise_bsn, normalise_phone, person_blind_index
+from privacy.blind_index import (
+    blind_index,
+    kenteken_display,
+    normalise_bsn,
+    normalise_kenteken,
+    normalise_phone,
+    person_blind_index,
+)
 from privacy.pseudonyms import pseudonym
 
 
@@ -178,3 +185,22 @@ def test_pseudonyms_are_stable_within_a_context_and_unlinkable_across():
     assert pseudonym("tafel:1|politie", subject) != pseudonym("tafel:1|om", subject)
     assert pseudonym("tafel:1|politie", subject) != pseudonym("tafel:1|politie", other)
     assert pseudonym("tafel:1|politie", subject).startswith("P-")
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("vtx-12-b", "VTX-12-B"),  # sidecode 11
+        ("1 abc 23", "1-ABC-23"),  # 8
+        ("999xx9", "999-XX-9"),  # 14
+        ("x-99-xxx", "X-99-XXX"),  # 12
+        ("AB1234", "AB-12-34"),  # 1: a run of four digits split in the middle
+        ("1234AB", "12-34-AB"),  # 2
+        ("ABCD12", "AB-CD-12"),  # 5: and a run of four letters
+        ("12ABCD", "12-AB-CD"),  # 6
+        ("1-ABC-123", "1ABC123"),  # Belgian: seven characters, as stored
+        ("A1B2C3", "A1B2C3"),  # no Dutch pattern: as stored
+    ],
+)
+def test_a_kenteken_is_shown_with_the_dashes_of_a_dutch_plate(typed, shown):
+    assert kenteken_display(normalise_kenteken(typed)) == shown

@@ -623,3 +623,13 @@ def test_the_later_reports_cost_the_earlier_signals_page_no_query_per_report(coo
             actor=coordinator, signal_id=later.pk, reason=ClosureReason.DUPLICATE, earlier_reference=earlier.reference
         )
     assert queries() == one
+
+
+def test_the_coordinator_reads_a_kenteken_with_its_dashes(coordinator, employee):
+    from signals.services import SubjectData
+
+    signal = make_signal(employee, subjects=[SubjectData(kind="vehicle", kenteken="VTX12B")])  # as the form stores it
+
+    page = verified_client(coordinator).get(reverse("signals:detail", args=[signal.pk])).content.decode()
+
+    assert "<td>VTX-12-B</td>" in page

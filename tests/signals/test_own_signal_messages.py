@@ -447,5 +447,5 @@ def test_the_reporter_reads_each_detail_of_a_subject_apart(employee):
 
     page = verified_client(employee).get(reverse("signals:mine_detail", args=[signal.pk])).content.decode()
 
-    assert "<td>geboren 14-03-1975; 1541 KL 22; kenteken GB123K; bewoner</td>" in page
+    assert "<td>geboren 14-03-1975; 1541 KL 22; kenteken GB-123-K; bewoner</td>" in page
     assert "<dt>Onderwerp</dt><dd>weet ik niet</dd>" in page

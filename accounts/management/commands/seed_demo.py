@@ -173,7 +173,7 @@ class Command(BaseCommand):
                 noticed_how="in_job",
                 subjects=[
                     SubjectData(kind="company", name="Nagelstudio Glamour B.V.", kvk="12345678"),
-                    SubjectData(kind="vehicle", kenteken="VTX-12-B"),
+                    SubjectData(kind="vehicle", kenteken="VTX12B"),
                 ],
             ),
         )
