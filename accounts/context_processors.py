@@ -15,15 +15,17 @@ NAVIGATION = [
     ("Bewaartermijnen instellen", "privacy:policy_list", Action.MANAGE_RETENTION_POLICY),
     ("Audit", "audit:event_list", Action.VIEW_AUDIT_TRAIL),
     ("Bewaartermijnen", "audit:retention", Action.VIEW_AUDIT_TRAIL),
-    ("API", "api_docs", Action.USE_API),
     ("Mijn account", "accounts:security", Action.MANAGE_OWN_ACCOUNT),
 ]
 
 
 def navigation(request):
+    """The main menu, and the link to the API's documentation, which is for whoever builds a
+    connection to Weerbaar (an application administrator, a supplier), not daily work: it is in
+    the page's footer, not among the menu items."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"navigation": []}
+        return {"navigation": [], "api_docs_url": None}
     current = request.path_info
     items = [
         {"label": label, "url": reverse(url_name), "active": False}
@@ -37,7 +39,8 @@ def navigation(request):
     ]
     if matching:
         max(matching, key=lambda item: len(item["url"]))["active"] = True
-    return {"navigation": items}
+    api_docs_url = reverse("api_docs") if user_can(user, Action.USE_API) else None
+    return {"navigation": items, "api_docs_url": api_docs_url}
 
 
 def session_timeout(request):

@@ -168,6 +168,19 @@ def test_navigation_shows_only_reachable_pages(make_user):
 
 
 @pytest.mark.parametrize("role", sorted(EVERY_ROLE))
+def test_the_api_documentation_is_linked_from_the_footer_not_the_menu(make_user, role):
+    response = verified_client(make_user(role=role)).get(reverse("home"))
+
+    assert "API" not in [item["label"] for item in response.context["navigation"]]
+    footer = response.content.decode().split('<footer class="site-footer">')[1]
+    assert f'<a href="{reverse("api_docs")}">API-documentatie</a>' in footer
+
+
+def test_no_api_link_before_logging_in(client):
+    assert reverse("api_docs") not in client.get(reverse("accounts:login")).content.decode()
+
+
+@pytest.mark.parametrize("role", sorted(EVERY_ROLE))
 def test_audit_navigation_and_shortcut_only_for_the_privacy_officer(make_user, role):
     response = verified_client(make_user(role=role)).get(reverse("home"))
 
