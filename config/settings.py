@@ -369,6 +369,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "signals.tasks.send_pending_handler_notifications",
         "schedule": timedelta(minutes=5),
     },
+    "destroy-expired-held-files": {
+        "task": "signals.tasks.destroy_expired_held_files",
+        "schedule": timedelta(hours=1),
+    },
     "scan-pending-attachments": {
         "task": "signals.tasks.scan_pending_attachments",
         "schedule": timedelta(hours=1),

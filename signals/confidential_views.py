@@ -38,7 +38,7 @@ from accounts.roles import Action
 from audit.services import access_log_record
 from privacy.crypto import decrypt, encrypt
 from signals import confidential_services as services
-from signals import selectors
+from signals import held_files, selectors
 from signals.confidential_forms import (
     ConfidentialSignalForm,
     IdentityRequestForm,
@@ -53,7 +53,7 @@ from signals.views import (
     OWN_MESSAGE_SENT,
     OWN_MESSAGE_SENT_CLOSED,
     SAVE_FAILED,
-    files_dropped,
+    render_with_held_files,
     with_another_subject,
 )
 
@@ -202,10 +202,12 @@ def confidential_submit(request, organisation_id: int):
                 ConfidentialSignalForm,
                 template="signals/confidential_submit.html",
                 context=context,
+                held=_held_files(request, organisation),
                 organisation_id=organisation.pk,
             )
         form = ConfidentialSignalForm(request.POST, request.FILES, organisation_id=organisation.pk)
         subjects = SubjectFormSet(request.POST, prefix="betrokkene")
+        form.held = _held_files(request, organisation)
         if not _submission_counter(request).take():
             form.add_error(None, TOO_MANY_SUBMISSIONS)
             return render(
@@ -229,6 +231,7 @@ def confidential_submit(request, organisation_id: int):
                 logger.error("confidential submit failed: %s", type(error).__name__)  # no details: they hold data
                 form.add_error(None, SAVE_FAILED)
             else:
+                held_files.held_files_destroy(held.pk for held in form.held)  # sent along, or unticked
                 request.session[RECEIPT_SESSION_KEY] = _seal(
                     {
                         "code": code,
@@ -238,10 +241,12 @@ def confidential_submit(request, organisation_id: int):
                     }
                 )
                 return redirect("signals:confidential_submitted")
-        return render(
+        return render_with_held_files(
             request,
             "signals/confidential_submit.html",
-            {**context, "form": form, "subjects": subjects, "files_dropped": files_dropped(request, form)},
+            {**context, "form": form, "subjects": subjects},
+            holder=None,
+            organisation_id=organisation.pk,
         )
     danger = AcuteDangerForm(request.GET or None)
     if not danger.is_bound or not danger.is_valid():
@@ -254,6 +259,15 @@ def confidential_submit(request, organisation_id: int):
     )
     _give_form(request, response, form.initial["submission_key"])
     return response
+
+
+def _held_files(request, organisation) -> list:
+    """The files held for this form (signals.held_files), in the browser that was given it only:
+    a confidential reporter has no account to hold them for."""
+    key = request.POST.get("submission_key", "")
+    if _form_digest(key) not in _given_forms(request):
+        return []
+    return held_files.held_files_for(organisation_id=organisation.pk, data=request.POST, holder=None)
 
 
 def _form_digest(key) -> str:

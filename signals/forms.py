@@ -119,6 +119,12 @@ class SignalForm(forms.Form):
         super().__init__(*args, **kwargs)
         from signals.selectors import phenomenon_choices
 
+        # Files that passed the checks when the form was sent before (signals.held_files: the view
+        # puts them here), shown with a box to untick; and the new files that pass them now, for
+        # the view to hold when the form comes back.
+        self.held: list = []
+        self.checked_files: list = []
+
         self.fields["phenomenon"].queryset = phenomenon_choices(organisation_id=organisation_id)
         self.fields["attachments"].help_text = (
             f"PDF, foto's, Office- of tekstbestanden; hooguit {max_files()} bestanden, per bestand hooguit "
@@ -137,22 +143,25 @@ class SignalForm(forms.Form):
             raise ValidationError("Deze datum ligt in de toekomst.")
         return value
 
+    def held_kept(self) -> list:
+        """The held files whose box was ticked when the form was sent."""
+        from signals.held_files import held_ticked
+
+        return held_ticked(self.held, self.data)
+
     def clean_attachments(self):
+        from signals.held_files import held_file_checked
+
         uploads = self.cleaned_data["attachments"]
-        if len(uploads) > max_files():
-            raise ValidationError(
-                [
-                    f"U koos {len(uploads)} bestanden; u kunt er hooguit {max_files()} toevoegen.",
-                    "Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet.",
-                ]
-            )
-        if sum(upload.size for upload in uploads) > max_total_bytes():
+        kept = self.held_kept()
+        choose_again = "Kies de nieuwe bestanden opnieuw: een browser onthoudt gekozen bestanden niet."
+        if len(uploads) + len(kept) > max_files():
+            count = f"U koos {len(uploads)} bestanden" + (f", en {len(kept)} waren al bewaard" if kept else "")
+            raise ValidationError([f"{count}; u kunt er hooguit {max_files()} toevoegen.", choose_again])
+        if sum(upload.size for upload in uploads) + sum(held.size for held in kept) > max_total_bytes():
             # Refused before any file is read into memory or scanned.
             raise ValidationError(
-                [
-                    f"De bijlagen zijn samen groter dan {max_total_bytes() // (1024 * 1024)} MB.",
-                    "Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet.",
-                ]
+                [f"De bijlagen zijn samen groter dan {max_total_bytes() // (1024 * 1024)} MB.", choose_again]
             )
         checked, errors = [], []
         for upload in uploads:
@@ -164,16 +173,25 @@ class SignalForm(forms.Form):
                 checked.append(scan_checked(check_upload(upload.name, upload.read())))
             except ValidationError as error:
                 errors.extend(error.messages)
+        self.checked_files = checked
+        held = []
+        for kept_file in kept:
+            content = held_file_checked(kept_file)
+            if content is None:
+                errors.append(f"{kept_file.filename}: dit bestand is niet meer bewaard. Kies het opnieuw.")
+            else:
+                held.append(content)
         if errors:
-            if checked:  # which of them to choose again
+            if checked:  # held when the form comes back, so they need not be chosen again
                 names = [c.filename for c in checked]
                 listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
                 errors.append(
-                    f"{'Dit bestand was' if len(names) == 1 else 'Deze bestanden waren'} wel in orde: {listed}."
+                    f"{'Dit bestand was' if len(names) == 1 else 'Deze bestanden waren'} wel in orde en "
+                    f"{'is' if len(names) == 1 else 'zijn'} bewaard: {listed}. U hoeft "
+                    f"{'het' if len(names) == 1 else 'ze'} niet opnieuw te kiezen."
                 )
-            errors.append("Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet.")
             raise ValidationError(errors)
-        return checked
+        return [*held, *checked]
 
 
 class OnBehalfSignalForm(SignalForm):

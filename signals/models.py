@@ -358,6 +358,34 @@ class Attachment(EncryptedModel):
         return self.scan_status in {ScanStatus.NOT_SCANNED, ScanStatus.CLEAN}
 
 
+class HeldFile(EncryptedModel):
+    """A chosen file that passed the checks, on a form that came back with an error elsewhere (a
+    field, another file): held, under a data key of its own, so that the reporter need not choose
+    it again (a browser does not put files back in a file field). It goes into the signal when
+    the form is sent, is dropped when the reporter unticks it, and is destroyed with its key after
+    HELD_FILE_HOURS (signals.held_files)."""
+
+    organisation = models.ForeignKey("accounts.Organisation", on_delete=models.CASCADE, related_name="+")
+    # The form's own key (a hidden field, never in an address), and the account that sent it; a
+    # confidential reporter has none and must use the browser that was given the form.
+    submission_key = models.UUIDField(db_index=True)
+    holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+")
+    filename = EncryptedTextField("bestandsnaam")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    storage_name = models.CharField(max_length=200)
+    scan_status = models.CharField(max_length=20, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "bewaard bestand van een formulier"
+        verbose_name_plural = "bewaarde bestanden van formulieren"
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"bewaard bestand {self.pk}"
+
+
 class CoordinatorNotification(models.Model):
     """Transactional outbox: written with the signal, sent by a task; a task that could not be
     queued (broker down) is sent by the next sweep, so no notification is lost."""

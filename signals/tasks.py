@@ -156,3 +156,11 @@ def send_pending_handler_notifications() -> int:
         .values_list("pk", flat=True)
     )
     return send_each_pending(list(pending), send_handler_notification, what="handler notification")
+
+
+@shared_task(acks_late=True)
+def destroy_expired_held_files() -> int:
+    """Every hour: the files held for forms that were never sent again (signals.held_files)."""
+    from signals.held_files import expired_held_files_destroy
+
+    return expired_held_files_destroy()

@@ -16,7 +16,7 @@ from accounts.scoping import get_for_user_or_404
 from audit.services import access_log_record
 from privacy.crypto import with_data_keys
 from privacy.files import encrypted_file_read
-from signals import confidential_services, selectors, services
+from signals import confidential_services, held_files, selectors, services
 from signals.confidential_forms import OwnSignalMessageForm, RegisterOnBehalfForm
 from signals.forms import (
     ADD_SUBJECT,
@@ -67,8 +67,10 @@ UNCHANGED_NO_HANDLER = "Er is niets veranderd: dit signaal had al geen behandela
 
 def _submit(request, *, form, subjects, channel: str, template: str, context: dict, store=None):
     """Validates, stores through the service (`store`, signal_submit unless given), and redirects;
-    on errors shows the form again with everything typed kept (chosen files excepted: the page
-    says so)."""
+    on errors shows the form again with everything typed kept, and the chosen files that passed
+    the checks held (signals.held_files)."""
+    organisation_id = request.user.organisation_id
+    form.held = held_files.held_files_for(organisation_id=organisation_id, data=request.POST, holder=request.user)
     if form.is_valid() and subjects.is_valid():
         channel = form.cleaned_data.get("channel", channel)
         try:
@@ -86,24 +88,34 @@ def _submit(request, *, form, subjects, channel: str, template: str, context: di
             logger.error("signal_submit failed: %s", type(error).__name__)
             form.add_error(None, SAVE_FAILED)
         else:
+            held_files.held_files_destroy(held.pk for held in form.held)  # sent along, or unticked
             return signal
-    return render(
-        request,
-        template,
-        {**context, "form": form, "subjects": subjects, "files_dropped": files_dropped(request, form)},
-        status=200,
+    return render_with_held_files(
+        request, template, {**context, "form": form, "subjects": subjects}, holder=request.user
     )
 
 
-def files_dropped(request, form) -> bool:
-    """Whether the page shown again should say that chosen files must be chosen again (unless the
-    attachments' own error says so already)."""
-    return bool(request.FILES) and "attachments" not in form.errors
+def render_with_held_files(request, template: str, context: dict, *, holder, organisation_id=None, status=200):
+    """The form again after a send that stored nothing: the files that passed the checks held, and
+    a notice when files were chosen that are not (unless the attachments' own error says why)."""
+    form = context["form"]
+    held = held_files.files_hold_after_failed_send(
+        form, organisation_id=organisation_id or request.user.organisation_id, holder=holder
+    )
+    notice = {
+        "files_dropped": bool(request.FILES) and not held,
+        # (An error of the attachments names the files that were held itself.)
+        "files_held": held and bool(form.checked_files) and "attachments" not in form.errors,
+    }
+    return render(request, template, {**context, **notice}, status=status)
 
 
-def with_another_subject(request, form_class, *, template: str, context: dict, **form_kwargs):
-    """The "Nog een betrokkene toevoegen" button: the form again, nothing checked or stored."""
+def with_another_subject(request, form_class, *, template: str, context: dict, held=(), **form_kwargs):
+    """The "Nog een betrokkene toevoegen" button: the form again, nothing checked or stored. Files
+    held from an earlier send stay on it as they were ticked; files chosen this time are not
+    checked, so not held (the page says so)."""
     form, subjects = forms_with_another_subject(form_class, request.POST, **form_kwargs)
+    form.held = held_files.held_ticked(held, request.POST)
     return render(
         request,
         template,
@@ -123,6 +135,7 @@ def signal_submit(request):
                 SignalForm,
                 template="signals/submit.html",
                 context={"acute": acute},
+                held=held_files.held_files_for(organisation_id=organisation_id, data=request.POST, holder=request.user),
                 organisation_id=organisation_id,
             )
         form = SignalForm(request.POST, request.FILES, organisation_id=organisation_id)
@@ -485,7 +498,12 @@ def register_on_behalf(request):
     organisation_id = request.user.organisation_id
     if request.method == "POST" and ADD_SUBJECT in request.POST:
         return with_another_subject(
-            request, RegisterOnBehalfForm, template="signals/register.html", context={}, organisation_id=organisation_id
+            request,
+            RegisterOnBehalfForm,
+            template="signals/register.html",
+            context={},
+            held=held_files.held_files_for(organisation_id=organisation_id, data=request.POST, holder=request.user),
+            organisation_id=organisation_id,
         )
     form = RegisterOnBehalfForm(request.POST or None, request.FILES or None, organisation_id=organisation_id)
     subjects = SubjectFormSet(request.POST or None, prefix="betrokkene")

@@ -271,6 +271,31 @@ def test_missing_description_and_disguised_exe_get_their_message_keep_input_and_
     assert Attachment.objects.count() == 0
 
 
+def test_a_chosen_file_is_held_when_the_form_comes_back_and_is_sent_with_it(page, logged_in_employee, axe_check):
+    answer_danger_question(page, "Nee")
+    page.get_by_label(ATTACHMENTS_LABEL).set_input_files(
+        files=[
+            {"name": "foto-gevel.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES},
+            {"name": "factuur.pdf", "mimeType": "application/pdf", "buffer": EXE_BYTES},
+        ]
+    )
+    submit_button(page).click()
+
+    expect(page.get_by_role("alert")).to_contain_text("factuur.pdf: de inhoud is geen PDF")
+    held = page.get_by_role("group", name="Bijlagen die al bewaard zijn")
+    expect(held.get_by_role("checkbox", name=re.compile(r"^foto-gevel\.pdf \("))).to_be_checked()
+    expect(held.get_by_role("checkbox")).to_have_count(1)
+    axe_check(page)
+    assert Signal.objects.count() == 0
+
+    page.get_by_label(DESCRIPTION_LABEL).fill(DESCRIPTION)
+    submit_button(page).click()
+
+    shown_reference(page)
+    signal = Signal.objects.get()
+    assert [a.filename for a in Attachment.objects.filter(signal=signal)] == ["foto-gevel.pdf"]
+
+
 class SlowSubmissions:
     """Makes the server as slow as on a bad day: a submission that arrives alone waits (at most a
     few seconds) until the next one arrives, so that a second click lands while the first request

@@ -929,7 +929,7 @@ def test_more_files_than_allowed_get_a_message_next_to_the_field_and_keep_the_fo
     assert "verlengt elk jaar de vergunning" in html and "hooguit 10 bestanden" in html
 
 
-def test_a_form_shown_again_says_to_choose_the_files_again_and_sums_up_subject_errors(employee):
+def test_a_form_shown_again_says_the_files_are_held_and_sums_up_subject_errors(employee):
     client = verified_client(employee)
     data = _post_data(_form_page(client), **{"betrokkene-1-kvk": "1234"})
     data["attachments"] = [SimpleUploadedFile("scan.pdf", PDF_BYTES, content_type="application/pdf")]
@@ -938,7 +938,7 @@ def test_a_form_shown_again_says_to_choose_the_files_again_and_sums_up_subject_e
 
     html = page.content.decode()
     assert page.status_code == 200 and not Signal.objects.exists()
-    assert "U had bijlagen gekozen. Kies ze opnieuw" in html
+    assert "De bijlagen die u koos, zijn bewaard: u hoeft ze niet opnieuw te kiezen." in html
     summary = html[html.index('id="foutmeldingen"') : html.index("</div>", html.index('id="foutmeldingen"'))]
     assert (
         'href="#id_betrokkene-1-kvk"' in summary
@@ -1215,7 +1215,6 @@ def test_an_empty_file_is_named_with_what_is_wrong_with_the_other_files_and_noth
     errors = response.context["form"].errors["attachments"]
     assert any(e.startswith("leeg.txt: het bestand is leeg") for e in errors)
     assert any(e.startswith("brief.docx:") for e in errors)
-    assert "Kies de bestanden opnieuw: een browser onthoudt gekozen bestanden niet." in errors
     assert not any("wel in orde" in e for e in errors)  # none was
     assert Signal.objects.count() == 0 and Attachment.objects.count() == 0
 
@@ -1225,7 +1224,10 @@ def test_an_empty_file_is_named_with_what_is_wrong_with_the_other_files_and_noth
         SimpleUploadedFile("scan.pdf", PDF_BYTES, content_type="application/pdf"),
     ]
     errors = client.post(reverse("signals:submit"), data).context["form"].errors["attachments"]
-    assert "Deze bestanden waren wel in orde: foto.pdf en scan.pdf." in errors
+    assert (
+        "Deze bestanden waren wel in orde en zijn bewaard: foto.pdf en scan.pdf. U hoeft ze niet opnieuw te kiezen."
+        in errors
+    )
     assert Signal.objects.count() == 0 and Attachment.objects.count() == 0
 
 

@@ -1,0 +1,151 @@
+"""Files held between two sends of a form.
+
+A browser does not put chosen files back in a file field. When the signal form comes back with an
+error (a field, one refused file among several, a save that failed), the files that passed the
+checks are held here, so the reporter need not find and choose them again: each under a data key
+of its own, its name encrypted, its content in an encrypted file (privacy.files). The form lists
+them with a box to untick; when it is sent, the ticked ones go into the signal and all of them are
+destroyed. Whatever is left is destroyed after HELD_FILE_HOURS by a periodic task.
+
+A file is held for the account that sent the form, under the form's own key (a hidden field, never
+in an address). A confidential reporter has no account: their files are found only by a browser
+that was given that form (the signed cookie of confidential_views), within the same hours.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from privacy.crypto import data_key_create
+from privacy.files import data_key_files_delete, encrypted_file_read, encrypted_file_save
+from privacy.models import DataKey
+from signals.attachments import CheckedFile
+from signals.models import HeldFile
+
+logger = logging.getLogger(__name__)
+
+HELD_FILE_HOURS = 24
+
+#: The form's tick boxes: the ids of the held files to send along.
+HELD_FIELD = "bewaard"
+#: Sent by a form that showed held files; without it a send looks none up (a form sent for the
+#: first time costs no query for them).
+HELD_SHOWN = "bewaard_getoond"
+
+
+def submission_key_read(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def held_files_for(*, organisation_id: int, data, holder) -> list[HeldFile]:
+    """The files held for the form that sent `data` (request.POST) and for this account (`holder`
+    None: a confidential reporter's)."""
+    key = submission_key_read(data.get("submission_key"))
+    if key is None or HELD_SHOWN not in data:
+        return []
+    held = HeldFile.objects.filter(
+        organisation_id=organisation_id,
+        submission_key=key,
+        created_at__gt=timezone.now() - timedelta(hours=HELD_FILE_HOURS),
+    )
+    held = held.filter(holder__isnull=True) if holder is None else held.filter(holder=holder)
+    return list(held.select_related("data_key"))
+
+
+def held_ticked(held: Iterable[HeldFile], data) -> list[HeldFile]:
+    """The held files whose box was ticked in `data` (the form's request.POST)."""
+    ticked = set(data.getlist(HELD_FIELD)) if hasattr(data, "getlist") else set()
+    return [row for row in held if str(row.pk) in ticked]
+
+
+def files_hold_after_failed_send(form, *, organisation_id: int, holder) -> bool:
+    """After a send of the form that stored nothing: holds the new files that passed the checks,
+    destroys the held ones the reporter unticked, and leaves on the form what it shows next.
+    Returns False when the new files could not be held (the database is down): the page then
+    asks to choose them again."""
+    kept = {held.pk for held in form.held_kept()}
+    try:
+        held_files_destroy(held.pk for held in form.held if held.pk not in kept)
+        new = files_hold(
+            organisation_id=organisation_id,
+            submission_key=form.data.get("submission_key"),
+            holder=holder,
+            files=form.checked_files,
+        )
+    except DatabaseError as error:
+        logger.error("files not held: %s", type(error).__name__)  # no details: they can quote values
+        return not form.checked_files
+    form.held = [held for held in form.held if held.pk in kept] + new
+    return True
+
+
+def files_hold(*, organisation_id: int, submission_key, holder, files: Iterable[CheckedFile]) -> list[HeldFile]:
+    """Holds checked files for the form; returns the new rows. Each file is written before the
+    row that names it: a file whose row never commits is removed by the orphan sweep."""
+    key = submission_key_read(submission_key)
+    rows = []
+    for checked in files if key is not None else ():
+        with transaction.atomic():
+            data_key = data_key_create()
+            storage_name = encrypted_file_save(data_key=data_key, content=checked.content)
+            rows.append(
+                HeldFile.objects.create(
+                    data_key=data_key,
+                    organisation_id=organisation_id,
+                    submission_key=key,
+                    holder=holder,
+                    filename=checked.filename,
+                    content_type=checked.content_type,
+                    size=len(checked.content),
+                    storage_name=storage_name,
+                    scan_status=checked.scan_status,
+                    created_at=timezone.now(),
+                )
+            )
+    return rows
+
+
+def held_file_checked(held: HeldFile) -> CheckedFile | None:
+    """The held file as the form checked it, or None when it is gone (destroyed meanwhile)."""
+    content = encrypted_file_read(instance=held, name=held.storage_name)
+    if content is None:
+        return None
+    return CheckedFile(
+        filename=held.filename, content=content, content_type=held.content_type, scan_status=held.scan_status
+    )
+
+
+def held_files_destroy(held_ids: Iterable) -> int:
+    """Destroys held files: their rows, their keys, and (after the commit) the encrypted files."""
+    ids = list(held_ids)
+    if not ids:
+        return 0
+    with transaction.atomic():
+        rows = list(HeldFile.objects.select_for_update().filter(pk__in=ids).values_list("pk", "data_key_id"))
+        if not rows:
+            return 0
+        key_ids = [key_id for _, key_id in rows]
+        HeldFile.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
+        DataKey.objects.filter(pk__in=key_ids).delete()
+        transaction.on_commit(lambda: [data_key_files_delete(key_id) for key_id in key_ids])
+    return len(rows)
+
+
+def expired_held_files_destroy(*, now: datetime | None = None) -> int:
+    """The files of forms that were left, HELD_FILE_HOURS after they were held."""
+    cutoff = (now or timezone.now()) - timedelta(hours=HELD_FILE_HOURS)
+    destroyed = 0
+    while ids := list(HeldFile.objects.filter(created_at__lte=cutoff).values_list("pk", flat=True)[:500]):
+        destroyed += held_files_destroy(ids)
+    if destroyed:
+        logger.info("destroyed %s held files of forms that were not sent", destroyed)
+    return destroyed

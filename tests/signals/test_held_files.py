@@ -1,0 +1,249 @@
+"""Chosen files held when the signal form comes back with an error (signals.held_files)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import Role
+from privacy.files import encrypted_file_read
+from privacy.models import DataKey
+from signals.held_files import HELD_FILE_HOURS, expired_held_files_destroy
+from signals.models import Attachment, HeldFile, Signal
+from tests.conftest import verified_client
+from tests.privacy.test_encryption import _raw_database_bytes
+from tests.signals.test_submit import _form_page, _post_data
+
+pytestmark = pytest.mark.django_db
+
+SCAN = b"%PDF-1.4\n% de scan van de brief\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PHOTO = b"%PDF-1.4\n% een foto van de gevel\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+SCAN_SIZE = f"{len(SCAN)}\xa0bytes"  # as the page writes it
+HELD_BOX = re.compile(r'name="bewaard" value="([^"]+)"[^>]*checked> <label for="[^"]+">([^<]+)</label>')
+
+
+def _pdf(name: str, content: bytes = SCAN) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def _boxes(response) -> dict[str, str]:
+    """The held files the page shows, ticked: {file name and size: id}."""
+    return {label: pk for pk, label in HELD_BOX.findall(response.content.decode())}
+
+
+def _again(data: dict, response, *, ticked=None, **changes) -> dict:
+    """The same form sent again from the page `response` showed: its held files ticked (or only
+    `ticked`), as a browser sends them."""
+    boxes = _boxes(response)
+    again = {**data, **changes, "bewaard_getoond": "1"}
+    again.pop("attachments", None)
+    again["bewaard"] = [pk for label, pk in boxes.items() if ticked is None or label.split(" (")[0] in ticked]
+    return again
+
+
+def test_a_file_on_a_form_with_an_error_is_held_and_goes_into_the_signal_when_it_is_sent(
+    employee, django_capture_on_commit_callbacks
+):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+
+    first = client.post(reverse("signals:submit"), data)
+
+    assert first.status_code == 200 and not Signal.objects.exists()
+    page = first.content.decode()
+    assert "De bijlagen die u koos, zijn bewaard: u hoeft ze niet opnieuw te kiezen." in page
+    assert list(_boxes(first)) == [f"scan.pdf ({SCAN_SIZE})"]
+    held = HeldFile.objects.get()
+    assert held.holder == employee and held.filename == "scan.pdf"
+    assert encrypted_file_read(instance=held, name=held.storage_name) == SCAN
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sent = client.post(reverse("signals:submit"), _again(data, first, description="De winkel heeft nooit klanten."))
+
+    assert sent.status_code == 302
+    attachment = Attachment.objects.get(signal=Signal.objects.get())
+    assert attachment.filename == "scan.pdf"
+    assert encrypted_file_read(instance=attachment, name=attachment.storage_name) == SCAN
+    assert not HeldFile.objects.exists()
+    assert not DataKey.objects.filter(pk=held.data_key_id).exists()
+    assert not default_storage.exists(held.storage_name)
+
+
+def test_the_good_files_beside_a_refused_one_are_held_and_a_new_one_is_added_to_them(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client))
+    data["attachments"] = [_pdf("scan.pdf"), SimpleUploadedFile("leeg.txt", b"", content_type="text/plain")]
+
+    first = client.post(reverse("signals:submit"), data)
+
+    errors = first.context["form"].errors["attachments"]
+    assert any(e.startswith("leeg.txt: het bestand is leeg") for e in errors)
+    assert "Dit bestand was wel in orde en is bewaard: scan.pdf. U hoeft het niet opnieuw te kiezen." in errors
+    again = _again(data, first)
+    again["attachments"] = [_pdf("foto.pdf", PHOTO)]
+
+    assert client.post(reverse("signals:submit"), again).status_code == 302
+
+    signal = Signal.objects.get()
+    assert sorted(a.filename for a in signal.attachments.all()) == ["foto.pdf", "scan.pdf"]
+    assert not HeldFile.objects.exists()
+
+
+def test_an_unticked_held_file_is_not_sent_and_is_destroyed(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf"), _pdf("foto.pdf", PHOTO)]
+    first = client.post(reverse("signals:submit"), data)
+    assert len(_boxes(first)) == 2
+
+    # Unticked on a form that comes back again: gone at once, the other still held.
+    second = client.post(reverse("signals:submit"), _again(data, first, ticked={"foto.pdf"}))
+    assert [label.split(" (")[0] for label in _boxes(second)] == ["foto.pdf"]
+    assert [h.filename for h in HeldFile.objects.all()] == ["foto.pdf"]
+
+    sent = client.post(reverse("signals:submit"), _again(data, second, ticked=set(), description="Wel ingevuld."))
+
+    assert sent.status_code == 302
+    assert not Attachment.objects.exists() and not HeldFile.objects.exists()
+
+
+def test_held_files_count_towards_the_limits(employee, settings):
+    settings.WEERBAAR_ATTACHMENTS_MAX_FILES = 2
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf"), _pdf("foto.pdf", PHOTO)]
+    first = client.post(reverse("signals:submit"), data)
+    again = _again(data, first, description="Wel ingevuld.")
+    again["attachments"] = [_pdf("derde.pdf")]
+
+    refused = client.post(reverse("signals:submit"), again)
+
+    assert refused.status_code == 200 and not Signal.objects.exists()
+    assert (
+        "U koos 1 bestanden, en 2 waren al bewaard; u kunt er hooguit 2 toevoegen."
+        in refused.context["form"].errors["attachments"]
+    )
+    assert HeldFile.objects.count() == 2  # the new one was not held, the others still are
+
+
+def test_held_files_are_the_senders_own(employee, make_user):
+    """Another account sending the same form key (copied from the page) gets none of them."""
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+    first = client.post(reverse("signals:submit"), data)
+    colleague = make_user(role=Role.EMPLOYEE, organisation=employee.organisation)
+
+    sent = verified_client(colleague).post(reverse("signals:submit"), _again(data, first, description="Van mij."))
+
+    assert sent.status_code == 302
+    assert not Attachment.objects.exists()
+    assert HeldFile.objects.get().holder == employee  # still held for the reporter, until it expires
+
+
+def test_a_form_sent_the_first_time_looks_no_held_files_up(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(reverse("signals:submit"), data).status_code == 302
+
+    assert not [q for q in queries.captured_queries if "heldfile" in q["sql"].lower()]
+
+
+def test_another_subject_keeps_the_ticked_held_files(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+    first = client.post(reverse("signals:submit"), data)
+
+    more = client.post(reverse("signals:submit"), {**_again(data, first), "betrokkene_toevoegen": "1"})
+
+    assert list(_boxes(more)) == [f"scan.pdf ({SCAN_SIZE})"]
+    assert client.post(reverse("signals:submit"), _again(data, more, description="Nu wel.")).status_code == 302
+    assert [a.filename for a in Attachment.objects.all()] == ["scan.pdf"]
+
+
+def test_a_coordinator_registering_on_behalf_keeps_the_files_too(coordinator):
+    client = verified_client(coordinator)
+    page = client.get(reverse("signals:register"))
+    data = {
+        **_post_data(page, description=""),
+        "channel": "phone",
+        "noticed_how": "in_job",
+        "caller_name": "",
+        "caller_email": "",
+        "caller_phone": "",
+        "attachments": [_pdf("brief.pdf")],
+    }
+
+    first = client.post(reverse("signals:register"), data)
+
+    assert first.status_code == 200 and list(_boxes(first)) == [f"brief.pdf ({SCAN_SIZE})"]
+    assert client.post(reverse("signals:register"), _again(data, first, description="Belde op.")).status_code == 302
+    assert [a.filename for a in Signal.objects.get().attachments.all()] == ["brief.pdf"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_held_files_left_behind_are_destroyed_after_a_day_with_their_keys(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("kanarie-bestand-7a7a.pdf")]
+    client.post(reverse("signals:submit"), data)
+    held = HeldFile.objects.get()
+    assert b"kanarie-bestand-7a7a" not in _raw_database_bytes().lower()  # the name is encrypted
+    for path in Path(default_storage.location).rglob("*"):
+        if path.is_file():
+            assert b"de scan van de brief" not in path.read_bytes()
+
+    assert expired_held_files_destroy() == 0
+    with time_machine.travel(timezone.now() + timedelta(hours=HELD_FILE_HOURS, minutes=1)):
+        assert expired_held_files_destroy() == 1
+
+    assert not HeldFile.objects.exists()
+    assert not DataKey.objects.filter(pk=held.data_key_id).exists()
+    assert not default_storage.exists(held.storage_name)
+
+
+@pytest.fixture
+def confidential_organisation(organisation):
+    organisation.confidential_reporting_enabled = True
+    organisation.save(update_fields=["confidential_reporting_enabled"])
+    return organisation
+
+
+def test_a_confidential_reporter_finds_the_held_files_only_in_the_browser_given_the_form(
+    confidential_organisation,
+):
+    from tests.signals.test_confidential import _form_url
+    from tests.signals.test_confidential import _post_data as confidential_data
+
+    browser = Client()
+    data = confidential_data(browser, confidential_organisation, description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+    first = browser.post(_form_url(confidential_organisation), data)
+    assert list(_boxes(first)) == [f"scan.pdf ({SCAN_SIZE})"]
+    held = HeldFile.objects.get()
+    assert held.holder is None
+
+    # Another browser with the form's key (never in an address, but say it was copied).
+    other = Client().post(_form_url(confidential_organisation), _again(data, first))
+    assert _boxes(other) == {} and HeldFile.objects.count() == 1
+
+    sent = browser.post(_form_url(confidential_organisation), _again(data, first, description="Nu wel."))
+
+    assert sent.status_code == 302
+    assert [a.filename for a in Signal.objects.get().attachments.all()] == ["scan.pdf"]
+    assert not HeldFile.objects.exists()
