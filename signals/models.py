@@ -335,13 +335,22 @@ class ScanStatus(models.TextChoices):
     INFECTED = "infected", "Geweigerd: besmet"
 
 
-class Attachment(EncryptedModel):
-    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="attachments")
+class StoredFile(EncryptedModel):
+    """A file checked on upload (signals.attachments), its content in an encrypted file under the
+    row's data key (privacy.files), its name encrypted."""
+
     filename = EncryptedTextField("bestandsnaam")
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()
     storage_name = models.CharField(max_length=200)
     scan_status = models.CharField(max_length=20, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED)
+
+    class Meta:
+        abstract = True
+
+
+class Attachment(StoredFile):
+    signal = models.ForeignKey(Signal, on_delete=models.CASCADE, related_name="attachments")
     created_at = models.DateTimeField(auto_now_add=True)
     history = WeerbaarHistoricalRecords()
 
@@ -358,7 +367,7 @@ class Attachment(EncryptedModel):
         return self.scan_status in {ScanStatus.NOT_SCANNED, ScanStatus.CLEAN}
 
 
-class HeldFile(EncryptedModel):
+class HeldFile(StoredFile):
     """A chosen file that passed the checks, on a form that came back with an error elsewhere (a
     field, another file): held, under a data key of its own, so that the reporter need not choose
     it again (a browser does not put files back in a file field). It goes into the signal when
@@ -370,11 +379,6 @@ class HeldFile(EncryptedModel):
     # confidential reporter has none and must use the browser that was given the form.
     submission_key = models.UUIDField(db_index=True)
     holder = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, null=True, related_name="+")
-    filename = EncryptedTextField("bestandsnaam")
-    content_type = models.CharField(max_length=100)
-    size = models.PositiveIntegerField()
-    storage_name = models.CharField(max_length=200)
-    scan_status = models.CharField(max_length=20, choices=ScanStatus.choices, default=ScanStatus.NOT_SCANNED)
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
