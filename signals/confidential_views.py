@@ -207,11 +207,16 @@ def confidential_submit(request, organisation_id: int):
             )
         form = ConfidentialSignalForm(request.POST, request.FILES, organisation_id=organisation.pk)
         subjects = SubjectFormSet(request.POST, prefix="betrokkene")
+        given = _given_this_form(request)
         form.held = _held_files(request, organisation)
         if not _submission_counter(request).take():
             form.add_error(None, TOO_MANY_SUBMISSIONS)
+            form.held = form.held_kept()  # nothing checked or held: the files as they were ticked
             return render(
-                request, "signals/confidential_submit.html", {**context, "form": form, "subjects": subjects}, status=429
+                request,
+                "signals/confidential_submit.html",
+                {**context, "form": form, "subjects": subjects, "files_dropped": bool(request.FILES)},
+                status=429,
             )
         if form.is_valid() and subjects.is_valid():
             try:
@@ -241,13 +246,19 @@ def confidential_submit(request, organisation_id: int):
                     }
                 )
                 return redirect("signals:confidential_submitted")
-        return render_with_held_files(
+        # Held only for the browser that was given the form (the only one that can send them
+        # along), which keeps it for as long again.
+        response = render_with_held_files(
             request,
             "signals/confidential_submit.html",
             {**context, "form": form, "subjects": subjects},
             holder=None,
             organisation_id=organisation.pk,
+            hold_new=given,
         )
+        if given:
+            _give_form(request, response, held_files.submission_key_read(request.POST.get("submission_key")))
+        return response
     danger = AcuteDangerForm(request.GET or None)
     if not danger.is_bound or not danger.is_valid():
         return render(request, "signals/confidential_start.html", {**context, "danger_form": danger})
@@ -262,12 +273,18 @@ def confidential_submit(request, organisation_id: int):
 
 
 def _held_files(request, organisation) -> list:
-    """The files held for this form (signals.held_files), in the browser that was given it only:
-    a confidential reporter has no account to hold them for."""
-    key = request.POST.get("submission_key", "")
-    if _form_digest(key) not in _given_forms(request):
+    """The files held for the form this browser sent, if it was given that form."""
+    if not _given_this_form(request):
         return []
     return held_files.held_files_for(organisation_id=organisation.pk, data=request.POST, holder=None)
+
+
+def _given_this_form(request) -> bool:
+    """Whether this browser was given the form it sent (see _give_form). Only such a browser finds
+    the files held for the form (signals.held_files): a confidential reporter has no account to
+    hold them for."""
+    key = held_files.submission_key_read(request.POST.get("submission_key"))
+    return key is not None and _form_digest(key) in _given_forms(request)
 
 
 def _form_digest(key) -> str:

@@ -123,6 +123,7 @@ class SignalForm(forms.Form):
         # puts them here), shown with a box to untick; and the new files that pass them now, for
         # the view to hold when the form comes back.
         self.held: list = []
+        self.held_gone: list = []  # held, but their stored file is gone
         self.checked_files: list = []
 
         self.fields["phenomenon"].queryset = phenomenon_choices(organisation_id=organisation_id)
@@ -150,7 +151,7 @@ class SignalForm(forms.Form):
         return held_ticked(self.held, self.data)
 
     def clean_attachments(self):
-        from signals.held_files import held_file_checked
+        from signals.held_files import HELD_FILE_HOURS, held_file_checked, held_ticked_missing
 
         uploads = self.cleaned_data["attachments"]
         kept = self.held_kept()
@@ -173,25 +174,36 @@ class SignalForm(forms.Form):
                 checked.append(scan_checked(check_upload(upload.name, upload.read())))
             except ValidationError as error:
                 errors.extend(error.messages)
-        self.checked_files = checked
+        self.checked_files = checked  # the view holds them if the form comes back
         held = []
         for kept_file in kept:
             content = held_file_checked(kept_file)
             if content is None:
-                errors.append(f"{kept_file.filename}: dit bestand is niet meer bewaard. Kies het opnieuw.")
+                self.held_gone.append(kept_file)
             else:
                 held.append(content)
-        if errors:
-            if checked:  # held when the form comes back, so they need not be chosen again
-                names = [c.filename for c in checked]
-                listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " en " + names[-1]
+        missing = held_ticked_missing(self.held, self.data)
+        if (missing or self.held_gone) and not self._sent_before():
+            errors.extend(
+                f"{gone.filename}: dit bestand is niet meer bewaard. Kies het opnieuw." for gone in self.held_gone
+            )
+            if missing:
                 errors.append(
-                    f"{'Dit bestand was' if len(names) == 1 else 'Deze bestanden waren'} wel in orde en "
-                    f"{'is' if len(names) == 1 else 'zijn'} bewaard: {listed}. U hoeft "
-                    f"{'het' if len(names) == 1 else 'ze'} niet opnieuw te kiezen."
+                    f"{'Een bijlage die bewaard was, is' if missing == 1 else f'{missing} bijlagen die bewaard waren, zijn'} "
+                    f"er niet meer: bewaarde bijlagen worden na {HELD_FILE_HOURS} uur weggegooid. "
+                    f"Kies {'die' if missing == 1 else 'ze'} opnieuw."
                 )
+        if errors:
             raise ValidationError(errors)
         return [*held, *checked]
+
+    def _sent_before(self) -> bool:
+        """Whether a signal was stored with this form already (the first of a double click took
+        the held files): then this send is a repeat, which the service answers, not an error."""
+        from signals.models import Signal
+
+        key = self.cleaned_data.get("submission_key")
+        return key is not None and Signal.objects.filter(submission_key=key).exists()
 
 
 class OnBehalfSignalForm(SignalForm):

@@ -23,8 +23,7 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 
 from privacy.crypto import data_key_create
-from privacy.files import data_key_files_delete, encrypted_file_read, encrypted_file_save
-from privacy.models import DataKey
+from privacy.files import encrypted_file_read, encrypted_file_save
 from signals.attachments import CheckedFile
 from signals.models import HeldFile
 
@@ -63,18 +62,36 @@ def held_files_for(*, organisation_id: int, data, holder) -> list[HeldFile]:
 
 def held_ticked(held: Iterable[HeldFile], data) -> list[HeldFile]:
     """The held files whose box was ticked in `data` (the form's request.POST)."""
-    ticked = set(data.getlist(HELD_FIELD)) if hasattr(data, "getlist") else set()
+    ticked = _ticked_ids(data)
     return [row for row in held if str(row.pk) in ticked]
 
 
-def files_hold_after_failed_send(form, *, organisation_id: int, holder) -> bool:
-    """After a send of the form that stored nothing: holds the new files that passed the checks,
-    destroys the held ones the reporter unticked, and leaves on the form what it shows next.
-    Returns False when the new files could not be held (the database is down): the page then
-    asks to choose them again."""
-    kept = {held.pk for held in form.held_kept()}
+def held_ticked_missing(held: Iterable[HeldFile], data) -> int:
+    """How many boxes were ticked for files that are no longer held (destroyed after
+    HELD_FILE_HOURS while the page was open)."""
+    return len(_ticked_ids(data) - {str(row.pk) for row in held})
+
+
+def _ticked_ids(data) -> set[str]:
+    return set(data.getlist(HELD_FIELD)) if hasattr(data, "getlist") else set()
+
+
+def files_hold_after_failed_send(form, *, organisation_id: int, holder, hold_new: bool = True) -> list | None:
+    """After a send of the form that stored nothing: destroys the held files the reporter unticked
+    (or whose stored file is gone), holds the new files that passed the checks, and leaves on the
+    form what it shows next. Returns the new rows, or None when new files passed the checks but
+    could not be held (`hold_new` False, or the database is down): the page then asks to choose
+    them again."""
+    gone = {held.pk for held in form.held_gone}
+    kept = {held.pk for held in form.held_kept()} - gone
+    dropped = [held.pk for held in form.held if held.pk not in kept]
+    form.held = [held for held in form.held if held.pk in kept]
     try:
-        held_files_destroy(held.pk for held in form.held if held.pk not in kept)
+        held_files_destroy(dropped)
+        if not form.checked_files:
+            return []
+        if not hold_new:
+            return None
         new = files_hold(
             organisation_id=organisation_id,
             submission_key=form.data.get("submission_key"),
@@ -83,9 +100,9 @@ def files_hold_after_failed_send(form, *, organisation_id: int, holder) -> bool:
         )
     except DatabaseError as error:
         logger.error("files not held: %s", type(error).__name__)  # no details: they can quote values
-        return not form.checked_files
-    form.held = [held for held in form.held if held.pk in kept] + new
-    return True
+        return None if form.checked_files else []
+    form.held += new
+    return new
 
 
 def files_hold(*, organisation_id: int, submission_key, holder, files: Iterable[CheckedFile]) -> list[HeldFile]:
@@ -125,19 +142,14 @@ def held_file_checked(held: HeldFile) -> CheckedFile | None:
 
 
 def held_files_destroy(held_ids: Iterable) -> int:
-    """Destroys held files: their rows, their keys, and (after the commit) the encrypted files."""
+    """Destroys held files: their rows and, through signals.receivers, their keys and (after the
+    commit) the encrypted files."""
     ids = list(held_ids)
     if not ids:
         return 0
     with transaction.atomic():
-        rows = list(HeldFile.objects.select_for_update().filter(pk__in=ids).values_list("pk", "data_key_id"))
-        if not rows:
-            return 0
-        key_ids = [key_id for _, key_id in rows]
-        HeldFile.objects.filter(pk__in=[pk for pk, _ in rows]).delete()
-        DataKey.objects.filter(pk__in=key_ids).delete()
-        transaction.on_commit(lambda: [data_key_files_delete(key_id) for key_id in key_ids])
-    return len(rows)
+        destroyed, _ = HeldFile.objects.filter(pk__in=ids).delete()
+    return destroyed
 
 
 def expired_held_files_destroy(*, now: datetime | None = None) -> int:

@@ -95,19 +95,36 @@ def _submit(request, *, form, subjects, channel: str, template: str, context: di
     )
 
 
-def render_with_held_files(request, template: str, context: dict, *, holder, organisation_id=None, status=200):
-    """The form again after a send that stored nothing: the files that passed the checks held, and
-    a notice when files were chosen that are not (unless the attachments' own error says why)."""
+def render_with_held_files(
+    request, template: str, context: dict, *, holder, organisation_id=None, hold_new: bool = True, status=200
+):
+    """The form again after a send that stored nothing: the files that passed the checks held
+    (unless `hold_new` is False), with a notice that names them, or one that asks to choose the
+    files again when they could not be held."""
     form = context["form"]
-    held = held_files.files_hold_after_failed_send(
-        form, organisation_id=organisation_id or request.user.organisation_id, holder=holder
+    new = held_files.files_hold_after_failed_send(
+        form, organisation_id=organisation_id or request.user.organisation_id, holder=holder, hold_new=hold_new
     )
-    notice = {
-        "files_dropped": bool(request.FILES) and not held,
-        # (An error of the attachments names the files that were held itself.)
-        "files_held": held and bool(form.checked_files) and "attachments" not in form.errors,
-    }
+    notice = {"files_dropped": bool(request.FILES) and new is None, "files_held": _held_notice(form, new or [])}
     return render(request, template, {**context, **notice}, status=status)
+
+
+def _held_notice(form, new: list) -> str:
+    if not new:
+        return ""
+    names = [held.filename for held in new]
+    one = len(names) == 1
+    listed = names[0] if one else ", ".join(names[:-1]) + " en " + names[-1]
+    if "attachments" in form.errors:  # beside files that were refused
+        held = (
+            f"{'Dit bestand was' if one else 'Deze bestanden waren'} wel in orde en {'is' if one else 'zijn'} bewaard"
+        )
+    else:
+        held = f"{'De bijlage die u koos, is' if one else 'De bijlagen die u koos, zijn'} bewaard"
+    return (
+        f"{held}: {listed}. U hoeft {'het' if one else 'ze'} niet opnieuw te kiezen; u ziet "
+        f'{"het" if one else "ze"} onder "Bijlagen die al bewaard zijn".'
+    )
 
 
 def with_another_subject(request, form_class, *, template: str, context: dict, held=(), **form_kwargs):
@@ -116,6 +133,7 @@ def with_another_subject(request, form_class, *, template: str, context: dict, h
     checked, so not held (the page says so)."""
     form, subjects = forms_with_another_subject(form_class, request.POST, **form_kwargs)
     form.held = held_files.held_ticked(held, request.POST)
+    held_files.held_files_destroy(row.pk for row in held if row not in form.held)  # unticked
     return render(
         request,
         template,

@@ -63,7 +63,7 @@ def test_a_file_on_a_form_with_an_error_is_held_and_goes_into_the_signal_when_it
 
     assert first.status_code == 200 and not Signal.objects.exists()
     page = first.content.decode()
-    assert "De bijlagen die u koos, zijn bewaard: u hoeft ze niet opnieuw te kiezen." in page
+    assert "De bijlage die u koos, is bewaard: scan.pdf. U hoeft het niet opnieuw te kiezen;" in page
     assert list(_boxes(first)) == [f"scan.pdf ({SCAN_SIZE})"]
     held = HeldFile.objects.get()
     assert held.holder == employee and held.filename == "scan.pdf"
@@ -88,9 +88,10 @@ def test_the_good_files_beside_a_refused_one_are_held_and_a_new_one_is_added_to_
 
     first = client.post(reverse("signals:submit"), data)
 
-    errors = first.context["form"].errors["attachments"]
-    assert any(e.startswith("leeg.txt: het bestand is leeg") for e in errors)
-    assert "Dit bestand was wel in orde en is bewaard: scan.pdf. U hoeft het niet opnieuw te kiezen." in errors
+    assert first.context["form"].errors["attachments"] == ["leeg.txt: het bestand is leeg."]
+    assert first.context["files_held"].startswith(
+        "Dit bestand was wel in orde en is bewaard: scan.pdf. U hoeft het niet opnieuw te kiezen;"
+    )
     again = _again(data, first)
     again["attachments"] = [_pdf("foto.pdf", PHOTO)]
 
@@ -139,18 +140,24 @@ def test_held_files_count_towards_the_limits(employee, settings):
 
 
 def test_held_files_are_the_senders_own(employee, make_user):
-    """Another account sending the same form key (copied from the page) gets none of them."""
+    """Another account sending the same form, held files ticked (copied from the page), gets none
+    of them and learns nothing about them."""
     client = verified_client(employee)
     data = _post_data(_form_page(client), description="")
     data["attachments"] = [_pdf("scan.pdf")]
     first = client.post(reverse("signals:submit"), data)
     colleague = make_user(role=Role.EMPLOYEE, organisation=employee.organisation)
 
-    sent = verified_client(colleague).post(reverse("signals:submit"), _again(data, first, description="Van mij."))
+    other = verified_client(colleague).post(reverse("signals:submit"), _again(data, first, description="Van mij."))
 
-    assert sent.status_code == 302
-    assert not Attachment.objects.exists()
-    assert HeldFile.objects.get().holder == employee  # still held for the reporter, until it expires
+    assert other.status_code == 200 and not Signal.objects.exists()
+    assert _boxes(other) == {} and "scan.pdf" not in other.content.decode()
+    assert other.context["form"].errors["attachments"] == [
+        "Een bijlage die bewaard was, is er niet meer: bewaarde bijlagen worden na 24 uur weggegooid. Kies die opnieuw."
+    ]
+    assert HeldFile.objects.get().holder == employee  # untouched, still the reporter's
+    assert client.post(reverse("signals:submit"), _again(data, first, description="Van de melder.")).status_code == 302
+    assert [a.filename for a in Attachment.objects.all()] == ["scan.pdf"]
 
 
 def test_a_form_sent_the_first_time_looks_no_held_files_up(employee):
@@ -166,12 +173,15 @@ def test_a_form_sent_the_first_time_looks_no_held_files_up(employee):
 def test_another_subject_keeps_the_ticked_held_files(employee):
     client = verified_client(employee)
     data = _post_data(_form_page(client), description="")
-    data["attachments"] = [_pdf("scan.pdf")]
+    data["attachments"] = [_pdf("scan.pdf"), _pdf("foto.pdf", PHOTO)]
     first = client.post(reverse("signals:submit"), data)
 
-    more = client.post(reverse("signals:submit"), {**_again(data, first), "betrokkene_toevoegen": "1"})
+    more = client.post(
+        reverse("signals:submit"), {**_again(data, first, ticked={"scan.pdf"}), "betrokkene_toevoegen": "1"}
+    )
 
     assert list(_boxes(more)) == [f"scan.pdf ({SCAN_SIZE})"]
+    assert [h.filename for h in HeldFile.objects.all()] == ["scan.pdf"]  # the unticked one is gone
     assert client.post(reverse("signals:submit"), _again(data, more, description="Nu wel.")).status_code == 302
     assert [a.filename for a in Attachment.objects.all()] == ["scan.pdf"]
 
@@ -247,3 +257,151 @@ def test_a_confidential_reporter_finds_the_held_files_only_in_the_browser_given_
     assert sent.status_code == 302
     assert [a.filename for a in Signal.objects.get().attachments.all()] == ["scan.pdf"]
     assert not HeldFile.objects.exists()
+
+
+def _refuse_inserts(table: str) -> None:
+    """A real failure of the database: a trigger that refuses every new row of `table`."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"CREATE FUNCTION refuse_{table}() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'disk full'; END; "
+                "$$ LANGUAGE plpgsql"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse_{table}()"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TRIGGER refuse_{table} BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+            )
+
+
+def _allow_inserts(table: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TRIGGER refuse_{table}" + (f" ON {table}" if connection.vendor == "postgresql" else ""))
+
+
+def test_a_save_that_fails_keeps_the_file_for_the_next_send(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client))
+    data["attachments"] = [_pdf("scan.pdf")]
+    _refuse_inserts("signals_subject")
+
+    failed = client.post(reverse("signals:submit"), data)
+
+    assert "Uw melding is niet opgeslagen" in failed.content.decode()
+    assert not Signal.objects.exists() and list(_boxes(failed)) == [f"scan.pdf ({SCAN_SIZE})"]
+    _allow_inserts("signals_subject")
+    assert client.post(reverse("signals:submit"), _again(data, failed)).status_code == 302
+    assert [a.filename for a in Signal.objects.get().attachments.all()] == ["scan.pdf"]
+
+
+def test_when_files_cannot_be_held_the_page_says_to_choose_them_again_and_unticked_stays_unticked(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf"), _pdf("foto.pdf", PHOTO)]
+    first = client.post(reverse("signals:submit"), data)
+    _refuse_inserts("signals_heldfile")
+    again = _again(data, first, ticked={"scan.pdf"})
+    again["attachments"] = [_pdf("derde.pdf")]
+
+    second = client.post(reverse("signals:submit"), again)
+
+    assert [label.split(" (")[0] for label in _boxes(second)] == ["scan.pdf"]  # not foto.pdf again
+    page = second.content.decode()
+    assert "U had bijlagen gekozen. Kies ze opnieuw" in page and "derde.pdf" not in page
+    assert second.context["files_held"] == ""
+    assert [h.filename for h in HeldFile.objects.all()] == ["scan.pdf"]
+
+
+def test_a_ticked_file_that_expired_while_the_page_was_open_is_not_left_out_silently(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+    first = client.post(reverse("signals:submit"), data)
+
+    # The hourly task, a day on (the reporter's session kept alive while the page was open).
+    assert expired_held_files_destroy(now=timezone.now() + timedelta(hours=HELD_FILE_HOURS, minutes=5)) == 1
+    late = client.post(reverse("signals:submit"), _again(data, first, description="Na een dag."))
+
+    assert late.status_code == 200 and not Signal.objects.exists()
+    assert late.context["form"].errors["attachments"] == [
+        "Een bijlage die bewaard was, is er niet meer: bewaarde bijlagen worden na 24 uur weggegooid. Kies die opnieuw."
+    ]
+
+
+def test_a_held_file_whose_stored_file_is_gone_is_named_and_no_longer_offered(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+    first = client.post(reverse("signals:submit"), data)
+    default_storage.delete(HeldFile.objects.get().storage_name)
+
+    second = client.post(reverse("signals:submit"), _again(data, first, description="Nu wel."))
+
+    assert second.status_code == 200 and not Signal.objects.exists()
+    assert second.context["form"].errors["attachments"] == [
+        "scan.pdf: dit bestand is niet meer bewaard. Kies het opnieuw."
+    ]
+    assert _boxes(second) == {} and not HeldFile.objects.exists()
+
+
+def test_the_second_click_of_a_double_click_finds_the_files_taken_and_is_the_same_signal(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+    first = client.post(reverse("signals:submit"), data)
+    again = _again(data, first, description="Nu wel.")
+    assert client.post(reverse("signals:submit"), again).status_code == 302
+
+    second = client.post(reverse("signals:submit"), again)  # the held file went into the first
+
+    assert second.status_code == 302
+    assert "al eerder verstuurd" in client.get(second["Location"]).content.decode()
+    assert Signal.objects.count() == 1 and [a.filename for a in Attachment.objects.all()] == ["scan.pdf"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_whatever_removes_a_held_file_destroys_its_key_and_its_stored_file(employee, make_user):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf"), _pdf("foto.pdf", PHOTO)]
+    first = client.post(reverse("signals:submit"), data)
+    scan, photo = HeldFile.objects.order_by("pk")
+
+    client.post(reverse("signals:submit"), _again(data, first, ticked={"foto.pdf"}))  # unticked
+    assert not DataKey.objects.filter(pk=scan.data_key_id).exists()
+    assert not default_storage.exists(scan.storage_name)
+
+    employee.delete()  # the account removed: its held file with it
+    assert not HeldFile.objects.exists()
+    assert not DataKey.objects.filter(pk=photo.data_key_id).exists()
+    assert not default_storage.exists(photo.storage_name)
+
+
+def test_a_confidential_browser_without_the_form_gets_nothing_held_and_is_told(confidential_organisation):
+    from tests.signals.test_confidential import _form_url
+    from tests.signals.test_confidential import _post_data as confidential_data
+
+    data = confidential_data(Client(), confidential_organisation, description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+
+    page = Client().post(_form_url(confidential_organisation), data)  # a browser never given the form
+
+    assert page.status_code == 200 and not HeldFile.objects.exists()
+    assert "U had bijlagen gekozen. Kies ze opnieuw" in page.content.decode()
+
+
+def test_the_confidential_form_shown_again_keeps_the_browser_given_it(confidential_organisation):
+    from signals.confidential_views import FORM_COOKIE
+    from tests.signals.test_confidential import _form_url
+    from tests.signals.test_confidential import _post_data as confidential_data
+
+    browser = Client()
+    data = confidential_data(browser, confidential_organisation, description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+
+    page = browser.post(_form_url(confidential_organisation), data)
+
+    assert FORM_COOKIE in page.cookies  # given again, for as long again as when it was first given
+    assert list(_boxes(page)) == [f"scan.pdf ({SCAN_SIZE})"]

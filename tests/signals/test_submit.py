@@ -938,7 +938,7 @@ def test_a_form_shown_again_says_the_files_are_held_and_sums_up_subject_errors(e
 
     html = page.content.decode()
     assert page.status_code == 200 and not Signal.objects.exists()
-    assert "De bijlagen die u koos, zijn bewaard: u hoeft ze niet opnieuw te kiezen." in html
+    assert "De bijlage die u koos, is bewaard: scan.pdf. U hoeft het niet opnieuw te kiezen;" in html
     summary = html[html.index('id="foutmeldingen"') : html.index("</div>", html.index('id="foutmeldingen"'))]
     assert (
         'href="#id_betrokkene-1-kvk"' in summary
@@ -1223,10 +1223,10 @@ def test_an_empty_file_is_named_with_what_is_wrong_with_the_other_files_and_noth
         SimpleUploadedFile("leeg.txt", b"", content_type="text/plain"),
         SimpleUploadedFile("scan.pdf", PDF_BYTES, content_type="application/pdf"),
     ]
-    errors = client.post(reverse("signals:submit"), data).context["form"].errors["attachments"]
-    assert (
-        "Deze bestanden waren wel in orde en zijn bewaard: foto.pdf en scan.pdf. U hoeft ze niet opnieuw te kiezen."
-        in errors
+    again = client.post(reverse("signals:submit"), data)
+    assert again.context["form"].errors["attachments"] == ["leeg.txt: het bestand is leeg."]
+    assert again.context["files_held"].startswith(
+        "Deze bestanden waren wel in orde en zijn bewaard: foto.pdf en scan.pdf. U hoeft ze niet opnieuw te kiezen;"
     )
     assert Signal.objects.count() == 0 and Attachment.objects.count() == 0
 
