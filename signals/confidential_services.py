@@ -413,11 +413,15 @@ def reporter_message_add(*, signal: Signal, text: str, submission_key=None, acto
     return _message_store(message, audited)[0]
 
 
-def messages_mark_read(*, shown: list[SignalMessage], direction: str, reader=None) -> int:
+def messages_mark_read(*, shown: list[SignalMessage], direction: str, reader=None, handler=None) -> int:
     """The other side opened a page that showed these messages: those of `direction` among them
-    not read before are read now (one coordinator reading the reporter's reads them for all). A
-    message saved after the page was read stays unread, and so does one `reader` wrote (a
-    coordinator who reported the signal: the other coordinators have not read it)."""
+    not read before are read now. The reporter's messages are read by the signal's `handler`
+    (selectors.active_handler) when it has one, else by the first coordinator who opens them, for
+    all: a colleague looking in does not take a message away from the handler. A message saved
+    after the page was read stays unread, and so does one `reader` wrote (a coordinator who
+    reported the signal: the other coordinators have not read it)."""
+    if handler is not None and reader is not None and reader.pk != handler.pk:
+        return 0
     unread = [
         message.pk
         for message in shown

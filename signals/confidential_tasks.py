@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from config.mail import queue_or_leave_for_sweep, send_each_pending, send_mail
 from signals.models import Channel, MessageDirection, SignalMessage
-from signals.selectors import coordinator_emails
+from signals.selectors import active_handler, coordinator_emails
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def send_reporter_message_notification(message_id: int) -> bool:
     with transaction.atomic():
         message = (
             SignalMessage.objects.select_for_update(of=("self",))
-            .select_related("signal", "sent_by")
+            .select_related("signal__handler", "sent_by")
             .filter(pk=message_id, direction=MessageDirection.FROM_REPORTER)
             .first()
         )
@@ -40,7 +40,11 @@ def send_reporter_message_notification(message_id: int) -> bool:
             return False  # already sent (the task ran twice) or the signal is gone
         signal = message.signal
         writer = message.sent_by.email if message.sent_by else None  # a coordinator who reported it
-        coordinators = coordinator_emails(organisation_id=signal.organisation_id)
+        handler = active_handler(signal)
+        if handler is not None and handler.email and handler.email != writer:
+            coordinators = [handler.email]  # the signal's handler reads it; the others need not be told
+        else:
+            coordinators = coordinator_emails(organisation_id=signal.organisation_id)
         recipients = [email for email in coordinators if email != writer]
         if not recipients and coordinators:
             # The writer is the organisation's only coordinator: nobody else to tell.

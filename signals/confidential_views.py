@@ -527,7 +527,10 @@ def confidential_messages(request, pk: int):
         user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:confidential_messages"
     )
     conversation = services.signal_messages(signal=signal)
-    services.messages_mark_read(shown=conversation, direction=MessageDirection.FROM_REPORTER, reader=request.user)
+    handler = selectors.active_handler(signal)
+    services.messages_mark_read(
+        shown=conversation, direction=MessageDirection.FROM_REPORTER, reader=request.user, handler=handler
+    )
     return render(
         request,
         "signals/confidential_messages.html",
@@ -538,6 +541,12 @@ def confidential_messages(request, pk: int):
             "no_question": services.NO_QUESTION.get(route, ""),
             "conversation": conversation,
             "form": form,
+            # A colleague of the handler reads along: the new messages stay new for the handler.
+            "reading_for_handler": handler
+            if handler is not None
+            and handler.pk != request.user.pk
+            and any(m.direction == MessageDirection.FROM_REPORTER and m.read_at is None for m in conversation)
+            else None,
         },
     )
 

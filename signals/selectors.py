@@ -294,6 +294,17 @@ def signals_sharing_names(*, actor, signal: Signal) -> QuerySet[Signal]:
     )
 
 
+def active_handler(signal: Signal):
+    """The signal's handler while they are an active coordinator of its organisation, else None
+    (nobody, or one blocked or moved on: then the signal is everyone's again)."""
+    from accounts.roles import Role
+
+    handler = signal.handler if signal.handler_id else None
+    if handler is None or not handler.is_active or handler.role != Role.COORDINATOR:
+        return None
+    return handler if handler.organisation_id == signal.organisation_id else None
+
+
 def coordinator_emails(*, organisation_id: int) -> list[str]:
     """Where the meldpunt's link-only notifications go: the organisation's active coordinators."""
     from accounts.models import User

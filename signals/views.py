@@ -338,6 +338,7 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "namesakes_more": namesakes_more,
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "unread_message": selectors.signal_unread_message(signal),
+            "active_handler": selectors.active_handler(signal),
             # Signals closed as repeating this one (their references only: the list is the organisation's).
             "duplicates": list(signal.duplicates.order_by("created_at").values("pk", "reference")),
             "close_form": close_form,

@@ -449,3 +449,42 @@ def test_the_reporter_reads_each_detail_of_a_subject_apart(employee):
 
     assert "<td>geboren 14-03-1975; 1541 KL 22; kenteken GB-123-K; bewoner</td>" in page
     assert "<dt>Onderwerp</dt><dd>weet ik niet</dd>" in page
+
+
+def test_the_reporters_message_goes_to_the_handler_who_alone_reads_it(
+    signal, employee, coordinator, make_user, organisation, eager_tasks, django_capture_on_commit_callbacks
+):
+    from signals.services import signal_start_triage
+
+    handler = make_user(role=Role.COORDINATOR, organisation=organisation, email="behandelaar@example.org")
+    signal_start_triage(actor=handler, signal_id=signal.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        reporter_message_add(actor=employee, signal=signal, text=ANSWER)
+    assert [m.to for m in mail.outbox] == [[handler.email]]  # not every coordinator
+
+    colleague_page = verified_client(coordinator).get(_messages_page(signal.pk)).content.decode()
+    assert "is behandelaar van dit signaal: een nieuw bericht van de melder blijft nieuw" in colleague_page
+    assert SignalMessage.objects.get().read_at is None  # a colleague looking in leaves it new
+    detail = verified_client(coordinator).get(reverse("signals:detail", args=[signal.pk])).content.decode()
+    assert f"De melder schreef een nieuw bericht dat {handler.display_name}, de behandelaar, nog niet las." in detail
+
+    handler_page = verified_client(handler).get(_messages_page(signal.pk)).content.decode()
+    assert "is behandelaar van dit signaal" not in handler_page
+    assert SignalMessage.objects.get().read_at is not None
+
+
+def test_with_a_blocked_handler_the_message_is_everyones_again(
+    signal, employee, coordinator, make_user, organisation, eager_tasks, django_capture_on_commit_callbacks
+):
+    from signals.services import signal_start_triage
+
+    handler = make_user(role=Role.COORDINATOR, organisation=organisation, email="behandelaar@example.org")
+    signal_start_triage(actor=handler, signal_id=signal.pk)
+    handler.is_active = False
+    handler.save(update_fields=["is_active"])
+    with django_capture_on_commit_callbacks(execute=True):
+        reporter_message_add(actor=employee, signal=signal, text=ANSWER)
+    assert [m.to for m in mail.outbox] == [[coordinator.email]]
+
+    verified_client(coordinator).get(_messages_page(signal.pk))
+    assert SignalMessage.objects.get().read_at is not None
