@@ -306,6 +306,13 @@ def inbox(request):
             # The links between the open and all signals keep the order chosen.
             "order_query": "&volgorde=oudste" if criteria and criteria.get("oldest_first") else "",
             "refused": criteria is None,  # nothing was searched or filtered: the errors say why
+            # Already the list of one's own open signals (the link to it is left out).
+            "mine": bool(
+                criteria
+                and request.method == "GET"
+                and criteria.get("handler") == request.user.pk
+                and criteria.get("status") == selectors.OPEN
+            ),
         },
     )
 

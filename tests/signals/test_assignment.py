@@ -347,3 +347,21 @@ def test_an_organisation_without_signals_is_told_there_are_none_yet(coordinator)
     page = verified_client(coordinator).get(reverse("signals:inbox")).content.decode()
 
     assert "Er zijn nog geen signalen." in page and "alles is afgerond" not in page
+
+
+def test_my_open_signals_are_one_link_away(coordinator, colleague, employee):
+    mine = make_signal(employee)
+    theirs = make_signal(employee)
+    closed = make_signal(employee)
+    signal_start_triage(actor=coordinator, signal_id=mine.pk)
+    signal_start_triage(actor=colleague, signal_id=theirs.pk)
+    signal_start_triage(actor=coordinator, signal_id=closed.pk)
+    signal_close(actor=coordinator, signal_id=closed.pk, reason=ClosureReason.NOT_UNDERMINING)
+    client = verified_client(coordinator)
+    inbox = client.get(reverse("signals:inbox")).content.decode()
+    link = re.search(r'<a href="([^"]+)">Mijn open signalen \(ik ben behandelaar\)</a>', inbox).group(1)
+
+    page = client.get(html.unescape(link))
+
+    assert [s.pk for s in page.context["signals"]] == [mine.pk]
+    assert "Mijn open signalen (ik ben behandelaar)" not in page.content.decode()  # it is this list
