@@ -30,7 +30,7 @@ pytestmark = pytest.mark.django_db
 SCAN = b"%PDF-1.4\n% de scan van de brief\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PHOTO = b"%PDF-1.4\n% een foto van de gevel\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 SCAN_SIZE = f"{len(SCAN)}\xa0bytes"  # as the page writes it
-HELD_BOX = re.compile(r'name="bewaard" value="([^"]+)"[^>]*checked> <label for="[^"]+">([^<]+)</label>')
+HELD_BOX = re.compile(r'name="bewaard" value="([^"]+)" checked> ([^<]+)</label>')
 
 
 def _pdf(name: str, content: bytes = SCAN) -> SimpleUploadedFile:
