@@ -413,21 +413,31 @@ def reporter_message_add(*, signal: Signal, text: str, submission_key=None, acto
     return _message_store(message, audited)[0]
 
 
+def _waits_for_handler(message: SignalMessage, handler) -> bool:
+    return message.direction == MessageDirection.FROM_REPORTER and message.sent_by_id != handler.pk
+
+
+def messages_wait_for_handler(*, shown: list[SignalMessage], handler) -> bool:
+    """Whether some of the reporter's messages shown stay new until `handler` reads them."""
+    return handler is not None and any(m.read_at is None and _waits_for_handler(m, handler) for m in shown)
+
+
 def messages_mark_read(*, shown: list[SignalMessage], direction: str, reader=None, handler=None) -> int:
     """The other side opened a page that showed these messages: those of `direction` among them
     not read before are read now. The reporter's messages are read by the signal's `handler`
     (selectors.active_handler) when it has one, else by the first coordinator who opens them, for
     all: a colleague looking in does not take a message away from the handler. A message saved
     after the page was read stays unread, and so does one `reader` wrote (a coordinator who
-    reported the signal: the other coordinators have not read it)."""
-    if handler is not None and reader is not None and reader.pk != handler.pk:
-        return 0
+    reported the signal: the other coordinators have not read it). One the handler wrote (they
+    reported the signal too) is the colleagues' to read, as they were the ones mailed."""
+    colleague = handler is not None and reader is not None and reader.pk != handler.pk
     unread = [
         message.pk
         for message in shown
         if message.direction == direction
         and message.read_at is None
         and (reader is None or message.sent_by_id != reader.pk)
+        and not (colleague and _waits_for_handler(message, handler))
     ]
     if not unread:
         return 0

@@ -545,7 +545,7 @@ def confidential_messages(request, pk: int):
             "reading_for_handler": handler
             if handler is not None
             and handler.pk != request.user.pk
-            and any(m.direction == MessageDirection.FROM_REPORTER and m.read_at is None for m in conversation)
+            and services.messages_wait_for_handler(shown=conversation, handler=handler)
             else None,
         },
     )

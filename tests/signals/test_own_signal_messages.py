@@ -488,3 +488,20 @@ def test_with_a_blocked_handler_the_message_is_everyones_again(
 
     verified_client(coordinator).get(_messages_page(signal.pk))
     assert SignalMessage.objects.get().read_at is not None
+
+
+def test_a_message_the_handler_wrote_as_reporter_is_read_by_a_colleague(
+    make_user, organisation, coordinator, eager_tasks, django_capture_on_commit_callbacks
+):
+    from signals.services import signal_start_triage
+
+    reporting = make_user(role=Role.COORDINATOR, organisation=organisation, email="melder@example.org")
+    signal = make_signal(reporting)
+    signal_start_triage(actor=reporting, signal_id=signal.pk)  # who reported it also handles it
+    with django_capture_on_commit_callbacks(execute=True):
+        reporter_message_add(actor=reporting, signal=signal, text=ANSWER)
+    assert [m.to for m in mail.outbox] == [[coordinator.email]]  # the colleagues are told
+
+    page = verified_client(coordinator).get(_messages_page(signal.pk)).content.decode()
+    assert "is behandelaar van dit signaal" not in page  # it does not wait for its own writer
+    assert SignalMessage.objects.get().read_at is not None
