@@ -425,7 +425,7 @@ def messages_wait_for_handler(*, shown: list[SignalMessage], handler) -> bool:
 def messages_mark_read(*, shown: list[SignalMessage], direction: str, reader=None, handler=None) -> int:
     """The other side opened a page that showed these messages: those of `direction` among them
     not read before are read now. The reporter's messages are read by the signal's `handler`
-    (selectors.active_handler) when it has one, else by the first coordinator who opens them, for
+    (selectors.messages_handler) when it has one, else by the first coordinator who opens them, for
     all: a colleague looking in does not take a message away from the handler. A message saved
     after the page was read stays unread, and so does one `reader` wrote (a coordinator who
     reported the signal: the other coordinators have not read it). One the handler wrote (they

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from config.mail import queue_or_leave_for_sweep, send_each_pending, send_mail
 from signals.models import Channel, MessageDirection, SignalMessage
-from signals.selectors import active_handler, coordinator_emails
+from signals.selectors import coordinator_emails, messages_handler
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +40,8 @@ def send_reporter_message_notification(message_id: int) -> bool:
             return False  # already sent (the task ran twice) or the signal is gone
         signal = message.signal
         writer = message.sent_by.email if message.sent_by else None  # a coordinator who reported it
-        handler = active_handler(signal)
-        if handler is not None and handler.email and handler.email != writer:
+        handler = messages_handler(signal)
+        if handler is not None and handler.email != writer:
             coordinators = [handler.email]  # the signal's handler reads it; the others need not be told
         else:
             coordinators = coordinator_emails(organisation_id=signal.organisation_id)

@@ -527,7 +527,7 @@ def confidential_messages(request, pk: int):
         user=request.user, record_type="signals.signal", record_id=signal.pk, page="signals:confidential_messages"
     )
     conversation = services.signal_messages(signal=signal)
-    handler = selectors.active_handler(signal)
+    handler = selectors.messages_handler(signal)
     services.messages_mark_read(
         shown=conversation, direction=MessageDirection.FROM_REPORTER, reader=request.user, handler=handler
     )

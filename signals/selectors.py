@@ -222,9 +222,10 @@ def unread_question():
     )
 
 
-def signal_unread_message(signal: Signal) -> bool:
-    """unread_message for the one signal a page shows."""
-    return _from_the_reporter().filter(signal=signal, read_at__isnull=True).exists()
+def signal_unread_writers(signal: Signal) -> set:
+    """Who wrote the reporter's messages on the signal that nobody read yet: the accounts' ids,
+    None for a confidential reporter; empty when there are none. One query, for the signal's page."""
+    return set(_from_the_reporter().filter(signal=signal, read_at__isnull=True).values_list("sent_by_id", flat=True))
 
 
 def signal_news_after_closing(signal: Signal) -> bool:
@@ -303,6 +304,14 @@ def active_handler(signal: Signal):
     if handler is None or not handler.is_active or handler.role != Role.COORDINATOR:
         return None
     return handler if handler.organisation_id == signal.organisation_id else None
+
+
+def messages_handler(signal: Signal):
+    """Who reads the reporter's new messages for the others and alone is mailed about them: the
+    active handler, when they have an e-mail address to be told at (an account made outside the
+    forms may have none; then the messages are everyone's, as they are all told)."""
+    handler = active_handler(signal)
+    return handler if handler is not None and handler.email else None
 
 
 def coordinator_emails(*, organisation_id: int) -> list[str]:

@@ -332,6 +332,8 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
         assign_form = AssignForm(
             initial={"behandelaar": str(signal.handler_id or "")}, handlers=handlers, current=signal.handler
         )
+    handler = selectors.messages_handler(signal)
+    unread_writers = selectors.signal_unread_writers(signal)
     return render(
         request,
         "signals/detail.html",
@@ -344,8 +346,9 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "namesakes": namesakes,
             "namesakes_more": namesakes_more,
             "news_after_closing": selectors.signal_news_after_closing(signal),
-            "unread_message": selectors.signal_unread_message(signal),
-            "active_handler": selectors.active_handler(signal),
+            "unread_message": bool(unread_writers),
+            # The notice names the handler only for a message that waits for them: not one they wrote.
+            "unread_waits_for": handler if handler is not None and unread_writers - {handler.pk} else None,
             # Signals closed as repeating this one (their references only: the list is the organisation's).
             "duplicates": list(signal.duplicates.order_by("created_at").values("pk", "reference")),
             "close_form": close_form,

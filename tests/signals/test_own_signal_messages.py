@@ -473,15 +473,19 @@ def test_the_reporters_message_goes_to_the_handler_who_alone_reads_it(
     assert SignalMessage.objects.get().read_at is not None
 
 
-def test_with_a_blocked_handler_the_message_is_everyones_again(
-    signal, employee, coordinator, make_user, organisation, eager_tasks, django_capture_on_commit_callbacks
+@pytest.mark.parametrize("unreachable", ["blocked", "no e-mail address"])
+def test_with_a_handler_who_cannot_be_told_the_message_is_everyones_again(
+    signal, employee, coordinator, make_user, organisation, eager_tasks, django_capture_on_commit_callbacks, unreachable
 ):
     from signals.services import signal_start_triage
 
     handler = make_user(role=Role.COORDINATOR, organisation=organisation, email="behandelaar@example.org")
     signal_start_triage(actor=handler, signal_id=signal.pk)
-    handler.is_active = False
-    handler.save(update_fields=["is_active"])
+    if unreachable == "blocked":
+        handler.is_active = False
+    else:  # an account made outside the forms (which require one)
+        handler.email = ""
+    handler.save(update_fields=["is_active", "email"])
     with django_capture_on_commit_callbacks(execute=True):
         reporter_message_add(actor=employee, signal=signal, text=ANSWER)
     assert [m.to for m in mail.outbox] == [[coordinator.email]]
@@ -501,6 +505,11 @@ def test_a_message_the_handler_wrote_as_reporter_is_read_by_a_colleague(
     with django_capture_on_commit_callbacks(execute=True):
         reporter_message_add(actor=reporting, signal=signal, text=ANSWER)
     assert [m.to for m in mail.outbox] == [[coordinator.email]]  # the colleagues are told
+    detail = reverse("signals:detail", args=[signal.pk])
+    for reader in (reporting, coordinator):  # the signal's page does not say it waits for the handler
+        page = verified_client(reader).get(detail).content.decode()
+        assert "De melder schreef een nieuw bericht dat nog geen coördinator las." in page
+        assert "de behandelaar, nog niet las" not in page and "dat u nog niet las" not in page
 
     page = verified_client(coordinator).get(_messages_page(signal.pk)).content.decode()
     assert "is behandelaar van dit signaal" not in page  # it does not wait for its own writer
