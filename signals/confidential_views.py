@@ -196,15 +196,24 @@ def confidential_submit(request, organisation_id: int):
     context = {"organisation": organisation}
     if request.method == "POST":
         context["acute"] = request.POST.get("acute_danger") in {"True", "true", "on", "1"}
-        if ADD_SUBJECT in request.POST:  # not a submission: nothing is counted, checked or stored
-            return with_another_subject(
+        if ADD_SUBJECT in request.POST:
+            # Not a submission: nothing is stored but the chosen files, which are held as after a
+            # send (for the browser given the form only); only then does it count as one.
+            given = _given_this_form(request)
+            chosen = bool(request.FILES.getlist("attachments"))
+            response = with_another_subject(
                 request,
                 ConfidentialSignalForm,
                 template="signals/confidential_submit.html",
                 context=context,
                 held=_held_files(request, organisation),
+                holder=None,
+                hold_new=given and (not chosen or _submission_counter(request).take()),
                 organisation_id=organisation.pk,
             )
+            if given:
+                _give_form(request, response, held_files.submission_key_read(request.POST.get("submission_key")))
+            return response
         form = ConfidentialSignalForm(request.POST, request.FILES, organisation_id=organisation.pk)
         subjects = SubjectFormSet(request.POST, prefix="betrokkene")
         given = _given_this_form(request)

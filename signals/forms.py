@@ -197,6 +197,19 @@ class SignalForm(forms.Form):
             raise ValidationError(errors)
         return [*held, *checked]
 
+    def files_check_only(self) -> list[str]:
+        """For the "Nog een betrokkene toevoegen" button: checks the chosen files and the ticked
+        held ones as a send would (limits, content, scan), nothing else on the form. Returns the
+        messages for what was refused; the new files that passed are in checked_files."""
+        self.cleaned_data = {}
+        field = self.fields["attachments"]
+        try:
+            self.cleaned_data["attachments"] = field.clean(self["attachments"].data, None)
+            self.clean_attachments()
+        except ValidationError as error:
+            return error.messages
+        return []
+
     def _sent_before(self) -> bool:
         """Whether a signal was stored with this form already (the first of a double click took
         the held files): then this send is a repeat, which the service answers, not an error."""
@@ -334,8 +347,8 @@ ADD_SUBJECT = "betrokkene_toevoegen"
 def forms_with_another_subject(form_class, data, *, prefix: str = "betrokkene", **form_kwargs):
     """The "Nog een betrokkene toevoegen" button, without JavaScript: the same form again with what
     was typed as its starting values, unchecked (no error messages for a form the reporter has not
-    sent yet), and one more empty subject block, up to MAX_SUBJECTS. Chosen files cannot be kept:
-    a browser does not put them back in a file field."""
+    sent yet), and one more empty subject block, up to MAX_SUBJECTS. A browser does not put chosen
+    files back in a file field: the view holds them (views.with_another_subject)."""
     form = form_class(
         initial={name: data.get(name) for name in form_class.base_fields if name in data and name != "attachments"},
         **form_kwargs,

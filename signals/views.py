@@ -105,17 +105,20 @@ def render_with_held_files(
     new = held_files.files_hold_after_failed_send(
         form, organisation_id=organisation_id or request.user.organisation_id, holder=holder, hold_new=hold_new
     )
-    notice = {"files_dropped": bool(request.FILES) and new is None, "files_held": _held_notice(form, new or [])}
+    notice = {
+        "files_dropped": bool(request.FILES) and new is None,
+        "files_held": _held_notice(new or [], beside_refused="attachments" in form.errors),
+    }
     return render(request, template, {**context, **notice}, status=status)
 
 
-def _held_notice(form, new: list) -> str:
+def _held_notice(new: list, *, beside_refused: bool) -> str:
     if not new:
         return ""
     names = [held.filename for held in new]
     one = len(names) == 1
     listed = names[0] if one else ", ".join(names[:-1]) + " en " + names[-1]
-    if "attachments" in form.errors:  # beside files that were refused
+    if beside_refused:
         held = (
             f"{'Dit bestand was' if one else 'Deze bestanden waren'} wel in orde en {'is' if one else 'zijn'} bewaard"
         )
@@ -127,17 +130,34 @@ def _held_notice(form, new: list) -> str:
     )
 
 
-def with_another_subject(request, form_class, *, template: str, context: dict, held=(), **form_kwargs):
-    """The "Nog een betrokkene toevoegen" button: the form again, nothing checked or stored. Files
-    held from an earlier send stay on it as they were ticked; files chosen this time are not
-    checked, so not held (the page says so)."""
+def with_another_subject(
+    request, form_class, *, template: str, context: dict, held=(), holder, hold_new: bool = True, **form_kwargs
+):
+    """The "Nog een betrokkene toevoegen" button: the form again, unchecked, nothing stored but
+    the files. Held files from an earlier send stay as they were ticked (the unticked ones are
+    destroyed); files chosen now are checked and those that pass are held, as after a send with
+    an error, and the page names any that were refused (`hold_new` False: none are checked or
+    held, and the page asks to choose them again)."""
     form, subjects = forms_with_another_subject(form_class, request.POST, **form_kwargs)
-    form.held = held_files.held_ticked(held, request.POST)
-    held_files.held_files_destroy(row.pk for row in held if row not in form.held)  # unticked
+    checking = form_class(request.POST, request.FILES, **form_kwargs)
+    checking.held = list(held)
+    chosen = bool(request.FILES.getlist("attachments"))
+    refused = checking.files_check_only() if chosen and hold_new else []
+    new = held_files.files_hold_after_failed_send(
+        checking, organisation_id=form_kwargs["organisation_id"], holder=holder, hold_new=hold_new
+    )
+    form.held = checking.held
     return render(
         request,
         template,
-        {**context, "form": form, "subjects": subjects, "files_dropped": bool(request.FILES)},
+        {
+            **context,
+            "form": form,
+            "subjects": subjects,
+            "files_held": _held_notice(new or [], beside_refused=bool(refused)),
+            "files_refused": refused,
+            "files_dropped": chosen and (new is None or not hold_new),
+        },
     )
 
 
@@ -154,6 +174,7 @@ def signal_submit(request):
                 template="signals/submit.html",
                 context={"acute": acute},
                 held=held_files.held_files_for(organisation_id=organisation_id, data=request.POST, holder=request.user),
+                holder=request.user,
                 organisation_id=organisation_id,
             )
         form = SignalForm(request.POST, request.FILES, organisation_id=organisation_id)
@@ -532,6 +553,7 @@ def register_on_behalf(request):
             template="signals/register.html",
             context={},
             held=held_files.held_files_for(organisation_id=organisation_id, data=request.POST, holder=request.user),
+            holder=request.user,
             organisation_id=organisation_id,
         )
     form = RegisterOnBehalfForm(request.POST or None, request.FILES or None, organisation_id=organisation_id)

@@ -186,6 +186,46 @@ def test_another_subject_keeps_the_ticked_held_files(employee):
     assert [a.filename for a in Attachment.objects.all()] == ["scan.pdf"]
 
 
+def test_files_chosen_before_adding_a_subject_are_checked_and_the_good_ones_held(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")  # not sent: no message for the empty field
+    data["attachments"] = [_pdf("scan.pdf"), SimpleUploadedFile("leeg.txt", b"", content_type="text/plain")]
+
+    more = client.post(reverse("signals:submit"), {**data, "betrokkene_toevoegen": "ja"})
+
+    assert more.status_code == 200 and not Signal.objects.exists()
+    assert more.context["subjects"].total_form_count() == 4
+    page = more.content.decode()
+    assert list(_boxes(more)) == [f"scan.pdf ({SCAN_SIZE})"]
+    assert "Dit bestand was wel in orde en is bewaard: scan.pdf." in page
+    assert "Niet alle bijlagen die u koos, zijn bewaard:</p><ul><li>leeg.txt: het bestand is leeg.</li>" in page
+    assert "Er is iets niet goed ingevuld" not in page and "Kies ze opnieuw" not in page
+    assert [h.filename for h in HeldFile.objects.all()] == ["scan.pdf"]
+
+    sent = client.post(reverse("signals:submit"), _again(data, more, description="De winkel heeft nooit klanten."))
+
+    assert sent.status_code == 302
+    assert [a.filename for a in Signal.objects.get().attachments.all()] == ["scan.pdf"]
+    assert not HeldFile.objects.exists()
+
+
+def test_adding_a_subject_keeps_files_within_the_limits_with_those_held(employee, settings):
+    settings.WEERBAAR_ATTACHMENTS_MAX_FILES = 2
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf"), _pdf("foto.pdf", PHOTO)]
+    first = client.post(reverse("signals:submit"), data)
+    again = {**_again(data, first), "betrokkene_toevoegen": "ja", "attachments": [_pdf("derde.pdf")]}
+
+    more = client.post(reverse("signals:submit"), again)
+
+    assert (
+        more.context["files_refused"][0] == "U koos 1 bestanden, en 2 waren al bewaard; u kunt er hooguit 2 toevoegen."
+    )
+    assert sorted(h.filename for h in HeldFile.objects.all()) == ["foto.pdf", "scan.pdf"]
+    assert len(_boxes(more)) == 2
+
+
 def test_a_coordinator_registering_on_behalf_keeps_the_files_too(coordinator):
     client = verified_client(coordinator)
     page = client.get(reverse("signals:register"))
@@ -229,9 +269,14 @@ def test_held_files_left_behind_are_destroyed_after_a_day_with_their_keys(employ
 
 @pytest.fixture
 def confidential_organisation(organisation):
+    """The public form switched on, with fresh counters of sends per hour (kept in the cache)."""
+    from django.core.cache import cache
+
     organisation.confidential_reporting_enabled = True
     organisation.save(update_fields=["confidential_reporting_enabled"])
-    return organisation
+    cache.clear()
+    yield organisation
+    cache.clear()
 
 
 def test_a_confidential_reporter_finds_the_held_files_only_in_the_browser_given_the_form(
@@ -390,6 +435,37 @@ def test_a_confidential_browser_without_the_form_gets_nothing_held_and_is_told(c
 
     assert page.status_code == 200 and not HeldFile.objects.exists()
     assert "U had bijlagen gekozen. Kies ze opnieuw" in page.content.decode()
+
+
+def test_on_the_confidential_form_adding_a_subject_holds_files_for_the_browser_given_it_and_counts(
+    confidential_organisation, settings
+):
+    from signals.confidential_views import FORM_COOKIE
+    from tests.signals.test_confidential import _form_url
+    from tests.signals.test_confidential import _post_data as confidential_data
+
+    settings.WEERBAAR_CONFIDENTIAL_SUBMISSIONS_PER_HOUR = 2
+    url = _form_url(confidential_organisation)
+    browser = Client()
+    data = {**confidential_data(browser, confidential_organisation, description=""), "betrokkene_toevoegen": "ja"}
+
+    other = Client().post(url, {**data, "attachments": [_pdf("scan.pdf")]})  # never given the form
+    assert _boxes(other) == {} and not HeldFile.objects.exists()
+    assert "U had bijlagen gekozen. Kies ze opnieuw" in other.content.decode()
+
+    more = browser.post(url, {**data, "attachments": [_pdf("scan.pdf")]})
+    assert list(_boxes(more)) == [f"scan.pdf ({SCAN_SIZE})"] and FORM_COOKIE in more.cookies
+    assert HeldFile.objects.get().holder is None
+
+    # Holding files took one of the hour's sends; the block alone takes none.
+    assert browser.post(url, _again(data, more)).status_code == 200
+    sent = browser.post(
+        url, {k: v for k, v in _again(data, more, description="Nu wel.").items() if k != "betrokkene_toevoegen"}
+    )
+    assert sent.status_code == 302
+    assert [a.filename for a in Signal.objects.get().attachments.all()] == ["scan.pdf"]
+    refused = browser.post(url, {**confidential_data(browser, confidential_organisation), "attachments": []})
+    assert refused.status_code == 429
 
 
 def test_the_confidential_form_shown_again_keeps_the_browser_given_it(confidential_organisation):
