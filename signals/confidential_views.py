@@ -63,6 +63,11 @@ TOO_MANY_SUBMISSIONS = (
     "U heeft in korte tijd veel berichten verstuurd. Uw bericht is niet opgeslagen. Probeer het over een uur "
     "opnieuw; wat u typte staat er nog."
 )
+# "Nog een betrokkene toevoegen" with files chosen, past the hour's sends: the files are not held.
+TOO_MANY_FILES_HELD = (
+    "U heeft in korte tijd veel berichten verstuurd: de bijlagen die u nu koos, zijn niet bewaard. Kies ze over "
+    "een uur opnieuw; wat u typte staat er nog."
+)
 # One message for every wrong code: unknown, mistyped, or cooling off after too many tries.
 WRONG_CODE = (
     "Met deze code kunnen wij geen melding openen. Controleer de code en probeer het opnieuw. "
@@ -201,6 +206,7 @@ def confidential_submit(request, organisation_id: int):
             # send (for the browser given the form only); only then does it count as one.
             given = _given_this_form(request)
             chosen = bool(request.FILES.getlist("attachments"))
+            within_limit = not chosen or not given or _submission_counter(request).take()
             response = with_another_subject(
                 request,
                 ConfidentialSignalForm,
@@ -208,7 +214,8 @@ def confidential_submit(request, organisation_id: int):
                 context=context,
                 held=_held_files(request, organisation),
                 holder=None,
-                hold_new=given and (not chosen or _submission_counter(request).take()),
+                hold_new=given and within_limit,
+                not_held="" if within_limit else TOO_MANY_FILES_HELD,
                 organisation_id=organisation.pk,
             )
             if given:

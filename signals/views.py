@@ -131,13 +131,22 @@ def _held_notice(new: list, *, beside_refused: bool) -> str:
 
 
 def with_another_subject(
-    request, form_class, *, template: str, context: dict, held=(), holder, hold_new: bool = True, **form_kwargs
+    request,
+    form_class,
+    *,
+    template: str,
+    context: dict,
+    held=(),
+    holder,
+    hold_new: bool = True,
+    not_held: str = "",
+    **form_kwargs,
 ):
     """The "Nog een betrokkene toevoegen" button: the form again, unchecked, nothing stored but
     the files. Held files from an earlier send stay as they were ticked (the unticked ones are
     destroyed); files chosen now are checked and those that pass are held, as after a send with
     an error, and the page names any that were refused (`hold_new` False: none are checked or
-    held, and the page asks to choose them again)."""
+    held, and the page says why, `not_held`, or else asks to choose them again)."""
     form, subjects = forms_with_another_subject(form_class, request.POST, **form_kwargs)
     checking = form_class(request.POST, request.FILES, **form_kwargs)
     checking.held = list(held)
@@ -147,6 +156,7 @@ def with_another_subject(
         checking, organisation_id=form_kwargs["organisation_id"], holder=holder, hold_new=hold_new
     )
     form.held = checking.held
+    said_why = chosen and not hold_new and bool(not_held)
     return render(
         request,
         template,
@@ -155,8 +165,8 @@ def with_another_subject(
             "form": form,
             "subjects": subjects,
             "files_held": _held_notice(new or [], beside_refused=bool(refused)),
-            "files_refused": refused,
-            "files_dropped": chosen and (new is None or not hold_new),
+            "files_refused": [not_held] if said_why else refused,
+            "files_dropped": chosen and not said_why and (new is None or not hold_new),
         },
     )
 

@@ -468,6 +468,27 @@ def test_on_the_confidential_form_adding_a_subject_holds_files_for_the_browser_g
     assert refused.status_code == 429
 
 
+def test_on_the_confidential_form_files_not_held_for_too_many_sends_are_said_to_be_so(
+    confidential_organisation, settings
+):
+    from tests.signals.test_confidential import _form_url
+    from tests.signals.test_confidential import _post_data as confidential_data
+
+    settings.WEERBAAR_CONFIDENTIAL_SUBMISSIONS_PER_HOUR = 1
+    url = _form_url(confidential_organisation)
+    browser = Client()
+    data = {**confidential_data(browser, confidential_organisation, description=""), "betrokkene_toevoegen": "ja"}
+    first = browser.post(url, {**data, "attachments": [_pdf("scan.pdf")]})  # the hour's one send
+
+    more = browser.post(url, {**_again(data, first), "attachments": [_pdf("foto.pdf", PHOTO)]})
+
+    assert list(_boxes(more)) == [f"scan.pdf ({SCAN_SIZE})"]  # the held one stays
+    assert [h.filename for h in HeldFile.objects.all()] == ["scan.pdf"]
+    page = more.content.decode()
+    assert "U heeft in korte tijd veel berichten verstuurd: de bijlagen die u nu koos, zijn niet bewaard." in page
+    assert "een browser onthoudt gekozen bestanden niet" not in page  # not the reason here
+
+
 def test_the_confidential_form_shown_again_keeps_the_browser_given_it(confidential_organisation):
     from signals.confidential_views import FORM_COOKIE
     from tests.signals.test_confidential import _form_url
