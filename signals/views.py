@@ -144,14 +144,16 @@ def with_another_subject(
 ):
     """The "Nog een betrokkene toevoegen" button: the form again, unchecked, nothing stored but
     the files. Held files from an earlier send stay as they were ticked (the unticked ones are
-    destroyed); files chosen now are checked and those that pass are held, as after a send with
-    an error, and the page names any that were refused (`hold_new` False: none are checked or
+    destroyed, as are those whose stored file is gone); files chosen now are checked and those
+    that pass are held, as after a send with an error, and the page names any that were refused (`hold_new` False: none are checked or
     held, and the page says why, `not_held`, or else asks to choose them again)."""
     form, subjects = forms_with_another_subject(form_class, request.POST, **form_kwargs)
     checking = form_class(request.POST, request.FILES, **form_kwargs)
     checking.held = list(held)
     chosen = bool(request.FILES.getlist("attachments"))
-    refused = checking.files_check_only() if chosen and hold_new else []
+    # Ticked held files are read again too: one gone meanwhile is named now, not only at the send.
+    checked = hold_new and (chosen or bool(request.POST.getlist(held_files.HELD_FIELD)))
+    refused = checking.files_check_only() if checked else []
     new = held_files.files_hold_after_failed_send(
         checking, organisation_id=form_kwargs["organisation_id"], holder=holder, hold_new=hold_new
     )

@@ -391,6 +391,26 @@ def test_a_held_file_whose_stored_file_is_gone_is_named_and_no_longer_offered(em
     assert _boxes(second) == {} and not HeldFile.objects.exists()
 
 
+def test_adding_a_subject_names_a_held_file_that_is_gone_and_one_that_expired(employee):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf"), _pdf("foto.pdf", PHOTO)]
+    first = client.post(reverse("signals:submit"), data)
+    scan, photo = HeldFile.objects.order_by("pk")  # names are encrypted: held in the order chosen
+    assert (scan.filename, photo.filename) == ("scan.pdf", "foto.pdf")
+    default_storage.delete(scan.storage_name)
+    HeldFile.objects.filter(pk=photo.pk).update(created_at=timezone.now() - timedelta(hours=HELD_FILE_HOURS))
+
+    more = client.post(reverse("signals:submit"), {**_again(data, first), "betrokkene_toevoegen": "ja"})
+
+    assert more.context["files_refused"] == [
+        "scan.pdf: dit bestand is niet meer bewaard. Kies het opnieuw.",
+        "Een bijlage die bewaard was, is er niet meer: bewaarde bijlagen worden na 24 uur weggegooid. Kies die opnieuw.",
+    ]
+    assert _boxes(more) == {}
+    assert list(HeldFile.objects.values_list("pk", flat=True)) == [photo.pk]  # the hourly task destroys it
+
+
 def test_the_second_click_of_a_double_click_finds_the_files_taken_and_is_the_same_signal(employee):
     client = verified_client(employee)
     data = _post_data(_form_page(client), description="")
