@@ -5,7 +5,8 @@ error (a field, one refused file among several, a save that failed), or with one
 ("Nog een betrokkene toevoegen"), the files that passed the checks are held here, so the reporter need not find and choose them again: each under a data key
 of its own, its name encrypted, its content in an encrypted file (privacy.files). The form lists
 them with a box to untick; when it is sent, the ticked ones go into the signal and all of them are
-destroyed. Whatever is left is destroyed after HELD_FILE_HOURS by a periodic task.
+destroyed. Whatever is left is destroyed after HELD_FILE_HOURS by a periodic task (sooner when the
+form's signal was stored without them).
 
 A file is held for the account that sent the form, under the form's own key (a hidden field, never
 in an address). A confidential reporter has no account: their files are found only by a browser
@@ -20,12 +21,13 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, transaction
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from privacy.crypto import data_key_create
 from privacy.files import encrypted_file_read, encrypted_file_save
 from signals.attachments import CheckedFile
-from signals.models import HeldFile
+from signals.models import HeldFile, Signal
 
 logger = logging.getLogger(__name__)
 
@@ -152,12 +154,16 @@ def held_files_destroy(held_ids: Iterable) -> int:
     return destroyed
 
 
-def expired_held_files_destroy(*, now: datetime | None = None) -> int:
-    """The files of forms that were left, HELD_FILE_HOURS after they were held."""
+def leftover_held_files_destroy(*, now: datetime | None = None) -> int:
+    """The files of forms that were left, HELD_FILE_HOURS after they were held; and at once those
+    of forms whose signal is stored: held under a page that did not show them (the reporter went
+    back to the first page and sent that), no send can take them any more."""
     cutoff = (now or timezone.now()) - timedelta(hours=HELD_FILE_HOURS)
+    sent = Signal.objects.filter(organisation_id=OuterRef("organisation_id"), submission_key=OuterRef("submission_key"))
+    leftover = HeldFile.objects.filter(Q(created_at__lte=cutoff) | Exists(sent))
     destroyed = 0
-    while ids := list(HeldFile.objects.filter(created_at__lte=cutoff).values_list("pk", flat=True)[:500]):
+    while ids := list(leftover.values_list("pk", flat=True)[:500]):
         destroyed += held_files_destroy(ids)
     if destroyed:
-        logger.info("destroyed %s held files of forms that were not sent", destroyed)
+        logger.info("destroyed %s held files of forms that were left or sent without them", destroyed)
     return destroyed

@@ -160,7 +160,8 @@ def send_pending_handler_notifications() -> int:
 
 @shared_task(acks_late=True)
 def destroy_expired_held_files() -> int:
-    """Every hour: the files held for forms that were never sent again (signals.held_files)."""
-    from signals.held_files import expired_held_files_destroy
+    """Every hour: the files held for forms that were never sent again, or sent without them
+    (signals.held_files)."""
+    from signals.held_files import leftover_held_files_destroy
 
-    return expired_held_files_destroy()
+    return leftover_held_files_destroy()

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from privacy.files import encrypted_file_read
 from privacy.models import DataKey
-from signals.held_files import HELD_FILE_HOURS, expired_held_files_destroy
+from signals.held_files import HELD_FILE_HOURS, leftover_held_files_destroy
 from signals.models import Attachment, HeldFile, Signal
 from tests.conftest import verified_client
 from tests.privacy.test_encryption import _raw_database_bytes
@@ -246,6 +246,25 @@ def test_a_coordinator_registering_on_behalf_keeps_the_files_too(coordinator):
     assert [a.filename for a in Signal.objects.get().attachments.all()] == ["brief.pdf"]
 
 
+def test_files_held_for_a_form_sent_without_them_are_destroyed_by_the_next_sweep(employee, make_user):
+    client = verified_client(employee)
+    data = _post_data(_form_page(client), description="")
+    data["attachments"] = [_pdf("scan.pdf")]
+    client.post(reverse("signals:submit"), data)
+    other = verified_client(make_user(role=Role.EMPLOYEE, organisation=employee.organisation))
+    other_data = _post_data(_form_page(other), description="")
+    other_data["attachments"] = [_pdf("foto.pdf", PHOTO)]
+    other.post(reverse("signals:submit"), other_data)  # another form, still being filled in
+    # Back to the first page, which showed no held files, and sent from there with the file chosen again.
+    sent = client.post(reverse("signals:submit"), {**data, "attachments": [_pdf("scan.pdf")], "description": "Nu wel."})
+    assert sent.status_code == 302 and HeldFile.objects.count() == 2  # the send looked none up
+
+    assert leftover_held_files_destroy() == 1
+
+    assert [held.filename for held in HeldFile.objects.all()] == ["foto.pdf"]
+    assert [a.filename for a in Signal.objects.get().attachments.all()] == ["scan.pdf"]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_held_files_left_behind_are_destroyed_after_a_day_with_their_keys(employee):
     client = verified_client(employee)
@@ -258,9 +277,9 @@ def test_held_files_left_behind_are_destroyed_after_a_day_with_their_keys(employ
         if path.is_file():
             assert b"de scan van de brief" not in path.read_bytes()
 
-    assert expired_held_files_destroy() == 0
+    assert leftover_held_files_destroy() == 0
     with time_machine.travel(timezone.now() + timedelta(hours=HELD_FILE_HOURS, minutes=1)):
-        assert expired_held_files_destroy() == 1
+        assert leftover_held_files_destroy() == 1
 
     assert not HeldFile.objects.exists()
     assert not DataKey.objects.filter(pk=held.data_key_id).exists()
@@ -366,7 +385,7 @@ def test_a_ticked_file_that_expired_while_the_page_was_open_is_not_left_out_sile
     first = client.post(reverse("signals:submit"), data)
 
     # The hourly task, a day on (the reporter's session kept alive while the page was open).
-    assert expired_held_files_destroy(now=timezone.now() + timedelta(hours=HELD_FILE_HOURS, minutes=5)) == 1
+    assert leftover_held_files_destroy(now=timezone.now() + timedelta(hours=HELD_FILE_HOURS, minutes=5)) == 1
     late = client.post(reverse("signals:submit"), _again(data, first, description="Na een dag."))
 
     assert late.status_code == 200 and not Signal.objects.exists()
