@@ -296,6 +296,34 @@ def test_a_chosen_file_is_held_when_the_form_comes_back_and_is_sent_with_it(page
     assert [a.filename for a in Attachment.objects.filter(signal=signal)] == ["foto-gevel.pdf"]
 
 
+def test_files_chosen_before_adding_a_subject_are_held_and_sent_with_the_signal(page, logged_in_employee, axe_check):
+    answer_danger_question(page, "Nee")
+    page.get_by_label(DESCRIPTION_LABEL).fill(DESCRIPTION)
+    page.get_by_label(ATTACHMENTS_LABEL).set_input_files(
+        files=[
+            {"name": "foto-gevel.pdf", "mimeType": "application/pdf", "buffer": PDF_BYTES},
+            {"name": "factuur.pdf", "mimeType": "application/pdf", "buffer": EXE_BYTES},
+        ]
+    )
+    page.get_by_role("button", name="Nog een betrokkene toevoegen").click()
+
+    expect(page.get_by_role("status").filter(has_text="Niet alle bijlagen")).to_contain_text(
+        "factuur.pdf: de inhoud is geen PDF"
+    )
+    held = page.get_by_role("group", name="Bijlagen die al bewaard zijn")
+    expect(held.get_by_role("checkbox", name=re.compile(r"^foto-gevel\.pdf \("))).to_be_checked()
+    expect(held.get_by_role("checkbox")).to_have_count(1)
+    expect(page.get_by_label(DESCRIPTION_LABEL)).to_have_value(DESCRIPTION)
+    axe_check(page)
+    assert Signal.objects.count() == 0
+
+    submit_button(page).click()
+
+    shown_reference(page)
+    signal = Signal.objects.get()
+    assert [a.filename for a in Attachment.objects.filter(signal=signal)] == ["foto-gevel.pdf"]
+
+
 class SlowSubmissions:
     """Makes the server as slow as on a bad day: a submission that arrives alone waits (at most a
     few seconds) until the next one arrives, so that a second click lands while the first request
