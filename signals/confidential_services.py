@@ -413,8 +413,15 @@ def reporter_message_add(*, signal: Signal, text: str, submission_key=None, acto
     return _message_store(message, audited)[0]
 
 
+def written_for_handler(sent_by_id, handler) -> bool:
+    """Whether a reporter's message written by `sent_by_id` (None: a confidential reporter) waits
+    for the signal's `handler` to read it: all but one the handler wrote (they reported the signal
+    too), which is the colleagues' to read."""
+    return sent_by_id != handler.pk
+
+
 def _waits_for_handler(message: SignalMessage, handler) -> bool:
-    return message.direction == MessageDirection.FROM_REPORTER and message.sent_by_id != handler.pk
+    return message.direction == MessageDirection.FROM_REPORTER and written_for_handler(message.sent_by_id, handler)
 
 
 def messages_wait_for_handler(*, shown: list[SignalMessage], handler) -> bool:

@@ -219,7 +219,7 @@ def confidential_submit(request, organisation_id: int):
                 organisation_id=organisation.pk,
             )
             if given:
-                _give_form(request, response, held_files.submission_key_read(request.POST.get("submission_key")))
+                _give_sent_form_again(request, response)
             return response
         form = ConfidentialSignalForm(request.POST, request.FILES, organisation_id=organisation.pk)
         subjects = SubjectFormSet(request.POST, prefix="betrokkene")
@@ -273,7 +273,7 @@ def confidential_submit(request, organisation_id: int):
             hold_new=given,
         )
         if given:
-            _give_form(request, response, held_files.submission_key_read(request.POST.get("submission_key")))
+            _give_sent_form_again(request, response)
         return response
     danger = AcuteDangerForm(request.GET or None)
     if not danger.is_bound or not danger.is_valid():
@@ -311,6 +311,12 @@ def _given_forms(request) -> list[str]:
     """The digests of the forms given to this browser in the last FORM_COOKIE_HOURS."""
     value = request.get_signed_cookie(FORM_COOKIE, default="", salt=FORM_COOKIE_SALT, max_age=FORM_COOKIE_HOURS * 3600)
     return value.split(",") if value else []
+
+
+def _give_sent_form_again(request, response) -> None:
+    """The form this browser sent comes back on `response`: it keeps it (and its held files) for
+    as long again as when it was first given."""
+    _give_form(request, response, held_files.submission_key_read(request.POST.get("submission_key")))
 
 
 def _give_form(request, response, key) -> None:

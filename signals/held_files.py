@@ -2,8 +2,9 @@
 
 A browser does not put chosen files back in a file field. When the signal form comes back with an
 error (a field, one refused file among several, a save that failed), or with one more subject block
-("Nog een betrokkene toevoegen"), the files that passed the checks are held here, so the reporter need not find and choose them again: each under a data key
-of its own, its name encrypted, its content in an encrypted file (privacy.files). The form lists
+("Nog een betrokkene toevoegen"), the files that passed the checks are held here, so the reporter
+need not find and choose them again: each under a data key of its own, its name encrypted, its
+content in an encrypted file (privacy.files). The form lists
 them with a box to untick; when it is sent, the ticked ones go into the signal and all of them are
 destroyed. Whatever is left is destroyed after HELD_FILE_HOURS by a periodic task (sooner when the
 form's signal was stored without them).

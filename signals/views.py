@@ -145,8 +145,9 @@ def with_another_subject(
     """The "Nog een betrokkene toevoegen" button: the form again, unchecked, nothing stored but
     the files. Held files from an earlier send stay as they were ticked (the unticked ones are
     destroyed, as are those whose stored file is gone); files chosen now are checked and those
-    that pass are held, as after a send with an error, and the page names any that were refused (`hold_new` False: none are checked or
-    held, and the page says why, `not_held`, or else asks to choose them again)."""
+    that pass are held, as after a send with an error, and the page names any that were refused.
+    With `hold_new` False none are checked or held, and the page says why (`not_held`) or else
+    asks to choose them again."""
     form, subjects = forms_with_another_subject(form_class, request.POST, **form_kwargs)
     checking = form_class(request.POST, request.FILES, **form_kwargs)
     checking.held = list(held)
@@ -380,8 +381,11 @@ def _detail_page(request, signal: Signal, *, close_form: CloseSignalForm, status
             "namesakes_more": namesakes_more,
             "news_after_closing": selectors.signal_news_after_closing(signal),
             "unread_message": bool(unread_writers),
-            # The notice names the handler only for a message that waits for them: not one they wrote.
-            "unread_waits_for": handler if handler is not None and unread_writers - {handler.pk} else None,
+            # The notice names the handler only for a message that waits for them.
+            "unread_waits_for": handler
+            if handler is not None
+            and any(confidential_services.written_for_handler(writer, handler) for writer in unread_writers)
+            else None,
             # Signals closed as repeating this one (their references only: the list is the organisation's).
             "duplicates": list(signal.duplicates.order_by("created_at").values("pk", "reference")),
             "close_form": close_form,

@@ -23,6 +23,8 @@ from signals.held_files import HELD_FILE_HOURS, leftover_held_files_destroy
 from signals.models import Attachment, HeldFile, Signal
 from tests.conftest import verified_client
 from tests.privacy.test_encryption import _raw_database_bytes
+from tests.signals.test_confidential import _form_url
+from tests.signals.test_confidential import _post_data as confidential_data
 from tests.signals.test_submit import _form_page, _post_data
 
 pytestmark = pytest.mark.django_db
@@ -301,8 +303,6 @@ def confidential_organisation(organisation):
 def test_a_confidential_reporter_finds_the_held_files_only_in_the_browser_given_the_form(
     confidential_organisation,
 ):
-    from tests.signals.test_confidential import _form_url
-    from tests.signals.test_confidential import _post_data as confidential_data
 
     browser = Client()
     data = confidential_data(browser, confidential_organisation, description="")
@@ -464,8 +464,6 @@ def test_whatever_removes_a_held_file_destroys_its_key_and_its_stored_file(emplo
 
 
 def test_a_confidential_browser_without_the_form_gets_nothing_held_and_is_told(confidential_organisation):
-    from tests.signals.test_confidential import _form_url
-    from tests.signals.test_confidential import _post_data as confidential_data
 
     data = confidential_data(Client(), confidential_organisation, description="")
     data["attachments"] = [_pdf("scan.pdf")]
@@ -476,17 +474,20 @@ def test_a_confidential_browser_without_the_form_gets_nothing_held_and_is_told(c
     assert "U had bijlagen gekozen. Kies ze opnieuw" in page.content.decode()
 
 
+def _adding_a_subject_on_the_public_form(organisation) -> tuple[str, Client, dict]:
+    """The public form's address, a browser given the form, and what it sends to add a block."""
+    browser = Client()
+    data = {**confidential_data(browser, organisation, description=""), "betrokkene_toevoegen": "ja"}
+    return _form_url(organisation), browser, data
+
+
 def test_on_the_confidential_form_adding_a_subject_holds_files_for_the_browser_given_it_and_counts(
     confidential_organisation, settings
 ):
     from signals.confidential_views import FORM_COOKIE
-    from tests.signals.test_confidential import _form_url
-    from tests.signals.test_confidential import _post_data as confidential_data
 
     settings.WEERBAAR_CONFIDENTIAL_SUBMISSIONS_PER_HOUR = 2
-    url = _form_url(confidential_organisation)
-    browser = Client()
-    data = {**confidential_data(browser, confidential_organisation, description=""), "betrokkene_toevoegen": "ja"}
+    url, browser, data = _adding_a_subject_on_the_public_form(confidential_organisation)
 
     other = Client().post(url, {**data, "attachments": [_pdf("scan.pdf")]})  # never given the form
     assert _boxes(other) == {} and not HeldFile.objects.exists()
@@ -510,13 +511,9 @@ def test_on_the_confidential_form_adding_a_subject_holds_files_for_the_browser_g
 def test_on_the_confidential_form_files_not_held_for_too_many_sends_are_said_to_be_so(
     confidential_organisation, settings
 ):
-    from tests.signals.test_confidential import _form_url
-    from tests.signals.test_confidential import _post_data as confidential_data
 
     settings.WEERBAAR_CONFIDENTIAL_SUBMISSIONS_PER_HOUR = 1
-    url = _form_url(confidential_organisation)
-    browser = Client()
-    data = {**confidential_data(browser, confidential_organisation, description=""), "betrokkene_toevoegen": "ja"}
+    url, browser, data = _adding_a_subject_on_the_public_form(confidential_organisation)
     first = browser.post(url, {**data, "attachments": [_pdf("scan.pdf")]})  # the hour's one send
 
     more = browser.post(url, {**_again(data, first), "attachments": [_pdf("foto.pdf", PHOTO)]})
@@ -530,8 +527,6 @@ def test_on_the_confidential_form_files_not_held_for_too_many_sends_are_said_to_
 
 def test_the_confidential_form_shown_again_keeps_the_browser_given_it(confidential_organisation):
     from signals.confidential_views import FORM_COOKIE
-    from tests.signals.test_confidential import _form_url
-    from tests.signals.test_confidential import _post_data as confidential_data
 
     browser = Client()
     data = confidential_data(browser, confidential_organisation, description="")
